@@ -1,0 +1,33 @@
+/* The backend registry: what was loaded, from where, and the devices it gave. */
+#ifndef XHAL_REGISTRY_H
+#define XHAL_REGISTRY_H
+
+#include "core.h"
+
+struct xhal_backend_entry {
+    xhal_backend_info_t info;
+    xhal_backend_api_t api;  /* a zero-extended copy of the backend's table */
+    void *library;           /* dlopen handle; NULL for the built-in backend */
+    xhal_be_state_t *state;  /* from api.init, NULL when not loaded */
+    xhal_device_t **devices; /* api.device_count entries that opened */
+    uint32_t device_count;
+};
+
+typedef struct xhal_registry {
+    xhal_backend_entry_t **entries; /* entries[0] is the built-in CPU backend */
+    size_t count, capacity;
+    bool initialized;
+} xhal_registry_t;
+
+/* Written only under the registry lock by init and shutdown; read freely between them. */
+extern XHAL_INTERNAL_API xhal_registry_t xhal_registry;
+
+/* Loads one plugin file into `entry` (whose info.name/path are set). Never fails the registry. */
+XHAL_INTERNAL_API void xhal_registry_load_plugin(xhal_backend_entry_t *entry);
+/* Adopts a table already in memory (the built-in CPU backend, or a plugin's). */
+XHAL_INTERNAL_API void xhal_registry_adopt(xhal_backend_entry_t *entry,
+                                           const xhal_backend_api_t *api);
+/* Closes the entry's devices, shuts its backend down and unloads its library. */
+XHAL_INTERNAL_API void xhal_registry_unload(xhal_backend_entry_t *entry);
+
+#endif

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs the Debian packages xhal's build and tests need, and only those that are missing.
+# Idempotent: a second run installs nothing. Says what it installs and why.
+set -euo pipefail
+
+# package -> what needs it
+packages=(
+  "gcc:the C compiler"
+  "make:the top-level Makefile"
+  "cmake:the build"
+  "pkgconf:finding cmocka, and the xhal.pc install test"
+  "libcmocka-dev:the unit tests"
+  "valgrind:the leak check of the test binaries"
+  "libclang-rt-14-dev:nothing required; LeakSanitizer for clang builds"
+)
+# Optional groups are added here as backends land (OpenCL: ocl-icd, PoCL; see docs/DESIGN.md).
+if [[ -n "${XHAL_EXTRA_PACKAGES:-}" ]]; then
+  for p in ${XHAL_EXTRA_PACKAGES}; do packages+=("$p:XHAL_EXTRA_PACKAGES"); done
+fi
+
+missing=()
+for entry in "${packages[@]}"; do
+  name=${entry%%:*}
+  if ! dpkg-query -W -f='${Status}' "$name" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$name")
+    echo "install-deps: missing $name (for ${entry#*:})"
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: every package is installed"
+  exit 0
+fi
+
+run_root() {
+  if [[ $(id -u) -eq 0 ]]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else
+    echo "install-deps: need root to install: ${missing[*]}" >&2
+    echo "install-deps: run as root: apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+}
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# An install from a stale or empty package list fails; refresh it once, then install.
+if ! run_root apt-get install -y --no-install-recommends "${missing[@]}"; then
+  run_root apt-get update -qq
+  run_root apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+echo "install-deps: done"
