@@ -20,7 +20,7 @@ xhal_status_t xhal_check_range(const char *fn, const char *buffer_name, const ch
     uint64_t end;
     if (!xhal_add_u64(offset, size, &end) || end > buffer->size)
         return xhal_set_error(XHAL_OUT_OF_RANGE,
-                              "%s: %s (%llu) + %llu bytes runs past the %llu bytes of %s", fn,
+                              "%s: %s (%llu) + size (%llu) runs past the %llu bytes of %s", fn,
                               offset_name, (unsigned long long)offset, (unsigned long long)size,
                               (unsigned long long)buffer->size, buffer_name);
     return XHAL_OK;

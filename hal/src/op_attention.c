@@ -117,19 +117,40 @@ static xhal_status_t ask_backend(const char *fn, const xhal_device_t *device,
     return device->api->attention_supports(device->impl, d);
 }
 
-xhal_status_t xhal_attention_supports(const xhal_device_t *device,
-                                      const xhal_attention_desc_t *desc) {
-    static const char fn[] = "xhal_attention_supports";
-    CHECK(xhal_check_not_null(fn, "device", device));
-    CHECK(check_shape(fn, desc));
-    return ask_backend(fn, device, desc);
-}
-
 static uint64_t tensor_elements(const xhal_attention_strides_t *s, int64_t batch, int64_t heads,
                                 int64_t seq, int64_t dim) {
     uint64_t e = xhal_extend((uint64_t)dim, seq, s->seq);
     e = xhal_extend(e, heads, s->head);
     return xhal_extend(e, batch, s->batch);
+}
+
+/* OUT_OF_RANGE when a tensor's byte count overflows; else the elements each spans. */
+static xhal_status_t extents(const char *fn, const xhal_attention_desc_t *d,
+                             uint64_t out_elements[4]) {
+    static const char *const names[4] = {"q", "k", "v", "o"};
+    out_elements[0] = tensor_elements(&d->q_strides, d->batch, d->heads_q, d->seq_q, d->head_dim);
+    out_elements[1] = tensor_elements(&d->k_strides, d->batch, d->heads_kv, d->seq_kv, d->head_dim);
+    out_elements[2] = tensor_elements(&d->v_strides, d->batch, d->heads_kv, d->seq_kv, d->head_dim);
+    out_elements[3] = tensor_elements(&d->o_strides, d->batch, d->heads_q, d->seq_q, d->head_dim);
+    for (int i = 0; i < 4; i++) {
+        uint64_t bytes;
+        if (out_elements[i] == UINT64_MAX ||
+            !xhal_mul_u64(out_elements[i], xhal_dtype_size(d->dtype), &bytes))
+            return xhal_set_error(XHAL_OUT_OF_RANGE,
+                                  "%s: the shape and strides of %s span more than 2^64 bytes", fn,
+                                  names[i]);
+    }
+    return XHAL_OK;
+}
+
+xhal_status_t xhal_attention_supports(const xhal_device_t *device,
+                                      const xhal_attention_desc_t *desc) {
+    static const char fn[] = "xhal_attention_supports";
+    CHECK(xhal_check_not_null(fn, "device", device));
+    CHECK(check_shape(fn, desc));
+    uint64_t elements[4];
+    CHECK(extents(fn, desc, elements));
+    return ask_backend(fn, device, desc);
 }
 
 xhal_status_t xhal_attention(xhal_stream_t *stream, const xhal_attention_desc_t *desc) {
@@ -138,19 +159,17 @@ xhal_status_t xhal_attention(xhal_stream_t *stream, const xhal_attention_desc_t 
     CHECK(check_shape(fn, desc));
     const xhal_attention_desc_t *d = desc;
     const xhal_device_t *device = stream->device;
+    uint64_t elements[4];
+    CHECK(extents(fn, d, elements));
     struct {
         const char *name, *offset_name;
         xhal_buffer_t *buffer;
         uint64_t offset, elements, bytes;
     } t[4] = {
-        {"q", "q_offset", d->q, d->q_offset,
-         tensor_elements(&d->q_strides, d->batch, d->heads_q, d->seq_q, d->head_dim), 0},
-        {"k", "k_offset", d->k, d->k_offset,
-         tensor_elements(&d->k_strides, d->batch, d->heads_kv, d->seq_kv, d->head_dim), 0},
-        {"v", "v_offset", d->v, d->v_offset,
-         tensor_elements(&d->v_strides, d->batch, d->heads_kv, d->seq_kv, d->head_dim), 0},
-        {"o", "o_offset", d->o, d->o_offset,
-         tensor_elements(&d->o_strides, d->batch, d->heads_q, d->seq_q, d->head_dim), 0},
+        {"q", "q_offset", d->q, d->q_offset, elements[0], 0},
+        {"k", "k_offset", d->k, d->k_offset, elements[1], 0},
+        {"v", "v_offset", d->v, d->v_offset, elements[2], 0},
+        {"o", "o_offset", d->o, d->o_offset, elements[3], 0},
     };
     for (int i = 0; i < 4; i++)
         CHECK(xhal_check_tensor(fn, t[i].name, t[i].offset_name, t[i].buffer, t[i].offset,

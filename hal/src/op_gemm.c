@@ -74,6 +74,33 @@ static xhal_status_t check_shape(const char *fn, const xhal_gemm_desc_t *d) {
     return XHAL_OK;
 }
 
+/* Elements each operand spans, batches included; OUT_OF_RANGE when a byte count overflows. */
+static xhal_status_t extents(const char *fn, const xhal_gemm_desc_t *d, uint64_t *out_a,
+                             uint64_t *out_b, uint64_t *out_c) {
+    uint64_t a = d->trans_a ? xhal_extend((uint64_t)d->m, d->k, d->lda)
+                            : xhal_extend((uint64_t)d->k, d->m, d->lda);
+    uint64_t b = d->trans_b ? xhal_extend((uint64_t)d->k, d->n, d->ldb)
+                            : xhal_extend((uint64_t)d->n, d->k, d->ldb);
+    uint64_t c = xhal_extend((uint64_t)d->n, d->m, d->ldc);
+    *out_a = xhal_extend(a, d->batch, d->stride_a);
+    *out_b = xhal_extend(b, d->batch, d->stride_b);
+    *out_c = xhal_extend(c, d->batch, d->stride_c);
+    const struct {
+        const char *name;
+        uint64_t elements;
+        xhal_dtype_t type;
+    } t[3] = {{"a", *out_a, d->a_type}, {"b", *out_b, d->b_type}, {"c", *out_c, d->c_type}};
+    for (int i = 0; i < 3; i++) {
+        uint64_t bytes;
+        if (t[i].elements == UINT64_MAX ||
+            !xhal_mul_u64(t[i].elements, xhal_dtype_size(t[i].type), &bytes))
+            return xhal_set_error(XHAL_OUT_OF_RANGE,
+                                  "%s: the shape and strides of %s span more than 2^64 bytes", fn,
+                                  t[i].name);
+    }
+    return XHAL_OK;
+}
+
 static xhal_status_t ask_backend(const char *fn, const xhal_device_t *device,
                                  const xhal_gemm_desc_t *d) {
     if (!device->api->gemm)
@@ -87,6 +114,8 @@ xhal_status_t xhal_gemm_supports(const xhal_device_t *device, const xhal_gemm_de
     static const char fn[] = "xhal_gemm_supports";
     CHECK(xhal_check_not_null(fn, "device", device));
     CHECK(check_shape(fn, desc));
+    uint64_t a, b, c;
+    CHECK(extents(fn, desc, &a, &b, &c));
     return ask_backend(fn, device, desc);
 }
 
@@ -97,14 +126,8 @@ xhal_status_t xhal_gemm(xhal_stream_t *stream, const xhal_gemm_desc_t *desc) {
     const xhal_gemm_desc_t *d = desc;
     const xhal_device_t *device = stream->device;
 
-    uint64_t a_elements = d->trans_a ? xhal_extend((uint64_t)d->m, d->k, d->lda)
-                                     : xhal_extend((uint64_t)d->k, d->m, d->lda);
-    uint64_t b_elements = d->trans_b ? xhal_extend((uint64_t)d->k, d->n, d->ldb)
-                                     : xhal_extend((uint64_t)d->n, d->k, d->ldb);
-    uint64_t c_elements = xhal_extend((uint64_t)d->n, d->m, d->ldc);
-    a_elements = xhal_extend(a_elements, d->batch, d->stride_a);
-    b_elements = xhal_extend(b_elements, d->batch, d->stride_b);
-    c_elements = xhal_extend(c_elements, d->batch, d->stride_c);
+    uint64_t a_elements, b_elements, c_elements;
+    CHECK(extents(fn, d, &a_elements, &b_elements, &c_elements));
     uint64_t a_bytes, b_bytes, c_bytes;
     CHECK(xhal_check_tensor(fn, "a", "a_offset", d->a, d->a_offset, a_elements, d->a_type, device,
                             &a_bytes));

@@ -124,6 +124,10 @@ static int plugin_name(const char *file, char *out_name, size_t size) {
     return 1;
 }
 
+static int compare_names(const void *a, const void *b) {
+    return strcmp((const char *)a, (const char *)b);
+}
+
 static void scan_dir(const char *dir, const char *filter) {
     DIR *d = opendir(dir);
     if (!d) return;
@@ -143,7 +147,7 @@ static void scan_dir(const char *dir, const char *filter) {
         memcpy(names[count++], name, sizeof name);
     }
     closedir(d);
-    qsort(names, count, sizeof *names, (int (*)(const void *, const void *))strcmp);
+    if (count) qsort(names, count, sizeof *names, compare_names);
     for (size_t i = 0; i < count; i++) {
         xhal_backend_entry_t *entry = find_entry(names[i]);
         if (entry && entry->info.path[0]) continue; /* found earlier in the search order */
@@ -156,7 +160,7 @@ static void scan_dir(const char *dir, const char *filter) {
         if (!allowed_by_filter(filter, names[i])) {
             entry->info.status = XHAL_UNAVAILABLE;
             xhal_format(entry->info.reason, sizeof entry->info.reason,
-                        "not loaded: XHAL_BACKENDS=%s does not name it", filter);
+                        "XHAL_BACKENDS=%s does not name it", filter);
             continue;
         }
         if (!strcmp(names[i], "cpu")) {
@@ -177,8 +181,8 @@ static xhal_status_t registry_load(void) {
     if (allowed_by_filter(filter, "cpu")) {
         xhal_registry_adopt(cpu, xhal_cpu_backend_entry());
     } else {
-        xhal_format(cpu->info.reason, sizeof cpu->info.reason,
-                    "not loaded: XHAL_BACKENDS=%s does not name it", filter);
+        xhal_format(cpu->info.reason, sizeof cpu->info.reason, "XHAL_BACKENDS=%s does not name it",
+                    filter);
     }
     /* Known plugins first, in a fixed order; their paths are filled if a file is found. */
     for (size_t i = 0; i < sizeof known_plugins / sizeof *known_plugins; i++)
