@@ -246,6 +246,7 @@ const char *xhal_version_string(void) {
 }
 
 uint32_t xhal_version(void) {
+    // cppcheck-suppress badBitmaskCheck
     return (XHAL_VERSION_MAJOR << 16) | (XHAL_VERSION_MINOR << 8) | XHAL_VERSION_PATCH;
 }
 
