@@ -9,7 +9,8 @@
 
 #include "tool_util.h"
 
-static const tool_command_t *const commands[] = {&tool_cmd_devices, &tool_cmd_check};
+static const tool_command_t *const commands[] = {&tool_cmd_devices, &tool_cmd_check,
+                                                 &tool_cmd_bench};
 static const size_t command_count = sizeof commands / sizeof commands[0];
 
 static const char environment_help[] =

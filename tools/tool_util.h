@@ -26,6 +26,7 @@ typedef struct tool_command {
 
 extern const tool_command_t tool_cmd_devices;
 extern const tool_command_t tool_cmd_check;
+extern const tool_command_t tool_cmd_bench;
 
 /*
  * xhal_last_error(), less a leading "<context>: ": the library's messages start with the function

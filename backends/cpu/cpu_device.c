@@ -318,11 +318,13 @@ xhal_status_t cpu_device_open(xhal_be_state_t *state, uint32_t index,
         return host->set_error(XHAL_OUT_OF_MEMORY, "cpu: calloc of %zu bytes for the device failed",
                                sizeof(*device));
     device->host = host;
+    pthread_mutex_init(&device->scratch_lock, NULL);
 
     size_t threads = thread_count(host);
     int pool_error = 0;
     device->pool = cpu_pool_create(threads, &pool_error);
     if (!device->pool) {
+        pthread_mutex_destroy(&device->scratch_lock);
         free(device);
         return host->set_error(XHAL_OUT_OF_MEMORY,
                                "cpu: out of memory creating a pool of %zu threads", threads);
@@ -370,6 +372,8 @@ xhal_status_t cpu_device_open(xhal_be_state_t *state, uint32_t index,
 void cpu_device_close(xhal_be_device_t *device) {
     if (!device) return;
     cpu_pool_destroy(device->pool);
+    pthread_mutex_destroy(&device->scratch_lock);
+    free(device->scratch);
     free(device);
 }
 

@@ -42,6 +42,14 @@ struct xhal_be_device {
     const xhal_host_api_t *host;
     cpu_pool_t *pool; /* the worker threads every op of every stream of this device shares */
     xhal_device_info_t info;
+    /*
+     * Scratch memory ops reuse from one call to the next: allocating (and page-faulting)
+     * megabytes per call would cost more than a small GEMM itself. Held with scratch_lock
+     * from cpu_device_scratch until the op's cpu_pool_run has returned.
+     */
+    pthread_mutex_t scratch_lock;
+    float *scratch;
+    size_t scratch_floats;
 };
 
 struct xhal_be_buffer {
@@ -134,6 +142,12 @@ xhal_status_t cpu_attention_supports(xhal_be_device_t *device, const xhal_attent
 xhal_status_t cpu_attention(xhal_be_stream_t *stream, const xhal_attention_desc_t *desc,
                             xhal_be_buffer_t *q, xhal_be_buffer_t *k, xhal_be_buffer_t *v,
                             xhal_be_buffer_t *o);
+
+/*
+ * Returns the device's scratch grown to at least `floats` floats (64-byte aligned), or NULL when
+ * memory runs out. The caller holds device->scratch_lock while it uses the memory.
+ */
+float *cpu_device_scratch(xhal_be_device_t *device, size_t floats);
 
 /* ---- cpu_convert.c: element conversion and the shared inner loop ---- */
 

@@ -52,3 +52,15 @@ xhal_status_t cpu_buffer_host_pointer(xhal_be_device_t *device, xhal_be_buffer_t
     *out_ptr = buffer->data;
     return XHAL_OK;
 }
+
+float *cpu_device_scratch(xhal_be_device_t *device, size_t floats) {
+    if (floats <= device->scratch_floats) return device->scratch;
+    size_t bytes =
+        floats <= SIZE_MAX / sizeof(float) ? cpu_round_alignment(floats * sizeof(float)) : 0;
+    float *grown = bytes ? aligned_alloc(CPU_ALIGNMENT, bytes) : NULL;
+    if (!grown) return NULL;
+    free(device->scratch);
+    device->scratch = grown;
+    device->scratch_floats = floats;
+    return grown;
+}

@@ -1,0 +1,25 @@
+/* The microkernels behind xk_gemm_block: one per ISA, each with its own register tile. */
+#ifndef XHAL_KERNELS_CPU_GEMM_UKERNEL_H
+#define XHAL_KERNELS_CPU_GEMM_UKERNEL_H
+
+#include <stdint.h>
+
+/*
+ * c[i * ldc + j] (+)= alpha * sum_p a[p * MR + i] * b[p * NR + j] for i < mr, j < nr, where a
+ * and b are packed micro-panels of kc steps (zero-padded to MR rows and NR columns). With
+ * `accumulate` 0 the tile is overwritten (C was not read: beta was 0), else added to.
+ */
+typedef void (*xk_ukernel_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                              int mr, int nr, float alpha, int accumulate);
+
+typedef struct xk_ukernel {
+    const char *isa;
+    int mr, nr; /* the register tile */
+    xk_ukernel_fn run;
+} xk_ukernel_t;
+
+extern const xk_ukernel_t xk_ukernel_avx512; /* 14 x 32 */
+extern const xk_ukernel_t xk_ukernel_avx2;   /* 6 x 16 */
+extern const xk_ukernel_t xk_ukernel_generic;
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * `xhal bench --vs openblas`: OpenBLAS's cblas_sgemm (and cblas_sbgemm for bf16 where the build
+ * has it) on the same shapes, in the same process, on as many threads as the CPU device uses.
+ * OpenBLAS is dlopen'ed: it is an optional dependency of this tool only.
+ *
+ * OpenBLAS 0.3.21 picks its AVX2 kernels on AMD Zen 4/5 although they have AVX-512; like the
+ * anchor figures of our issues we force its Skylake-X kernels there (OPENBLAS_CORETYPE), unless
+ * the user set the variable.
+ */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench_run.h"
+
+enum { ROW_MAJOR = 101, NO_TRANS = 111 };
+
+typedef void (*sgemm_fn)(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                         const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                         int ldc);
+typedef void (*sbgemm_fn)(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                          const uint16_t *a, int lda, const uint16_t *b, int ldb, float beta,
+                          float *c, int ldc);
+typedef void (*set_threads_fn)(int threads);
+typedef char *(*get_config_fn)(void);
+
+static void *library;
+static sgemm_fn sgemm;
+static sbgemm_fn sbgemm;
+
+static int load(const xhal_device_info_t *info, char *reason, size_t reason_size) {
+    int forced = 0;
+#if defined(__x86_64__)
+    if (!getenv("OPENBLAS_CORETYPE") && __builtin_cpu_supports("avx512f")) {
+        setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+        forced = 1;
+    }
+#endif
+    const char *names[] = {"libopenblas.so.0", "libopenblas.so"};
+    for (size_t i = 0; i < 2 && !library; i++)
+        library = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    if (!library) {
+        snprintf(reason, reason_size,
+                 "libopenblas.so.0 not found (install Debian's libopenblas0): %s", dlerror());
+        return -1;
+    }
+    void *symbol = dlsym(library, "cblas_sgemm");
+    memcpy(&sgemm, &symbol, sizeof sgemm);
+    symbol = dlsym(library, "cblas_sbgemm");
+    memcpy(&sbgemm, &symbol, sizeof sbgemm);
+    set_threads_fn set_threads;
+    symbol = dlsym(library, "openblas_set_num_threads");
+    memcpy(&set_threads, &symbol, sizeof set_threads);
+    get_config_fn get_config;
+    symbol = dlsym(library, "openblas_get_config");
+    memcpy(&get_config, &symbol, sizeof get_config);
+    if (!sgemm) {
+        snprintf(reason, reason_size, "the OpenBLAS found has no cblas_sgemm");
+        dlclose(library);
+        library = NULL;
+        return -1;
+    }
+    int threads =
+        info->type == XHAL_DEVICE_TYPE_CPU && info->compute_units ? (int)info->compute_units : 1;
+    if (set_threads) set_threads(threads);
+    snprintf(reason, reason_size, "%s, %d threads%s", get_config ? get_config() : "OpenBLAS",
+             threads, forced ? ", OPENBLAS_CORETYPE=SkylakeX" : "");
+    return 0;
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static double time_gemm(const bench_gemm_shape_t *s, char *reason, size_t reason_size) {
+    if (s->dtype == XHAL_DTYPE_F16 || (s->dtype == XHAL_DTYPE_BF16 && !sbgemm)) {
+        snprintf(reason, reason_size, "no %s GEMM in this OpenBLAS", xhal_dtype_name(s->dtype));
+        return -1.0;
+    }
+    if (s->m > 0x7fffffff || s->n > 0x7fffffff || s->k > 0x7fffffff) {
+        snprintf(reason, reason_size, "shape too large for the CBLAS int interface");
+        return -1.0;
+    }
+    size_t es = xhal_dtype_size(s->dtype);
+    double set_bytes =
+        (double)(s->m * s->k + s->k * s->n) * (double)es + 4.0 * (double)(s->m * s->n);
+    int rotation = bench_rotation(set_bytes);
+    size_t a_bytes = (size_t)(s->m * s->k) * es, b_bytes = (size_t)(s->k * s->n) * es;
+    size_t c_bytes = (size_t)(s->m * s->n) * 4;
+    unsigned char *a = malloc(a_bytes * (size_t)rotation), *b = malloc(b_bytes * (size_t)rotation);
+    float *c = malloc(c_bytes * (size_t)rotation);
+    double *times = calloc((size_t)s->repeats, sizeof *times);
+    double result = -1.0;
+    if (a && b && c && times) {
+        /* Small values of either dtype: 0x3c00 is 1.0 in f16 and ~1.0 in bf16's top half. */
+        for (size_t i = 0; i < a_bytes * (size_t)rotation; i++)
+            a[i] = (unsigned char)(i * 7 + 1) & 0x3f;
+        for (size_t i = 0; i < b_bytes * (size_t)rotation; i++)
+            b[i] = (unsigned char)(i * 5 + 3) & 0x3f;
+        int m = (int)s->m, n = (int)s->n, k = (int)s->k;
+        for (int i = 0; i < 2 + s->repeats; i++) {
+            int r = i % rotation;
+            double t0 = now();
+            if (s->dtype == XHAL_DTYPE_F32)
+                sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m, n, k, 1.0f,
+                      (const float *)(a + a_bytes * (size_t)r), k,
+                      (const float *)(b + b_bytes * (size_t)r), n, 0.0f,
+                      c + (c_bytes / 4) * (size_t)r, n);
+            else
+                sbgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m, n, k, 1.0f,
+                       (const uint16_t *)(a + a_bytes * (size_t)r), k,
+                       (const uint16_t *)(b + b_bytes * (size_t)r), n, 0.0f,
+                       c + (c_bytes / 4) * (size_t)r, n);
+            if (i >= 2) times[i - 2] = now() - t0;
+        }
+        result = bench_median(times, (size_t)s->repeats);
+    } else {
+        snprintf(reason, reason_size, "out of host memory");
+    }
+    free(a), free(b), free(c), free(times);
+    return result;
+}
+
+static void unload(void) {
+    if (library) dlclose(library);
+    library = NULL;
+    sgemm = NULL;
+    sbgemm = NULL;
+}
+
+const bench_baseline_t bench_baseline_openblas = {
+    .name = "openblas",
+    .description = "OpenBLAS cblas_sgemm/cblas_sbgemm on the CPU",
+    .load = load,
+    .time_gemm = time_gemm,
+    .unload = unload,
+};

@@ -1,0 +1,372 @@
+/* Timing ops for `xhal bench`: one function per op, sharing buffers, rotation and reporting. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench_run.h"
+#include "tool_util.h"
+
+/* Working sets smaller than this are copied until they are not: twice a large L3, and more than
+ * the L2 of any current GPU. */
+#define ROTATE_BYTES (128.0 * 1024 * 1024)
+#define MAX_ROTATION 16
+
+typedef struct bench_ctx {
+    xhal_device_t *device;
+    xhal_device_info_t info;
+    xhal_stream_t *stream;
+    xhal_event_t *start, *stop;
+    const bench_options_t *o;
+    double stream_bw; /* host STREAM triad, bytes/s; 0 when not measured */
+} bench_ctx_t;
+
+/* What one shape measured, for the printed line. */
+typedef struct bench_figure {
+    double seconds, flops, bytes, peak_flops;
+} bench_figure_t;
+
+int bench_op_known(const char *op) {
+    return !strcmp(op, "gemm") || !strcmp(op, "attention") || !strcmp(op, "copy");
+}
+
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bench_median(double *values, size_t count) {
+    qsort(values, count, sizeof *values, compare_doubles);
+    return count % 2 ? values[count / 2] : 0.5 * (values[count / 2 - 1] + values[count / 2]);
+}
+
+int bench_rotation(double bytes) {
+    int copies = bytes > 0 ? (int)ceil(ROTATE_BYTES / bytes) : 1;
+    return copies < 1 ? 1 : copies > MAX_ROTATION ? MAX_ROTATION : copies;
+}
+
+/* Fills a buffer with values in [-1, 1) of `dtype` (never all zeros: zeros hide bugs and run
+ * faster on some hardware). */
+static xhal_status_t fill_random(bench_ctx_t *c, xhal_buffer_t *buffer, uint64_t elements,
+                                 xhal_dtype_t dtype, uint64_t seed) {
+    size_t es = xhal_dtype_size(dtype);
+    unsigned char *host = malloc(elements * es);
+    if (!host) return XHAL_OUT_OF_MEMORY;
+    uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+    for (uint64_t i = 0; i < elements; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        float v = (float)((double)(x >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+        if (dtype == XHAL_DTYPE_F32)
+            memcpy(host + i * 4, &v, 4);
+        else {
+            uint16_t h = dtype == XHAL_DTYPE_F16 ? xhal_f32_to_f16(v) : xhal_f32_to_bf16(v);
+            memcpy(host + i * 2, &h, 2);
+        }
+    }
+    xhal_status_t status = xhal_copy_h2d(c->stream, buffer, 0, host, elements * es);
+    if (status == XHAL_OK) status = xhal_stream_synchronize(c->stream);
+    free(host);
+    return status;
+}
+
+/* Allocates `count` buffers of `elements` each and fills the inputs. */
+static xhal_status_t make_set(bench_ctx_t *c, xhal_buffer_t **out, int count, uint64_t elements,
+                              xhal_dtype_t dtype, int fill, uint64_t seed) {
+    for (int r = 0; r < count; r++) {
+        xhal_status_t status = xhal_buffer_alloc(c->device, elements * xhal_dtype_size(dtype),
+                                                 XHAL_MEMORY_DEVICE, &out[r]);
+        if (status == XHAL_OK && fill) status = fill_random(c, out[r], elements, dtype, seed + r);
+        if (status != XHAL_OK) return status;
+    }
+    return XHAL_OK;
+}
+
+static void free_set(xhal_buffer_t **set, int count) {
+    for (int r = 0; r < count; r++)
+        xhal_buffer_free(set[r]);
+}
+
+/* Runs enqueue(r) for warm-up and timed runs; *out_seconds is the median of the timed ones. */
+typedef xhal_status_t (*enqueue_fn)(bench_ctx_t *c, void *op, int r);
+
+static xhal_status_t time_op(bench_ctx_t *c, enqueue_fn enqueue, void *op, int rotation,
+                             double *out_seconds) {
+    const bench_options_t *o = c->o;
+    double *times = calloc((size_t)o->repeats, sizeof *times);
+    if (!times) return XHAL_OUT_OF_MEMORY;
+    xhal_status_t status = XHAL_OK;
+    for (int i = 0; i < o->warmup + o->repeats && status == XHAL_OK; i++) {
+        int timed = i >= o->warmup;
+        if (timed) status = xhal_event_record(c->start, c->stream);
+        if (status == XHAL_OK) status = enqueue(c, op, i % rotation);
+        if (status == XHAL_OK && timed) status = xhal_event_record(c->stop, c->stream);
+        if (status == XHAL_OK) status = xhal_stream_synchronize(c->stream);
+        double ms = 0;
+        if (status == XHAL_OK && timed) status = xhal_event_elapsed_ms(c->start, c->stop, &ms);
+        if (timed) times[i - o->warmup] = ms * 1e-3;
+    }
+    if (status == XHAL_OK) *out_seconds = bench_median(times, (size_t)o->repeats);
+    free(times);
+    return status;
+}
+
+static void print_figure(const bench_ctx_t *c, const char *label, const bench_figure_t *f) {
+    char pct[32] = "";
+    if (f->peak_flops > 0 && f->flops > 0)
+        snprintf(pct, sizeof pct, "%5.1f%% of peak", 100.0 * f->flops / f->seconds / f->peak_flops);
+    else if (f->peak_flops > 0)
+        snprintf(pct, sizeof pct, "%5.1f%% of peak BW",
+                 100.0 * f->bytes / f->seconds / f->peak_flops);
+    printf("%-34s %9.3f ms %9.1f GFLOP/s %8.1f GB/s  %s", label, f->seconds * 1e3,
+           f->flops / f->seconds * 1e-9, f->bytes / f->seconds * 1e-9, pct);
+    if (c->stream_bw > 0)
+        printf("  %5.1f%% of STREAM", 100.0 * f->bytes / f->seconds / c->stream_bw);
+}
+
+/* ---- GEMM ---- */
+
+typedef struct gemm_op {
+    xhal_gemm_desc_t desc;
+    xhal_buffer_t *a[MAX_ROTATION], *b[MAX_ROTATION], *c[MAX_ROTATION];
+} gemm_op_t;
+
+static xhal_status_t enqueue_gemm(bench_ctx_t *c, void *op, int r) {
+    gemm_op_t *g = op;
+    g->desc.a = g->a[r], g->desc.b = g->b[r], g->desc.c = g->c[r];
+    return xhal_gemm(c->stream, &g->desc);
+}
+
+static int parse_gemm(const char *shape, int64_t *m, int64_t *n, int64_t *k) {
+    long long x, y, z;
+    char tail;
+    if (sscanf(shape, "%lldx%lldx%lld%c", &x, &y, &z, &tail) == 3 && x > 0 && y > 0 && z > 0) {
+        *m = x, *n = y, *k = z;
+        return 1;
+    }
+    if (sscanf(shape, "%lld%c", &x, &tail) == 1 && x > 0) {
+        *m = *n = *k = x;
+        return 1;
+    }
+    return 0;
+}
+
+static xhal_status_t bench_gemm(bench_ctx_t *c, const char *shape, char *label, size_t size,
+                                bench_figure_t *f, bench_gemm_shape_t *baseline_shape) {
+    int64_t m, n, k;
+    parse_gemm(shape, &m, &n, &k);
+    xhal_dtype_t t = c->o->dtype;
+    snprintf(label, size, "gemm %s %lldx%lldx%lld%s", xhal_dtype_name(t), (long long)m,
+             (long long)n, (long long)k, c->o->trans_b ? " NT" : "");
+    gemm_op_t g = {0};
+    xhal_gemm_desc_init(&g.desc, m, n, k, t);
+    g.desc.c_type = XHAL_DTYPE_F32;
+    if (c->o->trans_b) g.desc.trans_b = 1, g.desc.ldb = k;
+    double in_bytes = (double)(m * k + k * n) * (double)xhal_dtype_size(t);
+    f->bytes = in_bytes + (double)(m * n) * 4.0;
+    f->flops = 2.0 * (double)m * (double)n * (double)k;
+    f->peak_flops = c->info.peak_flops[t];
+    int rotation = bench_rotation(f->bytes);
+    xhal_status_t status = xhal_gemm_supports(c->device, &g.desc);
+    if (status == XHAL_OK) status = make_set(c, g.a, rotation, (uint64_t)(m * k), t, 1, 1);
+    if (status == XHAL_OK) status = make_set(c, g.b, rotation, (uint64_t)(k * n), t, 1, 100);
+    if (status == XHAL_OK)
+        status = make_set(c, g.c, rotation, (uint64_t)(m * n), XHAL_DTYPE_F32, 0, 0);
+    if (status == XHAL_OK) status = time_op(c, enqueue_gemm, &g, rotation, &f->seconds);
+    free_set(g.a, rotation), free_set(g.b, rotation), free_set(g.c, rotation);
+    *baseline_shape = (bench_gemm_shape_t){m, n, k, t, c->o->repeats};
+    return status;
+}
+
+/* ---- Attention ---- */
+
+typedef struct attention_op {
+    xhal_attention_desc_t desc;
+    xhal_buffer_t *q[MAX_ROTATION], *k[MAX_ROTATION], *v[MAX_ROTATION], *o[MAX_ROTATION];
+} attention_op_t;
+
+static xhal_status_t enqueue_attention(bench_ctx_t *c, void *op, int r) {
+    attention_op_t *a = op;
+    a->desc.q = a->q[r], a->desc.k = a->k[r], a->desc.v = a->v[r], a->desc.o = a->o[r];
+    return xhal_attention(c->stream, &a->desc);
+}
+
+/* Query-key pairs a causal mask leaves, per (batch, head): PEAKS.md counts s*s/2 when the
+ * lengths are equal, and the exact pairs otherwise. */
+static double causal_pairs(int64_t sq, int64_t skv) {
+    if (sq == skv) return 0.5 * (double)sq * (double)skv;
+    double pairs = 0;
+    for (int64_t i = 0; i < sq; i++) {
+        int64_t seen = i + skv - sq + 1;
+        pairs += (double)(seen < 0 ? 0 : seen > skv ? skv : seen);
+    }
+    return pairs;
+}
+
+static int parse_attention(const char *shape, long long v[6]) {
+    char tail;
+    if (sscanf(shape, "%lldx%lldx%lldx%lldx%lldx%lld%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+               &tail) != 6)
+        return 0;
+    for (int i = 0; i < 6; i++)
+        if (v[i] < 1) return 0;
+    return 1;
+}
+
+static xhal_status_t bench_attention(bench_ctx_t *c, const char *shape, char *label, size_t size,
+                                     bench_figure_t *f) {
+    long long v[6];
+    parse_attention(shape, v);
+    long long b = v[0], hq = v[1], hkv = v[2], sq = v[3], skv = v[4], d = v[5];
+    xhal_dtype_t t = c->o->dtype;
+    snprintf(label, size, "attention %s %lldx%lldx%lldx%lldx%lldx%lld%s", xhal_dtype_name(t), b, hq,
+             hkv, sq, skv, d, c->o->causal ? " causal" : "");
+    attention_op_t a = {0};
+    xhal_attention_desc_init(&a.desc, b, hq, hkv, sq, skv, d, t, XHAL_LAYOUT_BSHD);
+    a.desc.causal = c->o->causal;
+    double pairs = c->o->causal ? causal_pairs(sq, skv) : (double)sq * (double)skv;
+    f->flops = 4.0 * (double)(b * hq * d) * pairs;
+    uint64_t q_elements = (uint64_t)(b * sq * hq * d), kv_elements = (uint64_t)(b * skv * hkv * d);
+    f->bytes = (double)(2 * q_elements + 2 * kv_elements) * (double)xhal_dtype_size(t);
+    f->peak_flops = c->info.peak_flops[t];
+    int rotation = bench_rotation(f->bytes);
+    xhal_status_t status = xhal_attention_supports(c->device, &a.desc);
+    if (status == XHAL_OK) status = make_set(c, a.q, rotation, q_elements, t, 1, 1);
+    if (status == XHAL_OK) status = make_set(c, a.k, rotation, kv_elements, t, 1, 100);
+    if (status == XHAL_OK) status = make_set(c, a.v, rotation, kv_elements, t, 1, 200);
+    if (status == XHAL_OK) status = make_set(c, a.o, rotation, q_elements, t, 0, 0);
+    if (status == XHAL_OK) status = time_op(c, enqueue_attention, &a, rotation, &f->seconds);
+    free_set(a.q, rotation), free_set(a.k, rotation), free_set(a.v, rotation);
+    free_set(a.o, rotation);
+    return status;
+}
+
+/* ---- Copy ---- */
+
+typedef struct copy_op {
+    uint64_t bytes;
+    xhal_buffer_t *src[MAX_ROTATION], *dst[MAX_ROTATION];
+} copy_op_t;
+
+static xhal_status_t enqueue_copy(bench_ctx_t *c, void *op, int r) {
+    copy_op_t *p = op;
+    return xhal_copy_d2d(c->stream, p->dst[r], 0, p->src[r], 0, p->bytes);
+}
+
+/* "64M" -> 67108864; 0 when it is not a size of at least 4 bytes. */
+static uint64_t parse_bytes(const char *shape) {
+    char *end = NULL;
+    double value = strtod(shape, &end);
+    double unit = !strcmp(end, "K")   ? 1024.0
+                  : !strcmp(end, "M") ? 1048576.0
+                  : !strcmp(end, "G") ? 1073741824.0
+                  : !*end             ? 1.0
+                                      : 0.0;
+    if (end == shape || unit == 0.0 || !(value * unit >= 4) || value * unit > 1e15) return 0;
+    return (uint64_t)(value * unit) / 4 * 4;
+}
+
+static xhal_status_t bench_copy(bench_ctx_t *c, const char *shape, char *label, size_t size,
+                                bench_figure_t *f) {
+    copy_op_t p = {.bytes = parse_bytes(shape)};
+    snprintf(label, size, "copy %s", shape);
+    f->flops = 0;
+    f->bytes = 2.0 * (double)p.bytes; /* read + written, as PEAKS.md counts a copy */
+    f->peak_flops = c->info.peak_bandwidth;
+    int rotation = bench_rotation(f->bytes);
+    xhal_status_t status = make_set(c, p.src, rotation, p.bytes / 4, XHAL_DTYPE_F32, 1, 1);
+    if (status == XHAL_OK) status = make_set(c, p.dst, rotation, p.bytes / 4, XHAL_DTYPE_F32, 0, 0);
+    if (status == XHAL_OK) status = time_op(c, enqueue_copy, &p, rotation, &f->seconds);
+    free_set(p.src, rotation), free_set(p.dst, rotation);
+    return status;
+}
+
+/* ---- The run ---- */
+
+static int shape_valid(const char *op, const char *shape) {
+    int64_t m, n, k;
+    long long v[6];
+    if (!strcmp(op, "gemm")) return parse_gemm(shape, &m, &n, &k);
+    if (!strcmp(op, "attention")) return parse_attention(shape, v);
+    return parse_bytes(shape) != 0;
+}
+
+static int open_context(bench_ctx_t *c, const char *spec) {
+    xhal_status_t status = xhal_device_open(spec, &c->device);
+    if (status == XHAL_OK) status = xhal_device_info(c->device, &c->info);
+    if (status == XHAL_OK) status = xhal_stream_create(c->device, &c->stream);
+    if (status == XHAL_OK) status = xhal_event_create(c->device, &c->start);
+    if (status == XHAL_OK) status = xhal_event_create(c->device, &c->stop);
+    return status == XHAL_OK ? TOOL_EXIT_OK : tool_fail(status, "bench");
+}
+
+static void close_context(bench_ctx_t *c) {
+    xhal_event_destroy(c->start);
+    xhal_event_destroy(c->stop);
+    xhal_stream_destroy(c->stream);
+}
+
+int bench_run(const char *op, const char *spec, const bench_options_t *o, const char **shapes,
+              size_t shape_count) {
+    bench_ctx_t c = {.o = o};
+    for (size_t i = 0; i < shape_count; i++)
+        if (!shape_valid(op, shapes[i]))
+            return tool_usage_error("bench", "cannot read %s shape '%s' (see --help)", op,
+                                    shapes[i]);
+    int exit_code = open_context(&c, spec);
+    if (exit_code != TOOL_EXIT_OK) {
+        close_context(&c);
+        return exit_code;
+    }
+    char peak[32];
+    tool_format_flops(c.info.peak_flops[o->dtype], peak, sizeof peak);
+    printf("device %s (%s), peak %s %s, %d timed runs after %d warm-up, median\n", c.info.spec,
+           c.info.name, xhal_dtype_name(o->dtype), peak, o->repeats, o->warmup);
+    int baseline_ready = 0;
+    if (o->baseline) {
+        char reason[512] = "";
+        baseline_ready = o->baseline->load(&c.info, reason, sizeof reason) == 0;
+        if (baseline_ready)
+            printf("baseline %s: %s\n", o->baseline->name, reason);
+        else
+            printf("baseline %s not available: %s\n", o->baseline->name, reason);
+    }
+    if (o->stream) {
+        c.stream_bw = bench_stream_triad((int)(c.info.type == XHAL_DEVICE_TYPE_CPU
+                                                   ? c.info.compute_units
+                                                   : sysconf(_SC_NPROCESSORS_ONLN)));
+        printf("host STREAM triad: %.1f GB/s\n", c.stream_bw * 1e-9);
+    }
+    for (size_t i = 0; i < shape_count; i++) {
+        char label[128];
+        bench_figure_t f = {0};
+        bench_gemm_shape_t gemm_shape = {0};
+        xhal_status_t status;
+        if (!strcmp(op, "gemm"))
+            status = bench_gemm(&c, shapes[i], label, sizeof label, &f, &gemm_shape);
+        else if (!strcmp(op, "attention"))
+            status = bench_attention(&c, shapes[i], label, sizeof label, &f);
+        else
+            status = bench_copy(&c, shapes[i], label, sizeof label, &f);
+        if (status != XHAL_OK) {
+            tool_report(status, shapes[i]);
+            exit_code = TOOL_EXIT_FAILURE;
+            continue;
+        }
+        print_figure(&c, label, &f);
+        if (baseline_ready && gemm_shape.m > 0) {
+            char reason[256] = "";
+            double seconds = o->baseline->time_gemm(&gemm_shape, reason, sizeof reason);
+            if (seconds > 0)
+                printf("  %s %.1f GFLOP/s, xhal/%s %.2fx", o->baseline->name,
+                       f.flops / seconds * 1e-9, o->baseline->name, seconds / f.seconds);
+            else
+                printf("  %s: %s", o->baseline->name, reason);
+        }
+        printf("\n");
+        fflush(stdout);
+    }
+    if (baseline_ready) o->baseline->unload();
+    close_context(&c);
+    return exit_code;
+}
