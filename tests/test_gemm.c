@@ -374,6 +374,30 @@ static void test_medium_and_long_k(void **state) {
     run_case(&gc, 6003);
 }
 
+/* Shapes that cross the CPU engine's block boundaries: several row blocks (448 rows), k blocks
+ * (192, with an odd tail for the bf16 pairs), a column pass past 4096, and GEMV passes. */
+static void test_blocking_edges(void **state) {
+    (void)state;
+    gcase_t gc = base_case(500, 70, 400, XHAL_DTYPE_F32);
+    gc.beta = 0.5f;
+    run_case(&gc, 6100);
+    gc = base_case(500, 70, 401, XHAL_DTYPE_BF16);
+    gc.beta = 0.5f;
+    gc.tb = 1;
+    run_case(&gc, 6101);
+    gc = base_case(29, 8300, 11, XHAL_DTYPE_F32);
+    run_case(&gc, 6102);
+    gc = base_case(4, 40000, 9, XHAL_DTYPE_F16);
+    gc.ct = XHAL_DTYPE_BF16;
+    gc.batch = 2;
+    gc.beta = 0.5f;
+    run_case(&gc, 6103);
+    gc = base_case(3, 33, 5000, XHAL_DTYPE_F16);
+    gc.tb = 1;
+    gc.alpha = 0.75f;
+    run_case(&gc, 6104);
+}
+
 static void test_allow_tf32(void **state) {
     (void)state;
     gcase_t gc = base_case(40, 50, 60, XHAL_DTYPE_F32);
@@ -463,6 +487,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_alpha_beta),
         cmocka_unit_test(test_one_buffer),
         cmocka_unit_test(test_medium_and_long_k),
+        cmocka_unit_test(test_blocking_edges),
         cmocka_unit_test(test_allow_tf32),
     };
     const struct CMUnitTest slow[] = {

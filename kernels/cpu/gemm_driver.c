@@ -5,9 +5,10 @@
 #include "gemm_kernel.h"
 #include "gemm_ukernel.h"
 
-/* Block sizes in elements. KB x NR floats of B (32 KB at NR 32) stay in a 48 KB L1; MB x KB
- * floats of A (448 KB) in a 1 MB L2; KB x NB of B (4 MB) in the shared L3. */
-#define KB 256
+/* Block sizes in elements. KB x NR floats of B (24 KB at NR 32) stay in a 32 KB L1 with room
+ * for the A micro-panel streaming through; MB x KB floats of A (336 KB) in a 1 MB L2; KB x NB
+ * of B (3 MB) in the shared L3. KB is even, as bf16 pairs need. */
+#define KB 192
 #define MB_TARGET 448
 #define NB 4096
 /* When C is not f32 it accumulates in an f32 tile of at most this many floats per thread. */
@@ -30,6 +31,16 @@ static const xk_ukernel_t *ukernel(void) {
             selected = &xk_ukernel_generic;
     }
     return selected;
+}
+
+/* The bf16 dot-product kernel, when the CPU has it (AVX512_BF16), else NULL. */
+static const xk_ukernel_t *ukernel_bf16(void) {
+#if defined(__x86_64__)
+    if (xk_ukernel_avx512_bf16.run && ukernel() == &xk_ukernel_avx512 &&
+        __builtin_cpu_supports("avx512bf16"))
+        return &xk_ukernel_avx512_bf16;
+#endif
+    return NULL;
 }
 
 const char *xk_gemm_isa(void) {
@@ -157,6 +168,65 @@ static void pack_b(float *restrict dst, const xk_matrix_t *b, int64_t p0, int64_
     }
 }
 
+/* Element (row, col) of a bf16 matrix, as its raw 16 bits. */
+static inline uint16_t raw_bf16(const xk_matrix_t *x, int64_t row, int64_t col) {
+    return ((const uint16_t *)x->data)[row * x->row_stride + col * x->col_stride];
+}
+
+/*
+ * The bf16-pairs forms of pack_a and pack_b: k steps 2p and 2p+1 of a row (A) or column (B)
+ * side by side, kc rounded up to even with a zero step. No conversion: the bits are copied.
+ */
+static void pack_a_pairs(uint16_t *restrict dst, const xk_matrix_t *a, int64_t i0, int64_t rows,
+                         int64_t p0, int64_t kc, int mr) {
+    int64_t kc2 = (kc + 1) / 2 * 2;
+    for (int64_t r0 = 0; r0 < rows; r0 += mr) {
+        uint16_t *panel = dst + r0 * kc2;
+        int64_t panel_rows = min64(mr, rows - r0);
+        if (panel_rows < mr || kc2 != kc) memset(panel, 0, (size_t)(mr * kc2) * sizeof *panel);
+        for (int64_t i = 0; i < panel_rows; i++) {
+            const uint16_t *row =
+                (const uint16_t *)a->data + (i0 + r0 + i) * a->row_stride + p0 * a->col_stride;
+            if (a->col_stride == 1) {
+                /* A pair of k steps is 32 contiguous bits of the row: copy words. */
+                for (int64_t q = 0; q < kc / 2; q++)
+                    memcpy(panel + q * 2 * mr + 2 * i, row + 2 * q, 4);
+                if (kc & 1) panel[(kc / 2) * 2 * mr + 2 * i] = row[kc - 1];
+            } else {
+                for (int64_t p = 0; p < kc; p++)
+                    panel[(p / 2) * 2 * mr + 2 * i + (p & 1)] = row[p * a->col_stride];
+            }
+        }
+    }
+}
+
+static void pack_b_pairs(uint16_t *restrict dst, const xk_matrix_t *b, int64_t p0, int64_t kc,
+                         int64_t j0, int64_t cols, int nr) {
+    int64_t kc2 = (kc + 1) / 2 * 2;
+    for (int64_t s0 = 0; s0 < cols; s0 += nr) {
+        uint16_t *panel = dst + s0 * kc2;
+        int64_t panel_cols = min64(nr, cols - s0);
+        if (panel_cols < nr || kc2 != kc) memset(panel, 0, (size_t)(nr * kc2) * sizeof *panel);
+        if (b->col_stride == 1) {
+            /* B not transposed: interleave two rows, a loop the compiler vectorizes. */
+            for (int64_t p = 0; p < kc; p += 2) {
+                const uint16_t *r0 = (const uint16_t *)b->data + (p0 + p) * b->row_stride + j0 + s0;
+                const uint16_t *r1 = p + 1 < kc ? r0 + b->row_stride : NULL;
+                uint16_t *out = panel + (p / 2) * 2 * nr;
+                for (int64_t j = 0; j < panel_cols; j++)
+                    out[2 * j] = r0[j];
+                if (r1)
+                    for (int64_t j = 0; j < panel_cols; j++)
+                        out[2 * j + 1] = r1[j];
+            }
+        } else {
+            for (int64_t p = 0; p < kc; p++)
+                for (int64_t j = 0; j < panel_cols; j++)
+                    panel[(p / 2) * 2 * nr + 2 * j + (p & 1)] = raw_bf16(b, p0 + p, j0 + s0 + j);
+        }
+    }
+}
+
 /* C block as f32: either C itself (f32) or the tile, loaded from / stored to C. */
 static void convert_c_in(float *tile, int64_t ld, const xk_gemm_problem_t *p, int64_t i0,
                          int64_t rows, int64_t j0, int64_t cols) {
@@ -196,6 +266,10 @@ static void scale_c(const xk_gemm_problem_t *p, int64_t i0, int64_t rows, int64_
 void xk_gemm_block(const xk_gemm_problem_t *p, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
                    float *scratch) {
     const xk_ukernel_t *uk = ukernel();
+    /* bf16 times bf16 runs on the dot-product kernel: same tile, twice the work per op. */
+    const xk_ukernel_t *pairs =
+        p->a.type == XHAL_DTYPE_BF16 && p->b.type == XHAL_DTYPE_BF16 ? ukernel_bf16() : NULL;
+    if (pairs) uk = pairs;
     const int mr = uk->mr, nr = uk->nr;
     const int64_t mb = mb_for(mr);
     layout_t l = scratch_layout(m1 - m0, n1 - n0, p->c_type);
@@ -237,17 +311,32 @@ void xk_gemm_block(const xk_gemm_problem_t *p, int64_t m0, int64_t m1, int64_t n
         for (int64_t p0 = 0; p0 < p->k; p0 += KB) {
             int64_t kc = min64(KB, p->k - p0);
             int accumulate = p0 > 0 || p->beta != 0.0f;
-            pack_b(packed_b, &p->b, p0, kc, j0, cols, nr, line);
+            /* Panels of bf16 pairs take half the bytes of f32 ones: the same scratch fits. */
+            int64_t kp = pairs ? (kc + 1) / 2 * 2 : kc;
+            if (pairs)
+                pack_b_pairs((uint16_t *)(void *)packed_b, &p->b, p0, kc, j0, cols, nr);
+            else
+                pack_b(packed_b, &p->b, p0, kc, j0, cols, nr, line);
             for (int64_t i0 = m0; i0 < m1; i0 += mb) {
                 int64_t rows = min64(mb, m1 - i0);
-                pack_a(packed_a, &p->a, i0, rows, p0, kc, mr, line);
+                if (pairs)
+                    pack_a_pairs((uint16_t *)(void *)packed_a, &p->a, i0, rows, p0, kc, mr);
+                else
+                    pack_a(packed_a, &p->a, i0, rows, p0, kc, mr, line);
                 for (int64_t s = 0; s < cols; s += nr) {
-                    const float *bp = packed_b + s * kc;
+                    /* Offsets in elements of the panels' type; pairs index 16-bit halves. */
+                    const float *bp =
+                        pairs ? (const float *)(const void *)((uint16_t *)(void *)packed_b + s * kp)
+                              : packed_b + s * kc;
                     int nr_here = (int)min64(nr, cols - s);
                     for (int64_t r = 0; r < rows; r += mr) {
                         float *c = cview + (i0 - m0 + r) * ldv + s;
-                        uk->run(kc, packed_a + r * kc, bp, c, ldv, (int)min64(mr, rows - r),
-                                nr_here, p->alpha, accumulate);
+                        const float *ap =
+                            pairs ? (const float *)(const void *)((uint16_t *)(void *)packed_a +
+                                                                  r * kp)
+                                  : packed_a + r * kc;
+                        uk->run(kp, ap, bp, c, ldv, (int)min64(mr, rows - r), nr_here, p->alpha,
+                                accumulate);
                     }
                 }
             }

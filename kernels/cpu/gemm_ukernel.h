@@ -16,10 +16,17 @@ typedef struct xk_ukernel {
     const char *isa;
     int mr, nr; /* the register tile */
     xk_ukernel_fn run;
+    /*
+     * 0: panels hold f32. 1: panels hold bf16 pairs (k steps 2p and 2p+1 side by side in 32
+     * bits, kc even), for dot-product instructions that do two multiply-adds per lane; `a` and
+     * `b` then point at uint16_t data.
+     */
+    int bf16_pairs;
 } xk_ukernel_t;
 
-extern const xk_ukernel_t xk_ukernel_avx512; /* 14 x 32 */
-extern const xk_ukernel_t xk_ukernel_avx2;   /* 6 x 16 */
+extern const xk_ukernel_t xk_ukernel_avx512;      /* 14 x 32 */
+extern const xk_ukernel_t xk_ukernel_avx512_bf16; /* 14 x 32, vdpbf16ps on bf16 pairs */
+extern const xk_ukernel_t xk_ukernel_avx2;        /* 6 x 16 */
 extern const xk_ukernel_t xk_ukernel_generic;
 
 #endif

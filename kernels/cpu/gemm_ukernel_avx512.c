@@ -12,6 +12,26 @@
 #define MR 14
 #define NR 32
 
+/* C (+)= alpha * acc for the rows x nr corner of the tile: masked, so edges need no copy. */
+static inline __attribute__((always_inline)) void store_tile(__m512 acc[MR][2], float *c,
+                                                             int64_t ldc, int rows, int nr,
+                                                             float alpha, int accumulate) {
+    __m512 va = _mm512_set1_ps(alpha);
+    __mmask16 m0 = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
+    __mmask16 m1 = nr >= 32 ? (__mmask16)0xffff : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
+#pragma GCC unroll 14
+    for (int i = 0; i < rows; i++) {
+        float *ci = c + i * ldc;
+        __m512 r0 = _mm512_mul_ps(acc[i][0], va), r1 = _mm512_mul_ps(acc[i][1], va);
+        if (accumulate) {
+            r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, ci));
+            r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, ci + 16));
+        }
+        _mm512_mask_storeu_ps(ci, m0, r0);
+        _mm512_mask_storeu_ps(ci + 16, m1, r1);
+    }
+}
+
 /* Specialised by the compiler for each constant `rows` (the switch below), so that partial
  * tiles at the bottom edge keep the same register allocation without padding work. */
 static inline __attribute__((always_inline)) void tile(int64_t kc, const float *a, const float *b,
@@ -32,20 +52,7 @@ static inline __attribute__((always_inline)) void tile(int64_t kc, const float *
             acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
         }
     }
-    __m512 va = _mm512_set1_ps(alpha);
-    __mmask16 m0 = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
-    __mmask16 m1 = nr >= 32 ? (__mmask16)0xffff : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
-#pragma GCC unroll 14
-    for (int i = 0; i < rows; i++) {
-        float *ci = c + i * ldc;
-        __m512 r0 = _mm512_mul_ps(acc[i][0], va), r1 = _mm512_mul_ps(acc[i][1], va);
-        if (accumulate) {
-            r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, ci));
-            r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, ci + 16));
-        }
-        _mm512_mask_storeu_ps(ci, m0, r0);
-        _mm512_mask_storeu_ps(ci + 16, m1, r1);
-    }
+    store_tile(acc, c, ldc, rows, nr, alpha, accumulate);
 }
 
 #define XK_ROWS(r)                                                                                 \
@@ -74,7 +81,67 @@ static void run(int64_t kc, const float *a, const float *b, float *c, int64_t ld
     }
 }
 
-const xk_ukernel_t xk_ukernel_avx512 = {"avx512", MR, NR, run};
+const xk_ukernel_t xk_ukernel_avx512 = {"avx512", MR, NR, run, 0};
+
+/*
+ * bf16: vdpbf16ps multiplies pairs of bf16 and adds both products to an f32 lane, so one
+ * instruction does the work of two FMAs. Panels hold k steps in pairs (see gemm_ukernel.h); the
+ * tile and the store are those of the f32 kernel.
+ */
+static inline __attribute__((always_inline)) void tile_bf16(int64_t kc, const uint16_t *a,
+                                                            const uint16_t *b, float *c,
+                                                            int64_t ldc, int rows, int nr,
+                                                            float alpha, int accumulate) {
+    __m512 acc[MR][2];
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; i++)
+        acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int64_t p = 0; p < kc / 2; p++) {
+        __m512bh b0 = (__m512bh)_mm512_load_si512(b + p * 2 * NR);
+        __m512bh b1 = (__m512bh)_mm512_load_si512(b + p * 2 * NR + 32);
+        const uint16_t *ap = a + p * 2 * MR;
+#pragma GCC unroll 14
+        for (int i = 0; i < rows; i++) {
+            uint32_t pair;
+            __builtin_memcpy(&pair, ap + 2 * i, sizeof pair);
+            __m512bh ai = (__m512bh)_mm512_set1_epi32((int)pair);
+            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
+            acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
+        }
+    }
+    store_tile(acc, c, ldc, rows, nr, alpha, accumulate);
+}
+
+#define XK_ROWS_BF16(r)                                                                            \
+    case r:                                                                                        \
+        tile_bf16(kc, a, b, c, ldc, r, nr, alpha, accumulate);                                     \
+        break
+
+static void run_bf16(int64_t kc, const float *a_panel, const float *b_panel, float *c, int64_t ldc,
+                     int mr, int nr, float alpha, int accumulate) {
+    const uint16_t *a = (const uint16_t *)(const void *)a_panel;
+    const uint16_t *b = (const uint16_t *)(const void *)b_panel;
+    switch (mr) {
+        XK_ROWS_BF16(1);
+        XK_ROWS_BF16(2);
+        XK_ROWS_BF16(3);
+        XK_ROWS_BF16(4);
+        XK_ROWS_BF16(5);
+        XK_ROWS_BF16(6);
+        XK_ROWS_BF16(7);
+        XK_ROWS_BF16(8);
+        XK_ROWS_BF16(9);
+        XK_ROWS_BF16(10);
+        XK_ROWS_BF16(11);
+        XK_ROWS_BF16(12);
+        XK_ROWS_BF16(13);
+    default:
+        tile_bf16(kc, a, b, c, ldc, MR, nr, alpha, accumulate);
+    }
+}
+
+const xk_ukernel_t xk_ukernel_avx512_bf16 = {"avx512-bf16", MR, NR, run_bf16, 1};
 #else
-const xk_ukernel_t xk_ukernel_avx512 = {"avx512", 0, 0, 0};
+const xk_ukernel_t xk_ukernel_avx512 = {"avx512", 0, 0, 0, 0};
+const xk_ukernel_t xk_ukernel_avx512_bf16 = {"avx512-bf16", 0, 0, 0, 1};
 #endif
