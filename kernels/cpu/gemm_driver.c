@@ -4,6 +4,7 @@
 
 #include "gemm_kernel.h"
 #include "gemm_ukernel.h"
+#include "isa.h"
 
 /* Block sizes in elements. KB x NR floats of B (24 KB at NR 32) stay in a 32 KB L1 with room
  * for the A micro-panel streaming through; MB x KB floats of A (336 KB) in a 1 MB L2; KB x NB
@@ -14,32 +15,17 @@
 /* When C is not f32 it accumulates in an f32 tile of at most this many floats per thread. */
 #define C_TILE_FLOATS (1u << 20)
 
-static const xk_ukernel_t *selected;
-
 static const xk_ukernel_t *ukernel(void) {
-    /* A benign race: every thread computes the same answer. */
-    if (!selected) {
-#if defined(__x86_64__)
-        __builtin_cpu_init();
-        if (xk_ukernel_avx512.run && __builtin_cpu_supports("avx512f"))
-            selected = &xk_ukernel_avx512;
-        else if (xk_ukernel_avx2.run && __builtin_cpu_supports("avx2") &&
-                 __builtin_cpu_supports("fma"))
-            selected = &xk_ukernel_avx2;
-        else
-#endif
-            selected = &xk_ukernel_generic;
-    }
-    return selected;
+    xk_isa_t isa = xk_isa();
+    if (isa == XK_ISA_AVX512 && xk_ukernel_avx512.run) return &xk_ukernel_avx512;
+    if (isa >= XK_ISA_AVX2 && xk_ukernel_avx2.run) return &xk_ukernel_avx2;
+    return &xk_ukernel_generic;
 }
 
 /* The bf16 dot-product kernel, when the CPU has it (AVX512_BF16), else NULL. */
 static const xk_ukernel_t *ukernel_bf16(void) {
-#if defined(__x86_64__)
-    if (xk_ukernel_avx512_bf16.run && ukernel() == &xk_ukernel_avx512 &&
-        __builtin_cpu_supports("avx512bf16"))
+    if (xk_ukernel_avx512_bf16.run && ukernel() == &xk_ukernel_avx512 && xk_isa_has_bf16_dot())
         return &xk_ukernel_avx512_bf16;
-#endif
     return NULL;
 }
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "gemv_kernel.h"
+#include "isa.h"
 
 /* Element `index` of a matrix of `type`, as f32. */
 static float value_f32(const void *data, xhal_dtype_t type, int64_t index) {
@@ -68,7 +69,7 @@ void xk_gemv_columns_avx512(const xk_gemm_problem_t *p, const float *a, int64_t 
     __attribute__((weak));
 
 static int use_avx512(void) {
-    return xk_gemv_rows_avx512 && xk_gemv_columns_avx512 && __builtin_cpu_supports("avx512f");
+    return xk_gemv_rows_avx512 && xk_gemv_columns_avx512 && xk_isa() == XK_ISA_AVX512;
 }
 #endif
 
