@@ -11,9 +11,16 @@ packages=(
   "pkgconf:finding cmocka, and the xhal.pc install test"
   "libcmocka-dev:the unit tests"
   "valgrind:the leak check of the test binaries"
+  "python3:the conformance tests: an XML parser checks the SVG charts, a JSON parser the reports"
   "libclang-rt-14-dev:nothing required; LeakSanitizer for clang builds"
+  "opencl-headers:building the OpenCL backend (CL/cl.h)"
+  "ocl-icd-opencl-dev:the OpenCL ICD loader (libOpenCL.so.1), which the OpenCL backend dlopens"
+  "pocl-opencl-icd:an OpenCL driver for the CPU, so the OpenCL backend's tests run for real"
+  "libiniparser-dev:the OpenCL backend reads its tuned parameters (kernels/tuning/opencl.ini)"
+  "clinfo:nothing required; shows what the OpenCL platforms and devices are"
+  "libclblast1:nothing required; the baseline of xhal bench --vs clblast"
+  "libopenblas0:nothing required; the baseline of xhal bench --vs openblas"
 )
-# Optional groups are added here as backends land (OpenCL: ocl-icd, PoCL; see docs/DESIGN.md).
 if [[ -n "${XHAL_EXTRA_PACKAGES:-}" ]]; then
   for p in ${XHAL_EXTRA_PACKAGES}; do packages+=("$p:XHAL_EXTRA_PACKAGES"); done
 fi

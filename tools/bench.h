@@ -39,5 +39,7 @@ typedef struct bench_baseline {
 
 /* The baselines compiled into the tool (each file defines one; NULL-terminated list in bench.c). */
 extern const bench_baseline_t bench_baseline_openblas;
+extern const bench_baseline_t bench_baseline_clblast;
+extern const bench_baseline_t bench_baseline_cublas;
 
 #endif

@@ -19,9 +19,7 @@ static const bench_baseline_t *const baselines[] = {
 #ifdef XHAL_TOOL_HAVE_CLBLAST
     &bench_baseline_clblast,
 #endif
-#ifdef XHAL_TOOL_HAVE_CUBLAS
     &bench_baseline_cublas,
-#endif
 };
 
 static const char bench_help[] =

@@ -10,7 +10,8 @@
 #include "tool_util.h"
 
 static const tool_command_t *const commands[] = {&tool_cmd_devices, &tool_cmd_check,
-                                                 &tool_cmd_bench};
+                                                 &tool_cmd_bench,   &tool_cmd_conform,
+                                                 &tool_cmd_peak,    &tool_cmd_compare};
 static const size_t command_count = sizeof commands / sizeof commands[0];
 
 static const char environment_help[] =
@@ -23,6 +24,8 @@ static const char environment_help[] =
     "                     separated by ':'; then the xhal/ folder beside libxhal.so, then\n"
     "                     the program's folder\n"
     "  XHAL_CPU_THREADS   worker threads of the CPU backend (default: one per core)\n"
+    "  XHAL_CPU_ISA       avx512 | avx2 | generic: the most the CPU kernels may use\n"
+    "                     (default: the best the CPU has)\n"
     "  XHAL_LOG           debug | info | warn | off: what the library logs on stderr\n"
     "                     (default: off)\n"
     "\n"

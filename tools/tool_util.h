@@ -27,6 +27,9 @@ typedef struct tool_command {
 extern const tool_command_t tool_cmd_devices;
 extern const tool_command_t tool_cmd_check;
 extern const tool_command_t tool_cmd_bench;
+extern const tool_command_t tool_cmd_conform;
+extern const tool_command_t tool_cmd_peak;
+extern const tool_command_t tool_cmd_compare;
 
 /*
  * xhal_last_error(), less a leading "<context>: ": the library's messages start with the function

@@ -25,6 +25,11 @@ XHAL_INTERNAL_API void xhal_format(char *out, size_t size, const char *fmt, ...)
 /* The services table lent to backends. */
 XHAL_INTERNAL_API const xhal_host_api_t *xhal_host_api(void);
 
+/* ---- Datasheet peaks (device_peaks.c) ---- */
+
+/* Fills the peak figures a backend left 0 from hal/data/devices.ini, when the device is listed. */
+XHAL_INTERNAL_API void xhal_device_fill_peaks(xhal_device_info_t *info);
+
 /* ---- Objects ---- */
 
 typedef enum xhal_object_type {

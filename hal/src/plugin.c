@@ -58,6 +58,8 @@ static xhal_status_t open_device(xhal_backend_entry_t *entry, uint32_t index,
         status = entry->api.device_info(device->impl, &device->info);
         if (status != XHAL_OK) entry->api.device_close(device->impl);
     }
+    /* Figures the backend left 0 come from the datasheet table when the device is in it. */
+    if (status == XHAL_OK) xhal_device_fill_peaks(&device->info);
     if (status != XHAL_OK) {
         free(device);
         return status;

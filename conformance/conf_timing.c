@@ -1,0 +1,333 @@
+/*
+ * Timing one utilization case. The op is timed by the stream's own events (device time, not the
+ * host's view of it): one warm-up run, then back-to-back runs with an event between each two, so
+ * that each run has its own time and the median is not pulled by one slow run. Inputs smaller
+ * than the last-level cache are rotated over several copies, so that the next run does not find
+ * its operands already cached by the previous one. Outputs are poisoned with NaN first and checked
+ * for NaN/Inf afterwards: a kernel that writes nothing cannot post a fine time.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf_internal.h"
+
+/* Operands start on 256-byte boundaries, which every device's loads are happy with. */
+#define ALIGNMENT 256u
+/* The random block tiled over inputs: values repeat with this period, which no kernel notices. */
+#define RANDOM_BLOCK (1u << 20)
+#define MAX_COPIES 64
+#define MAX_OPERANDS 4
+/* Output bytes checked for NaN after the runs (the start of copy 0's output). */
+#define CHECK_BYTES (256ull << 20)
+
+typedef struct operand {
+    xhal_dtype_t dtype;
+    uint64_t bytes;  /* one copy */
+    uint64_t stride; /* bytes between copies */
+    int output;
+    xhal_buffer_t *buffer;
+} operand_t;
+
+typedef struct job {
+    conf_timer_t *timer;
+    conf_plan_item_t *item;
+    operand_t operands[MAX_OPERANDS];
+    int count;
+    int copies;
+    char *note;
+    size_t note_size;
+} job_t;
+
+xhal_status_t conf_timer_init(conf_timer_t *t, xhal_device_t *device,
+                              const xhal_device_info_t *info, int max_repeats) {
+    memset(t, 0, sizeof *t);
+    t->device = device;
+    t->info = info;
+    t->max_repeats = max_repeats;
+    t->target_s = 0.2;
+    /* Twice the host's last-level cache; a GPU's is not in the API, so 2x 256 MiB covers MI300X's
+     * Infinity Cache and H100's 50 MiB L2 alike. */
+    t->rotate_bytes =
+        info->type == XHAL_DEVICE_TYPE_CPU ? 2 * conf_host_cache_bytes(32u << 20) : 512ull << 20;
+    t->memory_budget = info->memory_bytes ? info->memory_bytes / 4 : 1ull << 30;
+    t->seed = 1;
+    xhal_status_t status = xhal_stream_create(device, &t->stream);
+    if (status != XHAL_OK) return status;
+    t->events = calloc((size_t)max_repeats + 1, sizeof *t->events);
+    if (!t->events) return XHAL_OUT_OF_MEMORY;
+    for (int i = 0; i <= max_repeats; i++) {
+        status = xhal_event_create(device, &t->events[i]);
+        if (status != XHAL_OK) return status;
+    }
+    return XHAL_OK;
+}
+
+void conf_timer_free(conf_timer_t *t) {
+    for (int i = 0; t->events && i <= t->max_repeats; i++)
+        xhal_event_destroy(t->events[i]);
+    free(t->events);
+    xhal_stream_destroy(t->stream);
+    memset(t, 0, sizeof *t);
+}
+
+/* Records the failed call in the note; returns 0. */
+static int failed(job_t *job, xhal_status_t status, const char *context) {
+    conf_perf_t *r = &job->item->result;
+    const char *message = xhal_last_error();
+    size_t length = strlen(context);
+    if (strncmp(message, context, length) == 0 && message[length] == ':') message += length + 2;
+    /* No device memory for a case sized from the datasheet is a limit, not a wrong answer. */
+    r->outcome = status == XHAL_OUT_OF_MEMORY || status == XHAL_UNSUPPORTED ? CONF_SKIP : CONF_FAIL;
+    conf_format(r->note, sizeof r->note, "%s: %s: %s", context, xhal_status_name(status), message);
+    return 0;
+}
+
+static void add_operand(job_t *job, xhal_dtype_t dtype, double elements, int output) {
+    operand_t *o = &job->operands[job->count++];
+    o->dtype = dtype;
+    o->bytes = (uint64_t)elements * xhal_dtype_size(dtype);
+    o->stride = (o->bytes + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+    o->output = output;
+}
+
+static void describe_operands(job_t *job) {
+    conf_plan_item_t *item = job->item;
+    if (item->result.op == CONF_OP_GEMM) {
+        const xhal_gemm_desc_t *d = &item->gemm;
+        add_operand(job, d->a_type, (double)d->m * (double)d->k, 0);
+        add_operand(job, d->b_type, (double)d->k * (double)d->n, 0);
+        add_operand(job, d->c_type, (double)d->m * (double)d->n, 1);
+    } else if (item->result.op == CONF_OP_ATTENTION) {
+        const xhal_attention_desc_t *d = &item->attention;
+        double q = (double)(d->batch * d->heads_q * d->seq_q * d->head_dim);
+        double kv = (double)(d->batch * d->heads_kv * d->seq_kv * d->head_dim);
+        add_operand(job, d->dtype, q, 0);
+        add_operand(job, d->dtype, kv, 0);
+        add_operand(job, d->dtype, kv, 0);
+        add_operand(job, d->dtype, q, 1);
+    } else {
+        add_operand(job, XHAL_DTYPE_F32, (double)(item->copy_bytes / 4), 0);
+        add_operand(job, XHAL_DTYPE_F32, (double)(item->copy_bytes / 4), 1);
+    }
+}
+
+/* How many copies of the operands to rotate over: enough to overflow the cache, if memory allows.
+ */
+static int choose_copies(const job_t *job) {
+    uint64_t working = 0;
+    for (int i = 0; i < job->count; i++)
+        working += job->operands[i].stride;
+    if (working == 0 || working >= job->timer->rotate_bytes) return 1;
+    uint64_t copies = (job->timer->rotate_bytes + working - 1) / working;
+    if (copies > MAX_COPIES) copies = MAX_COPIES;
+    while (copies > 1 && copies * working > job->timer->memory_budget)
+        copies--;
+    return (int)copies;
+}
+
+/* Fills an input with random values: one block uploaded, then doubled by device copies. */
+static int fill_random(job_t *job, operand_t *o, uint64_t total) {
+    conf_timer_t *t = job->timer;
+    size_t size = xhal_dtype_size(o->dtype);
+    uint64_t block = total < RANDOM_BLOCK ? total : RANDOM_BLOCK;
+    void *host = malloc(block);
+    if (!host) return failed(job, XHAL_OUT_OF_MEMORY, "malloc");
+    uint64_t rng = t->seed ^ (uint64_t)o->dtype << 40 ^ total;
+    for (size_t i = 0; i < block / size; i++)
+        conf_store(host, o->dtype, i, conf_random_value(&rng));
+    xhal_status_t status = xhal_copy_h2d(t->stream, o->buffer, 0, host, block);
+    /* The upload reads `host` asynchronously: it must live until the stream is synchronized. */
+    if (status == XHAL_OK) status = xhal_stream_synchronize(t->stream);
+    free(host);
+    if (status != XHAL_OK) return failed(job, status, "xhal_copy_h2d");
+    for (uint64_t filled = block; filled < total;) {
+        uint64_t n = filled < total - filled ? filled : total - filled;
+        status = xhal_copy_d2d(t->stream, o->buffer, filled, o->buffer, 0, n);
+        if (status != XHAL_OK) return failed(job, status, "xhal_copy_d2d");
+        filled += n;
+    }
+    return 1;
+}
+
+static int allocate(job_t *job) {
+    conf_timer_t *t = job->timer;
+    for (int i = 0; i < job->count; i++) {
+        operand_t *o = &job->operands[i];
+        uint64_t total = o->stride * (uint64_t)(job->copies - 1) + o->bytes;
+        xhal_status_t status = xhal_buffer_alloc(t->device, total, XHAL_MEMORY_DEVICE, &o->buffer);
+        if (status != XHAL_OK) return failed(job, status, "xhal_buffer_alloc");
+        if (o->output) {
+            uint32_t nan = conf_nan_bits(o->dtype);
+            size_t pattern_size = xhal_dtype_size(o->dtype);
+            uint16_t nan16 = (uint16_t)nan;
+            const void *pattern = pattern_size == 4 ? (const void *)&nan : (const void *)&nan16;
+            uint64_t span = total / pattern_size * pattern_size;
+            status = xhal_fill(t->stream, o->buffer, 0, span, pattern, pattern_size);
+            if (status != XHAL_OK) return failed(job, status, "xhal_fill");
+        } else if (job->item->result.op == CONF_OP_COPY) {
+            /* Values do not matter to a copy; a fill is faster than random numbers. */
+            static const uint32_t pattern = 0x3F800000u; /* 1.0f */
+            status = xhal_fill(t->stream, o->buffer, 0, total / 4 * 4, &pattern, 4);
+            if (status != XHAL_OK) return failed(job, status, "xhal_fill");
+        } else if (!fill_random(job, o, total)) {
+            return 0;
+        }
+    }
+    xhal_status_t status = xhal_stream_synchronize(t->stream);
+    return status == XHAL_OK ? 1 : failed(job, status, "xhal_stream_synchronize");
+}
+
+/* Enqueues run number `run`, on copy run % copies. */
+static int enqueue(job_t *job, int run) {
+    conf_timer_t *t = job->timer;
+    conf_plan_item_t *item = job->item;
+    uint64_t copy = (uint64_t)(run % job->copies);
+    operand_t *o = job->operands;
+    xhal_status_t status;
+    if (item->result.op == CONF_OP_GEMM) {
+        xhal_gemm_desc_t d = item->gemm;
+        d.a = o[0].buffer, d.b = o[1].buffer, d.c = o[2].buffer;
+        d.a_offset = copy * o[0].stride;
+        d.b_offset = copy * o[1].stride;
+        d.c_offset = copy * o[2].stride;
+        status = xhal_gemm(t->stream, &d);
+        if (status != XHAL_OK) return failed(job, status, "xhal_gemm");
+    } else if (item->result.op == CONF_OP_ATTENTION) {
+        xhal_attention_desc_t d = item->attention;
+        d.q = o[0].buffer, d.k = o[1].buffer, d.v = o[2].buffer, d.o = o[3].buffer;
+        d.q_offset = copy * o[0].stride;
+        d.k_offset = copy * o[1].stride;
+        d.v_offset = copy * o[2].stride;
+        d.o_offset = copy * o[3].stride;
+        status = xhal_attention(t->stream, &d);
+        if (status != XHAL_OK) return failed(job, status, "xhal_attention");
+    } else {
+        status = xhal_copy_d2d(t->stream, o[1].buffer, copy * o[1].stride, o[0].buffer,
+                               copy * o[0].stride, item->copy_bytes);
+        if (status != XHAL_OK) return failed(job, status, "xhal_copy_d2d");
+    }
+    return 1;
+}
+
+/* Runs `runs` times back to back; times[i] gets each run's milliseconds. */
+static int timed_runs(job_t *job, int first, int runs, double *times) {
+    conf_timer_t *t = job->timer;
+    xhal_status_t status = xhal_event_record(t->events[0], t->stream);
+    if (status != XHAL_OK) return failed(job, status, "xhal_event_record");
+    for (int i = 0; i < runs; i++) {
+        if (!enqueue(job, first + i)) return 0;
+        status = xhal_event_record(t->events[i + 1], t->stream);
+        if (status != XHAL_OK) return failed(job, status, "xhal_event_record");
+    }
+    status = xhal_stream_synchronize(t->stream);
+    if (status != XHAL_OK) return failed(job, status, "xhal_stream_synchronize");
+    for (int i = 0; i < runs; i++) {
+        status = xhal_event_elapsed_ms(t->events[i], t->events[i + 1], &times[i]);
+        if (status != XHAL_OK) return failed(job, status, "xhal_event_elapsed_ms");
+    }
+    return 1;
+}
+
+/* Counts NaN/Inf in copy 0 of the output, which the warm-up wrote. */
+static int check_output(job_t *job) {
+    conf_timer_t *t = job->timer;
+    const operand_t *o = &job->operands[job->count - 1];
+    if (job->item->result.op == CONF_OP_COPY) return 1;
+    uint64_t bytes = o->bytes < CHECK_BYTES ? o->bytes : CHECK_BYTES;
+    void *host = malloc(bytes);
+    if (!host) return failed(job, XHAL_OUT_OF_MEMORY, "malloc");
+    xhal_status_t status = xhal_copy_d2h(t->stream, host, o->buffer, 0, bytes);
+    if (status == XHAL_OK) status = xhal_stream_synchronize(t->stream);
+    if (status != XHAL_OK) {
+        free(host);
+        return failed(job, status, "xhal_copy_d2h");
+    }
+    size_t count = bytes / xhal_dtype_size(o->dtype), bad = 0;
+    for (size_t i = 0; i < count; i++)
+        bad += !isfinite(conf_load(host, o->dtype, i));
+    free(host);
+    if (!bad) return 1;
+    job->item->result.outcome = CONF_FAIL;
+    conf_format(job->item->result.note, sizeof job->item->result.note,
+                "%zu of %zu outputs are NaN or Inf after the timed runs", bad, count);
+    return 0;
+}
+
+static int supported(job_t *job) {
+    conf_plan_item_t *item = job->item;
+    xhal_status_t status = XHAL_OK;
+    const char *context = "";
+    if (item->result.op == CONF_OP_GEMM) {
+        status = xhal_gemm_supports(job->timer->device, &item->gemm);
+        context = "xhal_gemm_supports";
+    } else if (item->result.op == CONF_OP_ATTENTION) {
+        status = xhal_attention_supports(job->timer->device, &item->attention);
+        context = "xhal_attention_supports";
+    }
+    if (status == XHAL_OK) return 1;
+    failed(job, status, context);
+    if (status == XHAL_UNSUPPORTED) /* The backend's reason alone, as a correctness SKIP says. */
+        conf_format(item->result.note, sizeof item->result.note, "%s", xhal_last_error());
+    return 0;
+}
+
+static void measure(job_t *job) {
+    conf_timer_t *t = job->timer;
+    conf_perf_t *r = &job->item->result;
+    double warm = 0, *times = calloc((size_t)t->max_repeats, sizeof *times);
+    if (!times) {
+        failed(job, XHAL_OUT_OF_MEMORY, "calloc");
+        return;
+    }
+    if (timed_runs(job, 0, 1, &warm)) {
+        /*
+         * As many runs as fit the target, at least 3 for a median; one when a run takes longer
+         * than ten targets (a device far slower than its peaks say: more runs only cost time).
+         */
+        double runs = warm > 0 ? t->target_s / (warm * 1e-3) : t->max_repeats;
+        int repeats = runs < 3 ? 3 : runs > t->max_repeats ? t->max_repeats : (int)runs;
+        if (warm * 1e-3 > 10 * t->target_s) repeats = 1;
+        if (repeats > t->max_repeats) repeats = t->max_repeats;
+        if (timed_runs(job, 1, repeats, times) && check_output(job)) {
+            r->repeats = repeats;
+            r->copies = job->copies;
+            double best = times[0];
+            for (int i = 1; i < repeats; i++)
+                best = times[i] < best ? times[i] : best;
+            r->ms_min = best;
+            r->ms = conf_median(times, (size_t)repeats);
+        }
+    }
+    free(times);
+}
+
+void conf_time_item(conf_timer_t *t, conf_plan_item_t *item, const conf_peaks_t *peaks) {
+    job_t job;
+    memset(&job, 0, sizeof job);
+    job.timer = t;
+    job.item = item;
+    conf_perf_t *r = &item->result;
+    if (r->outcome == CONF_SKIP) return;
+    describe_operands(&job);
+    job.copies = choose_copies(&job);
+    if (supported(&job) && allocate(&job)) measure(&job);
+    /* Whatever failed, nothing stays queued on the buffers freed below. */
+    (void)xhal_stream_synchronize(t->stream);
+    for (int i = 0; i < job.count; i++)
+        xhal_buffer_free(job.operands[i].buffer);
+    if (r->outcome == CONF_PASS && peaks) {
+        double flops = peaks->flops[r->dtype];
+        conf_metrics_apply(r, flops, peaks->bandwidth);
+        /* Above the roof is not a fast kernel but a peak set too low: say which one. */
+        if (r->roofline > 1.05) {
+            int compute = r->flops > 0 && r->bound >= flops;
+            conf_format(r->note, sizeof r->note,
+                        "above its roof: the %s %s peak used is below what the device reached",
+                        compute ? peaks->flops_used[r->dtype] : peaks->bandwidth_used,
+                        compute ? "FLOP/s" : "bandwidth");
+        }
+    } else if (r->outcome == CONF_PASS) {
+        conf_metrics_apply(r, 0, 0);
+    }
+}

@@ -1,0 +1,219 @@
+/*
+ * The conformance suite as a library: what `xhal conform`, `xhal peak` and `xhal compare` call.
+ *
+ * A run on one device has two parts. Correctness: tables of GEMM and attention cases, each run
+ * in every selected dtype on seeded random inputs with the output poisoned first, every element
+ * compared with a deliberately simple fp64 reference (conf_reference.c). Utilization: GEMM,
+ * attention and copy cases sized to the device's peaks, timed with the stream's events, and
+ * reported as FLOP/s, bytes/s, MFU, MBU and % of roofline by the formulas of PEAKS.md
+ * (conf_metrics.c). Reports (Markdown, JSON, CSV, SVG charts) are written from a conf_run_t.
+ *
+ * Nothing here prints on its own except through the progress callback, and nothing exits:
+ * the tool decides what to show and the exit code.
+ */
+#ifndef XHAL_CONFORM_H
+#define XHAL_CONFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <xhal/xhal.h>
+
+/* ---- Outcomes, ops ---- */
+
+typedef enum conf_outcome {
+    CONF_PASS = 0, /* correct; for a utilization case: measured */
+    CONF_FAIL,     /* wrong (or an xhal call failed) */
+    CONF_SKIP,     /* not run: the backend does not support it, or it does not fit; note says */
+    CONF_XFAIL,    /* failed, and listed as an expected failure of this backend */
+    CONF_XPASS,    /* listed as an expected failure, but passed: the list is out of date */
+} conf_outcome_t;
+
+/* "PASS", "FAIL", "SKIP", "XFAIL", "XPASS". */
+const char *conf_outcome_name(conf_outcome_t outcome);
+
+typedef enum conf_op { CONF_OP_GEMM = 0, CONF_OP_ATTENTION, CONF_OP_COPY, CONF_OP_COUNT } conf_op_t;
+
+/* "gemm", "attention", "copy". */
+const char *conf_op_name(conf_op_t op);
+/* Returns 1 and sets *out for a known name ("attn" is accepted for attention), else 0. */
+int conf_op_parse(const char *name, conf_op_t *out);
+/* Returns 1 and sets *out for "f32", "f16", "bf16", else 0. */
+int conf_dtype_parse(const char *name, xhal_dtype_t *out);
+
+/* ---- Results ---- */
+
+/* One correctness case in one dtype. */
+typedef struct conf_check {
+    conf_op_t op;
+    xhal_dtype_t dtype;
+    char name[48];  /* the case's stable name in its table: "m4097-tail" */
+    char shape[96]; /* what it runs: "4097x7x17 NN ld+3" */
+    conf_outcome_t outcome;
+    double rel_error;        /* relative Frobenius error; NAN when nothing was compared */
+    double bound;            /* the bound it was held to */
+    double max_abs_error;    /* largest |out - ref| over the outputs */
+    uint64_t worst_index;    /* the output (dense reference order) where it is */
+    uint64_t non_finite;     /* outputs that are NaN or Inf */
+    uint64_t outside_writes; /* elements outside the output view that changed */
+    uint64_t inputs_changed; /* input elements that changed */
+    double ms;               /* the op's time between events; NAN when it did not run */
+    char note[512];          /* why it failed, was skipped or was expected to fail */
+} conf_check_t;
+
+/* One utilization case. Fractions (mfu, mbu, roofline) are 0..1, NAN when a peak is unknown. */
+typedef struct conf_perf {
+    conf_op_t op;
+    xhal_dtype_t dtype;
+    char id[48]; /* stable across devices, what `xhal compare` matches: "gemm.decode-m16.8b-up" */
+    char group[24]; /* "square", "llm-prefill", "llm-decode", "attn-prefill", "attn-decode", "copy"
+                     */
+    char shape[96]; /* the shape that ran, which the device's budget may have scaled */
+    conf_outcome_t outcome; /* PASS: measured; SKIP: not run (note); FAIL: an error (note) */
+    double flops, bytes;    /* per run: PEAKS.md's FLOPs and minimum bytes */
+    double ms, ms_min;      /* median and best of the timed runs */
+    int repeats;            /* timed runs after the warm-up */
+    int copies;             /* input sets rotated between runs (1: no rotation) */
+    double flops_per_s, bytes_per_s, intensity; /* intensity: FLOPs per byte */
+    double mfu, mbu, roofline;                  /* roofline: achieved / min(peak, AI x bw) */
+    double bound;                               /* that min, in FLOP/s (bytes/s for copy) */
+    char note[256];
+} conf_perf_t;
+
+/* ---- Peaks ---- */
+
+/* Ceilings measured on the device (`xhal peak`, or by conform when a figure is missing). */
+typedef struct conf_measured {
+    int present;
+    double fma[XHAL_DTYPE_COUNT];  /* a simple FMA loop; 0 when there is none for the backend */
+    double gemm[XHAL_DTYPE_COUNT]; /* a large xhal GEMM: the matrix-unit ceiling xhal reaches */
+    int64_t gemm_n[XHAL_DTYPE_COUNT];
+    double flops[XHAL_DTYPE_COUNT]; /* the ceiling taken: the larger of the two */
+    char flops_method[XHAL_DTYPE_COUNT][96];
+    double bandwidth; /* device-to-device copy, bytes read plus written per second */
+    uint64_t copy_bytes;
+    char bandwidth_method[96];
+    char date[32];
+    char origin[200]; /* where these figures come from: the cache file, or "measured now" */
+} conf_measured_t;
+
+typedef enum conf_peak_policy {
+    CONF_PEAKS_DATASHEET = 0, /* the device's (datasheet or derived) figures, measured if unknown */
+    CONF_PEAKS_MEASURED,      /* measured ceilings, the device's figures if a measurement fails */
+    CONF_PEAKS_DEVICE,        /* the device's figures only: nothing read or measured (tests, CI) */
+} conf_peak_policy_t;
+
+typedef struct conf_peaks {
+    double device_flops[XHAL_DTYPE_COUNT]; /* xhal_device_info_t: datasheet or derived */
+    double device_bandwidth;
+    char device_source[128];
+    conf_measured_t measured;
+    double flops[XHAL_DTYPE_COUNT]; /* the figures the metrics use */
+    double bandwidth;
+    char flops_used[XHAL_DTYPE_COUNT]
+                   [16]; /* "datasheet", "derived", "device", "measured", "unknown" */
+    char bandwidth_used[16];
+} conf_peaks_t;
+
+/* ---- Running ---- */
+
+/* Called before each case and once at the end of each phase (done == total). */
+typedef void (*conf_progress_fn)(void *context, const char *device, const char *phase, size_t done,
+                                 size_t total, const char *what);
+
+typedef struct conf_options {
+    int quick;                 /* the CI-sized subset */
+    uint64_t seed;             /* of the random inputs */
+    unsigned ops;              /* bit (1u << conf_op_t) per op to run; 0 means all */
+    unsigned dtypes;           /* bit (1u << xhal_dtype_t); 0 means each part's default dtypes */
+    int correctness;           /* run the correctness part */
+    int utilization;           /* run the utilization part */
+    const char *case_filter;   /* only cases whose name or id contains this; NULL: all */
+    double budget_s;           /* est. seconds per utilization case at peak; 0: by --quick */
+    int max_repeats;           /* timed runs at most; 0: by --quick */
+    conf_peak_policy_t peaks;  /* which figures the metrics use */
+    const char *expected_file; /* more expected failures ("backend op dtype case: reason") */
+    conf_progress_fn progress;
+    void *progress_context;
+} conf_options_t;
+
+/* Everything run on one device, and what the reports need to say about it. */
+typedef struct conf_run {
+    xhal_device_info_t device;
+    char version[16];
+    char commit[64]; /* `git describe` when libxhal's tool was built, or "unknown" */
+    char date[32];   /* UTC, ISO 8601 */
+    char settings[320];
+    conf_options_t options; /* pointers in it are the caller's and are not kept valid */
+    conf_peaks_t peaks;
+    conf_check_t *checks;
+    size_t check_count;
+    conf_perf_t *perfs;
+    size_t perf_count;
+    size_t passed, failed, skipped, xfailed, xpassed; /* correctness */
+    size_t measured, perf_skipped, perf_failed;       /* utilization */
+    char error[512]; /* the device could not run the suite at all; "" otherwise */
+} conf_run_t;
+
+void conf_options_init(conf_options_t *options);
+
+/*
+ * Runs the selected parts on `device` into *out (which conf_run_free releases, whatever this
+ * returns). Failed cases are results, not errors: this returns XHAL_OK unless the suite could not
+ * run at all (no stream, no host memory), with out->error saying why.
+ */
+xhal_status_t conf_run_device(xhal_device_t *device, const conf_options_t *options,
+                              conf_run_t *out);
+void conf_run_free(conf_run_t *run);
+
+/* True when a correctness case failed, a utilization case met an error, or the run did not run. */
+int conf_run_failed(const conf_run_t *run);
+
+/* ---- Reports ---- */
+
+/*
+ * Writes report.md, report.json, report.csv, roofline.svg and roofline_pct.svg into `dir`
+ * (created, with its parents, when missing). Returns 0, or -1 with `error` written.
+ */
+int conf_write_reports(const conf_run_t *run, const char *dir, char *error, size_t error_size);
+
+/* The console summary: correctness counts, the cases that did not pass, the utilization table. */
+void conf_print_summary(FILE *out, const conf_run_t *run, int verbose);
+
+/* "12.3 GFLOP/s" (3 digits, SI prefix), or "-" when not known (0, NAN). */
+void conf_human(char *out, size_t size, double value, const char *unit);
+/* "45.6%" from 0.456, or "-". */
+void conf_percent(char *out, size_t size, double fraction);
+
+/* A file- and folder-safe form of a device spec: "opencl:0" -> "opencl-0". */
+void conf_slug(const char *spec, char *out, size_t size);
+
+/* ---- Peaks: measuring and the cache ---- */
+
+/*
+ * Measures copy bandwidth and, per dtype, an FMA loop (CPU backend only) and a large GEMM.
+ * `quick` keeps it to about a second. Progress goes to `progress` (may be NULL).
+ */
+xhal_status_t conf_peak_measure(xhal_device_t *device, int quick, conf_progress_fn progress,
+                                void *progress_context, conf_measured_t *out);
+
+/* $XDG_CACHE_HOME/xhal/peaks.ini, else $HOME/.cache/xhal/peaks.ini; 0 or -1. */
+int conf_peak_cache_path(char *out, size_t size);
+/* Reads this device's section (keyed by spec and name); 1 when found, else 0. */
+int conf_peak_cache_load(const xhal_device_info_t *device, conf_measured_t *out);
+/* Replaces this device's section, keeping the others. 0, or -1 with `error` written. */
+int conf_peak_cache_store(const xhal_device_info_t *device, const conf_measured_t *measured,
+                          char *error, size_t error_size);
+
+/* ---- Compare ---- */
+
+/*
+ * Reads report.json files of runs on different devices and writes one side-by-side Markdown
+ * table (to `table_out` and, with `out_dir`, to out_dir/compare.md) and one chart
+ * (out_dir/compare.svg). Returns 0, or -1 with `error` written.
+ */
+int conf_compare(const char *const *paths, size_t count, const char *out_dir, FILE *table_out,
+                 char *error, size_t error_size);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * The core fills the peaks a backend leaves 0 from devices.ini (hal/src/device_peaks.c). The
+ * conformnamed test plugin is the CPU backend calling itself "NVIDIA H100 PCIe" and reporting only
+ * its (derived) f32 peak, so f16, bf16 and bandwidth must come from the datasheet table, and f32
+ * must stay the backend's own.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_util.h"
+
+#ifndef XT_PLUGIN_DIR
+#error "XT_PLUGIN_DIR must name the folder of libxhal-conformnamed.so"
+#endif
+
+static void open_named(const char *data_dir, xhal_device_info_t *info) {
+    xhal_shutdown();
+    setenv("XHAL_BACKEND_PATH", XT_PLUGIN_DIR, 1);
+    setenv("XHAL_BACKENDS", "conformnamed", 1);
+    if (data_dir)
+        setenv("XHAL_DATA_DIR", data_dir, 1);
+    else
+        unsetenv("XHAL_DATA_DIR");
+    xhal_device_t *device = NULL;
+    XT_OK(xhal_device_open("conformnamed:0", &device));
+    XT_OK(xhal_device_info(device, info));
+    assert_string_equal(info->name, "NVIDIA H100 PCIe");
+}
+
+static void test_datasheet_fills_what_is_missing(void **state) {
+    (void)state;
+    xhal_device_info_t info;
+    open_named(NULL, &info); /* the source tree's hal/data/devices.ini */
+    assert_true(info.peak_flops[XHAL_DTYPE_F32] > 0);
+    assert_true(info.peak_flops[XHAL_DTYPE_F32] < 10e12); /* the CPU's, not the H100's 51e12 */
+    assert_true(info.peak_flops[XHAL_DTYPE_F16] == 756e12);
+    assert_true(info.peak_flops[XHAL_DTYPE_BF16] == 756e12);
+    assert_true(info.peak_bandwidth == 2.0e12);
+    assert_non_null(strstr(info.peak_source, "derived"));
+    assert_non_null(strstr(info.peak_source, "the rest from datasheet: NVIDIA H100 PCIe"));
+}
+
+static void test_data_dir_comes_first(void **state) {
+    (void)state;
+    xhal_device_info_t info;
+    open_named(XT_DATA_DIR, &info);
+    /* The test file's figures, divided by its per_device = 2. */
+    assert_true(info.peak_flops[XHAL_DTYPE_F16] == 50e12);
+    assert_true(info.peak_flops[XHAL_DTYPE_BF16] == 100e12);
+    assert_true(info.peak_bandwidth == 1.5e12);
+    assert_non_null(strstr(info.peak_source, "Test H100 PCIe"));
+    /* A folder without the file: the next place is used. */
+    open_named(XT_PLUGIN_DIR, &info);
+    assert_true(info.peak_bandwidth == 2.0e12);
+}
+
+static void test_cpu_is_not_matched(void **state) {
+    (void)state;
+    xhal_shutdown();
+    setenv("XHAL_BACKENDS", "cpu", 1); /* the CPU alone: other plugins are not the point here */
+    unsetenv("XHAL_DATA_DIR");
+    xhal_device_t *device = NULL;
+    xhal_device_info_t info;
+    XT_OK(xhal_device_open("cpu", &device));
+    XT_OK(xhal_device_info(device, &info));
+    /* A CPU's peaks are derived by its backend; devices.ini has nothing to add. */
+    assert_null(strstr(info.peak_source, "datasheet"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_datasheet_fills_what_is_missing),
+        cmocka_unit_test(test_data_dir_comes_first),
+        cmocka_unit_test(test_cpu_is_not_matched),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    xhal_shutdown();
+    return failed;
+}
