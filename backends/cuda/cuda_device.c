@@ -1,0 +1,224 @@
+/*
+ * One CUDA device: its primary context (shared with any CUDA runtime code in the process, so
+ * xhal buffers and cuBLAS calls can meet in one context), what the driver says it is, the two
+ * kernel modules, the tuning that applies to it, and the helpers every op uses to find a
+ * kernel, get scratch memory and launch.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda_internal.h"
+
+uint32_t cuda_device_count(xhal_be_state_t *state) {
+    return (uint32_t)state->device_count;
+}
+
+static int attribute(xhal_be_device_t *dev, CUdevice_attribute what) {
+    int value = 0;
+    if (dev->driver->cuDeviceGetAttribute(&value, what, dev->device) != CUDA_SUCCESS) return 0;
+    return value;
+}
+
+/* Reads the tuning INI: XHAL_CUDA_TUNING's file when set, else the copy built into the plugin. */
+static void load_tuning(xhal_be_device_t *dev) {
+    cuda_tuning_defaults(&dev->tuning);
+    const char *path = cuda_env("XHAL_CUDA_TUNING");
+    char *owned = NULL;
+    const char *text = xhal_cuda_tuning_ini;
+    if (path) {
+        FILE *f = fopen(path, "rb");
+        long size = -1;
+        if (f && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
+            fseek(f, 0, SEEK_SET) == 0 && (owned = malloc((size_t)size + 1)) != NULL &&
+            fread(owned, 1, (size_t)size, f) == (size_t)size) {
+            owned[size] = '\0';
+            text = owned;
+        } else {
+            dev->host->log(XHAL_LOG_WARN,
+                           "XHAL_CUDA_TUNING=%s cannot be read; using the built-in tuning", path);
+        }
+        if (f) fclose(f);
+    }
+    char section[16], error[160];
+    snprintf(section, sizeof section, "sm_%d%d", dev->arch.cc_major, dev->arch.cc_minor);
+    if (cuda_tuning_parse(text, section, dev->info.name, &dev->tuning, error, sizeof error) != 0)
+        dev->host->log(XHAL_LOG_WARN, "tuning file %s: %s; using the defaults",
+                       text == owned ? path : "(built in)", error);
+    free(owned);
+}
+
+/* Loads a fatbin; a GPU the fatbin has no code for keeps the module NULL (ops unsupported). */
+static xhal_status_t load_module(xhal_be_device_t *dev, const void *image, CUmodule *out,
+                                 const char *what) {
+    CUresult r = dev->driver->cuModuleLoadData(out, image);
+    if (r == CUDA_SUCCESS) return XHAL_OK;
+    *out = NULL;
+    if (r == CUDA_ERROR_NO_BINARY_FOR_GPU || r == CUDA_ERROR_INVALID_PTX ||
+        r == CUDA_ERROR_UNSUPPORTED_PTX_VERSION) {
+        dev->host->log(XHAL_LOG_WARN, "the %s kernels do not run on %s (sm_%d%d): %s", what,
+                       dev->info.name, dev->arch.cc_major, dev->arch.cc_minor,
+                       cuda_error_name(dev->driver, r));
+        return XHAL_OK;
+    }
+    return cuda_fail(dev, r, "cuModuleLoadData");
+}
+
+xhal_status_t cuda_device_open(xhal_be_state_t *state, uint32_t index, xhal_be_device_t **out) {
+    const cuda_driver_t *d = &state->driver;
+    xhal_be_device_t *dev = calloc(1, sizeof(*dev));
+    if (!dev) return state->host->set_error(XHAL_OUT_OF_MEMORY, "cuda: calloc failed");
+    dev->state = state;
+    dev->host = state->host;
+    dev->driver = d;
+    pthread_mutex_init(&dev->lock, NULL);
+    xhal_status_t status = XHAL_OK;
+    CUresult r = d->cuDeviceGet(&dev->device, (int)index);
+    if (r != CUDA_SUCCESS) {
+        status = cuda_fail(dev, r, "cuDeviceGet");
+        goto fail;
+    }
+    if ((r = d->cuDevicePrimaryCtxRetain(&dev->context, dev->device)) != CUDA_SUCCESS) {
+        status = cuda_fail(dev, r, "cuDevicePrimaryCtxRetain");
+        goto fail;
+    }
+    if ((status = cuda_enter(dev)) != XHAL_OK) goto fail;
+
+    xhal_device_info_t *info = &dev->info;
+    info->type = XHAL_DEVICE_TYPE_GPU;
+    if (d->cuDeviceGetName(info->name, (int)sizeof info->name, dev->device) != CUDA_SUCCESS)
+        snprintf(info->name, sizeof info->name, "CUDA device %u", index);
+    snprintf(info->vendor, sizeof info->vendor, "NVIDIA");
+    dev->arch.cc_major = attribute(dev, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
+    dev->arch.cc_minor = attribute(dev, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+    dev->arch.sms = attribute(dev, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+    if (dev->arch.sms <= 0) dev->arch.sms = 1;
+    dev->arch.smem_optin = attribute(dev, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
+    snprintf(info->architecture, sizeof info->architecture, "sm_%d%d", dev->arch.cc_major,
+             dev->arch.cc_minor);
+    snprintf(info->driver, sizeof info->driver, "CUDA driver %d.%d", d->version / 1000,
+             d->version % 1000 / 10);
+    size_t bytes = 0;
+    if (d->cuDeviceTotalMem(&bytes, dev->device) == CUDA_SUCCESS) info->memory_bytes = bytes;
+    info->compute_units = (uint32_t)dev->arch.sms;
+    info->clock_ghz = attribute(dev, CU_DEVICE_ATTRIBUTE_CLOCK_RATE) / 1e6; /* kHz */
+    /* Peaks stay 0 here: the core fills datasheet figures from hal/data/devices.ini. */
+
+    if ((status = load_module(dev, xhal_cuda_fatbin_gpu, &dev->module, "generic")) != XHAL_OK)
+        goto fail;
+    if (dev->arch.cc_major == 9 && dev->arch.cc_minor == 0) {
+        if ((status = load_module(dev, xhal_cuda_fatbin_sm90, &dev->module_sm90, "sm_90a")) !=
+            XHAL_OK)
+            goto fail;
+    }
+    dev->arch.has_sm90 = dev->module_sm90 != NULL;
+    load_tuning(dev);
+    dev->host->log(XHAL_LOG_INFO, "%s: sm_%d%d, %d SMs, %d bytes of shared memory per block%s",
+                   info->name, dev->arch.cc_major, dev->arch.cc_minor, dev->arch.sms,
+                   dev->arch.smem_optin, dev->arch.has_sm90 ? ", wgmma kernels loaded" : "");
+    *out = dev;
+    return XHAL_OK;
+
+fail:
+    cuda_device_close(dev);
+    return status;
+}
+
+void cuda_device_close(xhal_be_device_t *dev) {
+    const cuda_driver_t *d = dev->driver;
+    if (dev->context) {
+        d->cuCtxSetCurrent(dev->context);
+        if (dev->module_sm90) d->cuModuleUnload(dev->module_sm90);
+        if (dev->module) d->cuModuleUnload(dev->module);
+        d->cuDevicePrimaryCtxRelease(dev->device);
+    }
+    for (size_t i = 0; i < dev->kernel_count; i++)
+        free(dev->kernels[i].name);
+    pthread_mutex_destroy(&dev->lock);
+    free(dev);
+}
+
+xhal_status_t cuda_device_info(xhal_be_device_t *dev, xhal_device_info_t *out_info) {
+    *out_info = dev->info;
+    return XHAL_OK;
+}
+
+xhal_status_t cuda_kernel(xhal_be_device_t *dev, const char *name, int sm90, int smem,
+                          CUfunction *out) {
+    CUmodule module = sm90 ? dev->module_sm90 : dev->module;
+    if (!module)
+        return dev->host->set_error(XHAL_UNSUPPORTED, "cuda: %s (sm_%d%d) has no module for %s",
+                                    dev->info.name, dev->arch.cc_major, dev->arch.cc_minor, name);
+    xhal_status_t status = XHAL_OK;
+    pthread_mutex_lock(&dev->lock);
+    for (size_t i = 0; i < dev->kernel_count; i++)
+        if (strcmp(dev->kernels[i].name, name) == 0) {
+            *out = dev->kernels[i].function;
+            pthread_mutex_unlock(&dev->lock);
+            return XHAL_OK;
+        }
+    CUfunction f = NULL;
+    CUresult r = dev->driver->cuModuleGetFunction(&f, module, name);
+    if (r != CUDA_SUCCESS) {
+        status = dev->host->set_error(XHAL_INTERNAL, "cuda: kernel %s is not in the module: %s",
+                                      name, cuda_error_name(dev->driver, r));
+    } else if (smem > 48 * 1024 &&
+               (r = dev->driver->cuFuncSetAttribute(
+                    f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem)) != CUDA_SUCCESS) {
+        status = cuda_fail(dev, r, "cuFuncSetAttribute (max dynamic shared memory)");
+    } else {
+        *out = f;
+        if (dev->kernel_count < sizeof dev->kernels / sizeof dev->kernels[0]) {
+            /* The name lives in the caller's plan: keep a copy. */
+            char *copy = malloc(strlen(name) + 1);
+            if (copy) {
+                memcpy(copy, name, strlen(name) + 1);
+                dev->kernels[dev->kernel_count].name = copy;
+                dev->kernels[dev->kernel_count].function = f;
+                dev->kernel_count++;
+            }
+        }
+    }
+    pthread_mutex_unlock(&dev->lock);
+    return status;
+}
+
+xhal_status_t cuda_workspace(xhal_be_stream_t *stream, uint64_t bytes, CUdeviceptr *out) {
+    xhal_be_device_t *dev = stream->device;
+    const cuda_driver_t *d = dev->driver;
+    if (bytes <= stream->workspace_size) {
+        *out = stream->workspace;
+        return XHAL_OK;
+    }
+    CUresult r;
+    if (stream->workspace) {
+        /* Work already queued may still use the old scratch: let it finish first. */
+        if ((r = d->cuStreamSynchronize(stream->stream)) != CUDA_SUCCESS)
+            return cuda_fail(dev, r, "cuStreamSynchronize (before growing the workspace)");
+        d->cuMemFree(stream->workspace);
+        stream->workspace = 0;
+        stream->workspace_size = 0;
+    }
+    uint64_t size = (bytes + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1);
+    if ((r = d->cuMemAlloc(&stream->workspace, size)) != CUDA_SUCCESS)
+        return cuda_fail(dev, r, "cuMemAlloc (workspace)");
+    stream->workspace_size = size;
+    *out = stream->workspace;
+    return XHAL_OK;
+}
+
+xhal_status_t cuda_launch(xhal_be_stream_t *stream, CUfunction function, const uint32_t grid[3],
+                          int threads, int smem, void **args, const char *what) {
+    xhal_be_device_t *dev = stream->device;
+    CUresult r = dev->driver->cuLaunchKernel(function, grid[0], grid[1], grid[2], (unsigned)threads,
+                                             1, 1, (unsigned)smem, stream->stream, args, NULL);
+    if (r != CUDA_SUCCESS) {
+        char call[96];
+        snprintf(call, sizeof call, "cuLaunchKernel (%s)", what);
+        return cuda_fail(dev, r, call);
+    }
+    if (dev->host->log_enabled(XHAL_LOG_DEBUG))
+        dev->host->log(XHAL_LOG_DEBUG, "launched %s: grid %u x %u x %u, %d threads, %d bytes smem",
+                       what, grid[0], grid[1], grid[2], threads, smem);
+    return XHAL_OK;
+}
