@@ -13,8 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static xhal_device_t *cpu;
+/*
+ * Every case runs on every device found (the CPU, and PoCL or a GPU where a plugin loads), one
+ * after the other. XHAL_TEST_CPU_ONLY=1 keeps the built-in CPU backend only (the valgrind stage
+ * sets it: vendor runtimes under valgrind are slow and noisy); XHAL_TEST_BACKEND=<name> keeps
+ * one backend's devices only.
+ */
+#define MAX_DEVICES 16
+static xhal_device_t *devices[MAX_DEVICES];
+static xhal_stream_t *streams[MAX_DEVICES];
+static size_t device_count;
+static xhal_device_t *device; /* the device the current case runs on, and its stream and spec */
 static xhal_stream_t *stream;
+static char device_spec[64];
 
 enum { LAYOUT_BSHD = 0, LAYOUT_BHSD = 1, LAYOUT_CUSTOM = 2 };
 
@@ -39,6 +50,34 @@ static acase_t make(int64_t batch, int64_t hq, int64_t hkv, int64_t sq, int64_t 
     c.hd = hd;
     c.dt = dt;
     return c;
+}
+
+/* Keeps the devices the environment allows (see above); 0 when none is left. */
+static size_t select_devices(void) {
+    const char *cpu_only = getenv("XHAL_TEST_CPU_ONLY");
+    const char *backend = getenv("XHAL_TEST_BACKEND");
+    size_t count = 0;
+    if (xhal_device_count(&count) != XHAL_OK) return 0;
+    for (size_t i = 0; i < count && device_count < MAX_DEVICES; i++) {
+        xhal_device_t *found = NULL;
+        xhal_device_info_t info;
+        if (xhal_device_get(i, &found) != XHAL_OK || xhal_device_info(found, &info) != XHAL_OK)
+            continue;
+        if (cpu_only && strcmp(cpu_only, "1") == 0 && strcmp(info.backend, "cpu") != 0) continue;
+        if (backend && *backend && strcmp(info.backend, backend) != 0) continue;
+        print_message("running on %s (%s)\n", info.spec, info.name);
+        devices[device_count++] = found;
+    }
+    return device_count;
+}
+
+/* Makes device `index` the one the next case runs on. */
+static void use_device(size_t index) {
+    xhal_device_info_t info;
+    device = devices[index];
+    stream = streams[index];
+    if (xhal_device_info(device, &info) != XHAL_OK) fail_msg("xhal_device_info failed");
+    snprintf(device_spec, sizeof device_spec, "%s", info.spec);
 }
 
 /* Padded strides: rows, heads and batches each a little apart, in BSHD order. */
@@ -73,7 +112,7 @@ static void tensor_make(tensor_t *t, const xhal_attention_strides_t *s, uint64_t
                                      (uint64_t)(b * s->batch + h * s->head + i * s->seq + x),
                                  xt_rng_uniform(rng));
     t->buffer = NULL;
-    XT_OK(xhal_buffer_alloc(cpu, t->bytes, XHAL_MEMORY_DEVICE, &t->buffer));
+    XT_OK(xhal_buffer_alloc(device, t->bytes, XHAL_MEMORY_DEVICE, &t->buffer));
     XT_OK(xhal_copy_h2d(stream, t->buffer, 0, t->image, t->bytes));
 }
 
@@ -82,14 +121,16 @@ static void tensor_free(tensor_t *t) {
     free(t->image);
 }
 
-static void run_case(const acase_t *ac, uint64_t seed) {
+/* Runs one case on the current device and fails the test, naming the case and the device,
+ * when the result is wrong. */
+static void run_case_on(const acase_t *ac, uint64_t seed) {
     char what[384];
     snprintf(what, sizeof what,
-             "batch %lld heads %lld/%lld seq %lld/%lld head_dim %lld %s causal %d scale %g "
+             "%s: batch %lld heads %lld/%lld seq %lld/%lld head_dim %lld %s causal %d scale %g "
              "layout %d off %llu",
-             (long long)ac->batch, (long long)ac->hq, (long long)ac->hkv, (long long)ac->sq,
-             (long long)ac->skv, (long long)ac->hd, xhal_dtype_name(ac->dt), ac->causal,
-             (double)ac->scale, ac->layout, (unsigned long long)ac->off);
+             device_spec, (long long)ac->batch, (long long)ac->hq, (long long)ac->hkv,
+             (long long)ac->sq, (long long)ac->skv, (long long)ac->hd, xhal_dtype_name(ac->dt),
+             ac->causal, (double)ac->scale, ac->layout, (unsigned long long)ac->off);
     xt_rng_t rng;
     xt_rng_seed(&rng, seed);
     xhal_attention_desc_t d;
@@ -127,7 +168,7 @@ static void run_case(const acase_t *ac, uint64_t seed) {
     double *ref = xt_malloc(sizeof(double) * count), *got = xt_malloc(sizeof(double) * count);
     xt_ref_attention(&d, q.image, k.image, v.image, ref);
 
-    XT_OK(xhal_attention_supports(cpu, &d));
+    XT_OK(xhal_attention_supports(device, &d));
     xhal_status_t st = xhal_attention(stream, &d);
     if (st != XHAL_OK)
         fail_msg("%s: xhal_attention returned %s: %s", what, xhal_status_name(st),
@@ -176,6 +217,14 @@ static void run_case(const acase_t *ac, uint64_t seed) {
     free(mask);
 }
 
+/* Runs one case on every device. */
+static void run_case(const acase_t *ac, uint64_t seed) {
+    for (size_t i = 0; i < device_count; i++) {
+        use_device(i);
+        run_case_on(ac, seed);
+    }
+}
+
 static const xhal_dtype_t dtypes[] = {XHAL_DTYPE_F32, XHAL_DTYPE_F16, XHAL_DTYPE_BF16};
 
 /* ---- quick group ----------------------------------------------------------------------------- */
@@ -218,19 +267,26 @@ static void test_desc_init(void **state) {
     assert_memory_equal(&d.o_strides, &d.q_strides, sizeof d.q_strides);
 }
 
-static void test_supports(void **state) {
-    (void)state;
+static void test_supports_on(void) {
     const int64_t dims[] = {1, 7, 64, 128, 256};
     for (int dt = 0; dt < 3; dt++)
         for (int i = 0; i < 5; i++) {
             xhal_attention_desc_t d;
             xhal_attention_desc_init(&d, 2, 8, 2, 3, 100, dims[i], dtypes[dt], XHAL_LAYOUT_BHSD);
             d.causal = i % 2;
-            XT_OK(xhal_attention_supports(cpu, &d));
+            XT_OK(xhal_attention_supports(device, &d));
         }
     xhal_attention_desc_t d;
     xhal_attention_desc_init(&d, 1, 1, 1, 1, 1, 300, XHAL_DTYPE_F32, XHAL_LAYOUT_BSHD);
-    XT_EXPECT_ERR(XHAL_UNSUPPORTED, xhal_attention_supports(cpu, &d), "head_dim");
+    XT_EXPECT_ERR(XHAL_UNSUPPORTED, xhal_attention_supports(device, &d), "head_dim");
+}
+
+static void test_supports(void **state) {
+    (void)state;
+    for (size_t i = 0; i < device_count; i++) {
+        use_device(i);
+        test_supports_on();
+    }
 }
 
 static void test_basic_all_dtypes(void **state) {
@@ -346,13 +402,15 @@ static void test_prefill_large(void **state) {
 
 static int setup(void **state) {
     (void)state;
-    if (xhal_device_open("cpu", &cpu) != XHAL_OK) return -1;
-    return xhal_stream_create(cpu, &stream) == XHAL_OK ? 0 : -1;
+    for (size_t i = 0; i < device_count; i++)
+        if (xhal_stream_create(devices[i], &streams[i]) != XHAL_OK) return -1;
+    return 0;
 }
 
 static int teardown(void **state) {
     (void)state;
-    xhal_stream_destroy(stream);
+    for (size_t i = 0; i < device_count; i++)
+        xhal_stream_destroy(streams[i]);
     xhal_shutdown();
     return 0;
 }
@@ -360,6 +418,11 @@ static int teardown(void **state) {
 int main(int argc, char **argv) {
     unsetenv("XHAL_DEVICE");
     unsetenv("XHAL_BACKENDS");
+    if (select_devices() == 0) {
+        print_message("no device to test (XHAL_TEST_CPU_ONLY / XHAL_TEST_BACKEND)\n");
+        xhal_shutdown();
+        return 77; /* ctest's SKIP_RETURN_CODE where a run asks for a backend not here */
+    }
     const struct CMUnitTest quick[] = {
         cmocka_unit_test(test_desc_init),         cmocka_unit_test(test_supports),
         cmocka_unit_test(test_basic_all_dtypes),  cmocka_unit_test(test_causal),

@@ -13,8 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static xhal_device_t *cpu;
+/*
+ * Every case runs on every device found (the CPU, and PoCL or a GPU where a plugin loads), one
+ * after the other. XHAL_TEST_CPU_ONLY=1 keeps the built-in CPU backend only (the valgrind stage
+ * sets it: vendor runtimes under valgrind are slow and noisy); XHAL_TEST_BACKEND=<name> keeps
+ * one backend's devices only.
+ */
+#define MAX_DEVICES 16
+static xhal_device_t *devices[MAX_DEVICES];
+static xhal_stream_t *streams[MAX_DEVICES];
+static size_t device_count;
+static xhal_device_t *device; /* the device the current case runs on, and its stream and spec */
 static xhal_stream_t *stream;
+static char device_spec[64];
 
 typedef struct {
     int64_t m, n, k;
@@ -44,21 +55,50 @@ static gcase_t base_case(int64_t m, int64_t n, int64_t k, xhal_dtype_t t) {
 
 static void describe(const gcase_t *c, char *buf, size_t size) {
     snprintf(buf, size,
-             "m %lld n %lld k %lld a/b/c %s/%s/%s trans %d/%d pads %lld/%lld/%lld batch %lld "
+             "%s: m %lld n %lld k %lld a/b/c %s/%s/%s trans %d/%d pads %lld/%lld/%lld batch %lld "
              "share %d/%d alpha %g beta %g off %llu one_buffer %d flags %u",
-             (long long)c->m, (long long)c->n, (long long)c->k, xhal_dtype_name(c->at),
+             device_spec, (long long)c->m, (long long)c->n, (long long)c->k, xhal_dtype_name(c->at),
              xhal_dtype_name(c->bt), xhal_dtype_name(c->ct), c->ta, c->tb, (long long)c->pad_a,
              (long long)c->pad_b, (long long)c->pad_c, (long long)c->batch, c->share_a, c->share_b,
              (double)c->alpha, (double)c->beta, (unsigned long long)c->off, c->one_buffer,
              c->flags);
 }
 
+/* Keeps the devices the environment allows (see above); 0 when none is left. */
+static size_t select_devices(void) {
+    const char *cpu_only = getenv("XHAL_TEST_CPU_ONLY");
+    const char *backend = getenv("XHAL_TEST_BACKEND");
+    size_t count = 0;
+    if (xhal_device_count(&count) != XHAL_OK) return 0;
+    for (size_t i = 0; i < count && device_count < MAX_DEVICES; i++) {
+        xhal_device_t *found = NULL;
+        xhal_device_info_t info;
+        if (xhal_device_get(i, &found) != XHAL_OK || xhal_device_info(found, &info) != XHAL_OK)
+            continue;
+        if (cpu_only && strcmp(cpu_only, "1") == 0 && strcmp(info.backend, "cpu") != 0) continue;
+        if (backend && *backend && strcmp(info.backend, backend) != 0) continue;
+        print_message("running on %s (%s)\n", info.spec, info.name);
+        devices[device_count++] = found;
+    }
+    return device_count;
+}
+
+/* Makes device `index` the one the next case runs on. */
+static void use_device(size_t index) {
+    xhal_device_info_t info;
+    device = devices[index];
+    stream = streams[index];
+    if (xhal_device_info(device, &info) != XHAL_OK) fail_msg("xhal_device_info failed");
+    snprintf(device_spec, sizeof device_spec, "%s", info.spec);
+}
+
 static uint64_t align16(uint64_t x) {
     return (x + 15) & ~(uint64_t)15;
 }
 
-/* Runs one case and fails the test with its description when the result is wrong. */
-static void run_case(const gcase_t *gc, uint64_t seed) {
+/* Runs one case on the current device and fails the test, naming the case and the device,
+ * when the result is wrong. */
+static void run_case_on(const gcase_t *gc, uint64_t seed) {
     char what[512];
     describe(gc, what, sizeof what);
     xt_rng_t rng;
@@ -139,20 +179,20 @@ static void run_case(const gcase_t *gc, uint64_t seed) {
 
     /* Device side. */
     xhal_buffer_t *ba = NULL, *bb = NULL, *bcb = NULL;
-    XT_OK(xhal_buffer_alloc(cpu, a_bytes, XHAL_MEMORY_DEVICE, &ba));
+    XT_OK(xhal_buffer_alloc(device, a_bytes, XHAL_MEMORY_DEVICE, &ba));
     XT_OK(xhal_copy_h2d(stream, ba, 0, ai, a_bytes));
     if (gc->one_buffer) {
         bb = bcb = ba;
     } else {
-        XT_OK(xhal_buffer_alloc(cpu, b_bytes, XHAL_MEMORY_DEVICE, &bb));
-        XT_OK(xhal_buffer_alloc(cpu, c_bytes, XHAL_MEMORY_DEVICE, &bcb));
+        XT_OK(xhal_buffer_alloc(device, b_bytes, XHAL_MEMORY_DEVICE, &bb));
+        XT_OK(xhal_buffer_alloc(device, c_bytes, XHAL_MEMORY_DEVICE, &bcb));
         XT_OK(xhal_copy_h2d(stream, bb, 0, bi, b_bytes));
         XT_OK(xhal_copy_h2d(stream, bcb, 0, ci, c_bytes));
     }
     d.a = ba;
     d.b = bb;
     d.c = bcb;
-    XT_OK(xhal_gemm_supports(cpu, &d));
+    XT_OK(xhal_gemm_supports(device, &d));
     xhal_status_t st = xhal_gemm(stream, &d);
     if (st != XHAL_OK)
         fail_msg("%s: xhal_gemm returned %s: %s", what, xhal_status_name(st), xhal_last_error());
@@ -197,6 +237,14 @@ static void run_case(const gcase_t *gc, uint64_t seed) {
     free(mask);
 }
 
+/* Runs one case on every device. */
+static void run_case(const gcase_t *gc, uint64_t seed) {
+    for (size_t i = 0; i < device_count; i++) {
+        use_device(i);
+        run_case_on(gc, seed);
+    }
+}
+
 static const int64_t sizes[] = {1, 7, 17, 129};
 static const xhal_dtype_t dtypes[] = {XHAL_DTYPE_F32, XHAL_DTYPE_F16, XHAL_DTYPE_BF16};
 
@@ -233,24 +281,27 @@ static void test_desc_init(void **state) {
 
 static void test_supports_valid(void **state) {
     (void)state;
-    for (int a = 0; a < 3; a++)
-        for (int b = 0; b < 3; b++)
-            for (int c = 0; c < 3; c++)
-                for (int t = 0; t < 4; t++) {
-                    xhal_gemm_desc_t d;
-                    xhal_gemm_desc_init(&d, 9, 1, 300, dtypes[a]);
-                    d.b_type = dtypes[b];
-                    d.c_type = dtypes[c];
-                    d.trans_a = t & 1;
-                    d.trans_b = t >> 1;
-                    d.lda = d.trans_a ? 9 : 300;
-                    d.ldb = d.trans_b ? 300 : 1;
-                    d.batch = 4;
-                    d.stride_a = 0;
-                    d.stride_b = 300;
-                    d.stride_c = 9;
-                    XT_OK(xhal_gemm_supports(cpu, &d)); /* buffers NULL: not looked at */
-                }
+    for (size_t i = 0; i < device_count; i++) {
+        use_device(i);
+        for (int a = 0; a < 3; a++)
+            for (int b = 0; b < 3; b++)
+                for (int c = 0; c < 3; c++)
+                    for (int t = 0; t < 4; t++) {
+                        xhal_gemm_desc_t d;
+                        xhal_gemm_desc_init(&d, 9, 1, 300, dtypes[a]);
+                        d.b_type = dtypes[b];
+                        d.c_type = dtypes[c];
+                        d.trans_a = t & 1;
+                        d.trans_b = t >> 1;
+                        d.lda = d.trans_a ? 9 : 300;
+                        d.ldb = d.trans_b ? 300 : 1;
+                        d.batch = 4;
+                        d.stride_a = 0;
+                        d.stride_b = 300;
+                        d.stride_c = 9;
+                        XT_OK(xhal_gemm_supports(device, &d)); /* buffers NULL: not looked at */
+                    }
+    }
 }
 
 static void test_dtype_combinations(void **state) {
@@ -463,13 +514,15 @@ static void test_large(void **state) {
 
 static int setup(void **state) {
     (void)state;
-    if (xhal_device_open("cpu", &cpu) != XHAL_OK) return -1;
-    return xhal_stream_create(cpu, &stream) == XHAL_OK ? 0 : -1;
+    for (size_t i = 0; i < device_count; i++)
+        if (xhal_stream_create(devices[i], &streams[i]) != XHAL_OK) return -1;
+    return 0;
 }
 
 static int teardown(void **state) {
     (void)state;
-    xhal_stream_destroy(stream);
+    for (size_t i = 0; i < device_count; i++)
+        xhal_stream_destroy(streams[i]);
     xhal_shutdown();
     return 0;
 }
@@ -477,6 +530,11 @@ static int teardown(void **state) {
 int main(int argc, char **argv) {
     unsetenv("XHAL_DEVICE");
     unsetenv("XHAL_BACKENDS");
+    if (select_devices() == 0) {
+        print_message("no device to test (XHAL_TEST_CPU_ONLY / XHAL_TEST_BACKEND)\n");
+        xhal_shutdown();
+        return 77; /* ctest's SKIP_RETURN_CODE where a run asks for a backend not here */
+    }
     const struct CMUnitTest quick[] = {
         cmocka_unit_test(test_desc_init),
         cmocka_unit_test(test_supports_valid),

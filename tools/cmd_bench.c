@@ -16,9 +16,7 @@
 
 static const bench_baseline_t *const baselines[] = {
     &bench_baseline_openblas,
-#ifdef XHAL_TOOL_HAVE_CLBLAST
     &bench_baseline_clblast,
-#endif
     &bench_baseline_cublas,
 };
 

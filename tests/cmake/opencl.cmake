@@ -1,0 +1,43 @@
+# Tests of the OpenCL backend (backends/opencl), included by tests/CMakeLists.txt. Added only
+# where the plugin is built. A test that needs an OpenCL device exits 77 where none is found,
+# which ctest reports as skipped. Tests that run kernels on PoCL at length are labelled "slow",
+# which keeps them out of the valgrind stage (PoCL's LLVM under valgrind is very slow).
+if(NOT TARGET xhal-opencl)
+  return()
+endif()
+
+xhal_test(opencl SOURCE opencl/test_opencl.c LABELS opencl)
+xhal_test(opencl SOURCE opencl/test_opencl.c RUN_NAME opencl_build_error ARGS build_error
+          LABELS "opencl;slow" ENV "XHAL_OPENCL_BUILD_OPTIONS=-DXV=3;XHAL_OPENCL_CACHE=0")
+target_link_libraries(test_opencl PRIVATE Threads::Threads)
+add_dependencies(test_opencl xhal-opencl)
+
+# The kernels unknown devices get (the [default] section), run on PoCL.
+foreach(op gemm attention)
+  xhal_test(${op} RUN_NAME ${op}_opencl_generic LABELS "opencl;slow" TIMEOUT 600
+            ENV "XHAL_TEST_BACKEND=opencl;XHAL_OPENCL_TUNING=${CMAKE_CURRENT_SOURCE_DIR}/opencl/generic.ini")
+endforeach()
+
+set(xhal_opencl_empty_vendors ${CMAKE_BINARY_DIR}/tests/opencl-no-vendors)
+add_test(NAME opencl_no_platform
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/opencl/no_platform.sh $<TARGET_FILE:xhal_tool>
+                 ${xhal_opencl_empty_vendors})
+add_test(NAME opencl_cache
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/opencl/cache.sh $<TARGET_FILE:xhal_tool>
+                 ${CMAKE_BINARY_DIR}/tests/opencl-cache)
+set_tests_properties(opencl_no_platform PROPERTIES LABELS "opencl;tool" TIMEOUT 300)
+set_tests_properties(opencl_cache PROPERTIES LABELS "opencl;tool;slow" TIMEOUT 600
+                     SKIP_RETURN_CODE 77)
+
+# The timing program of docs/PERFORMANCE.md, on tiny shapes so that it keeps working.
+add_executable(ocl_bench opencl/ocl_bench.c)
+target_link_libraries(ocl_bench PRIVATE xhal xhal_test_flags)
+set_target_properties(ocl_bench PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${XHAL_TEST_BIN_DIR})
+add_test(NAME ocl_bench_gemm COMMAND ocl_bench --repeats 2 gemm 70 65 33 bf16 tn)
+add_test(NAME ocl_bench_attention COMMAND ocl_bench --repeats 2 attention 1 4 2 40 40 32 causal)
+add_test(NAME ocl_bench_decode COMMAND ocl_bench --repeats 2 attention 1 4 1 1 300 64 causal f16)
+set_tests_properties(ocl_bench_gemm ocl_bench_attention ocl_bench_decode PROPERTIES
+                     LABELS "opencl;tool;slow" SKIP_RETURN_CODE 77)
+
+set_tests_properties(opencl opencl_build_error gemm_opencl_generic attention_opencl_generic
+                     PROPERTIES SKIP_RETURN_CODE 77)
