@@ -1,0 +1,404 @@
+/*
+ * AVX-512 attention microkernels (see attention_ukernel.h for what they compute).
+ *
+ * Prefill: lanes are query rows, 32 at a time (two zmm; a trailing 16 use one). The scores are
+ * an MR x 32 register tile (MR keys, each key's element broadcast straight from its K row) over
+ * head_dim; the P V product an MR x 32 tile of O^T (MR dims, broadcast from V rows) over the
+ * tile's keys. With MR = 8 that is 16 FMAs to 2 vector loads and 8 broadcasts per step, and
+ * 16 independent accumulators: enough to cover the 4-cycle FMA latency on one or two pipes.
+ * The softmax between them is vertical: max, exp2 and sums per lane, no shuffles.
+ *
+ * Decode: lanes run along head_dim. 16 keys' dot products with one query row are 16 zmm
+ * accumulators, reduced together by a transpose-and-add tree (15 adds, 1 permute) into one
+ * vector of 16 scores; K streams in once per chunk and the group's rows reuse it from L1.
+ */
+#include "attention_ukernel.h"
+
+#if defined(__x86_64__) && defined(XK_HAVE_AVX512)
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#define MR 8
+#define INLINE static inline __attribute__((always_inline))
+
+/* exp2(x) for x <= 0: 2^round(x) * 2^r with Cephes' polynomial for |r| <= 1/2 (relative error
+ * about 2e-7); vscalefps gives exactly 0 below -150, so -inf (a masked score) yields 0. */
+INLINE __m512 exp2_ps(__m512 x) {
+    x = _mm512_max_ps(_mm512_set1_ps(-150.0f), x);
+    __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_sub_ps(x, n);
+    __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(1.535336188319500e-4f), r,
+                               _mm512_set1_ps(1.339887440266574e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(9.618437357674640e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.550332471162809e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(2.402264791363012e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(6.931472028550421e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+static __mmask16 tail_mask(size_t n) {
+    return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
+}
+
+static void convert(float *dst, size_t ld_dst, const void *src, int64_t src_stride,
+                    xhal_dtype_t type, size_t rows, size_t cols) {
+    for (size_t r = 0; r < rows; r++) {
+        float *d = dst + r * ld_dst;
+        if (type == XHAL_DTYPE_F32) {
+            memcpy(d, (const float *)src + (int64_t)r * src_stride, cols * sizeof *d);
+            continue;
+        }
+        const uint16_t *s = (const uint16_t *)src + (int64_t)r * src_stride;
+        for (size_t c = 0; c < cols; c += 16) {
+            __mmask16 k = tail_mask(cols - c);
+            __m256i h = _mm256_maskz_loadu_epi16(k, s + c);
+            __m512 f = type == XHAL_DTYPE_F16
+                           ? _mm512_cvtph_ps(h)
+                           : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+            _mm512_mask_storeu_ps(d + c, k, f);
+        }
+    }
+}
+
+/* ---- prefill ---------------------------------------------------------------------------- */
+
+/* Scores of keys [j0, j0 + rows) for lanes [l0, l0 + 16 nv), -inf where masked. */
+INLINE void scores(const xk_att_tile_t *t, size_t j0, size_t l0, int rows, int nv) {
+    __m512 acc[MR][2];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++)
+        acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    const float *k = t->k + j0 * t->ldk, *q = t->qt + l0;
+    const size_t ldk = t->ldk, lanes = t->lanes;
+    for (size_t p = 0; p < t->dim; p++) {
+        __m512 b0 = _mm512_load_ps(q + p * lanes);
+        __m512 b1 = nv > 1 ? _mm512_load_ps(q + p * lanes + 16) : b0;
+#pragma GCC unroll 16
+        for (int r = 0; r < rows; r++) {
+            __m512 a = _mm512_set1_ps(k[r * ldk + p]);
+            acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
+            if (nv > 1) acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
+        }
+    }
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    __m512i vis[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+    if (t->visible)
+#pragma GCC unroll 16
+        for (int v = 0; v < nv; v++)
+            vis[v] = _mm512_loadu_si512(t->visible + l0 + 16 * v);
+#pragma GCC unroll 16
+    for (int r = 0; r < rows; r++) {
+        __m512i key = _mm512_set1_epi32((int)(j0 + (size_t)r));
+#pragma GCC unroll 16
+        for (int v = 0; v < nv; v++) {
+            __m512 x = acc[r][v];
+            if (t->visible) x = _mm512_mask_blend_ps(_mm512_cmpgt_epi32_mask(vis[v], key), ninf, x);
+            _mm512_store_ps(t->s + (j0 + (size_t)r) * lanes + l0 + 16 * v, x);
+        }
+    }
+}
+
+/* O^T dims [c0, c0 + rows), lanes [l0, l0 + 16 nv): corr O^T + V^T P^T. */
+INLINE void pv(const xk_att_tile_t *t, size_t c0, size_t l0, int rows, int nv, const __m512 *corr,
+               const char *pf, size_t pf_ld) {
+    __m512 acc[MR][2];
+    const size_t lanes = t->lanes, ldv = t->ldv;
+    float *o = t->ot + c0 * lanes + l0;
+#pragma GCC unroll 16
+    for (int r = 0; r < rows; r++)
+#pragma GCC unroll 16
+        for (int v = 0; v < nv; v++)
+            acc[r][v] = _mm512_mul_ps(_mm512_load_ps(o + r * lanes + 16 * v), corr[v]);
+    const float *vp = t->v + c0, *sp = t->s + l0;
+    for (size_t j = 0; j < t->keys; j++) {
+        if (pf && j < t->pf.rows) _mm_prefetch(pf + j * pf_ld, _MM_HINT_T1);
+        __m512 b0 = _mm512_load_ps(sp + j * lanes);
+        __m512 b1 = nv > 1 ? _mm512_load_ps(sp + j * lanes + 16) : b0;
+#pragma GCC unroll 16
+        for (int r = 0; r < rows; r++) {
+            __m512 a = _mm512_set1_ps(vp[j * ldv + (size_t)r]);
+            acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
+            if (nv > 1) acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
+        }
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < rows; r++)
+#pragma GCC unroll 16
+        for (int v = 0; v < nv; v++)
+            _mm512_store_ps(o + r * lanes + 16 * v, acc[r][v]);
+}
+
+/* The switches instantiate each block for a constant row count and lane width. */
+#define ROWS_CASES(call, n)                                                                        \
+    switch (n) {                                                                                   \
+    case 1:                                                                                        \
+        call(1);                                                                                   \
+        break;                                                                                     \
+    case 2:                                                                                        \
+        call(2);                                                                                   \
+        break;                                                                                     \
+    case 3:                                                                                        \
+        call(3);                                                                                   \
+        break;                                                                                     \
+    case 4:                                                                                        \
+        call(4);                                                                                   \
+        break;                                                                                     \
+    case 5:                                                                                        \
+        call(5);                                                                                   \
+        break;                                                                                     \
+    case 6:                                                                                        \
+        call(6);                                                                                   \
+        break;                                                                                     \
+    case 7:                                                                                        \
+        call(7);                                                                                   \
+        break;                                                                                     \
+    default:                                                                                       \
+        call(MR);                                                                                  \
+        break;                                                                                     \
+    }
+
+INLINE void panel(const xk_att_tile_t *t, size_t l0, int nv) {
+    for (size_t j0 = 0; j0 < t->keys; j0 += MR) {
+        size_t n = t->keys - j0;
+#define SCORES(r) scores(t, j0, l0, r, nv)
+        ROWS_CASES(SCORES, n < MR ? n : MR)
+#undef SCORES
+    }
+
+    /* Online softmax per lane: new max, the correction of what was summed, probabilities. */
+    __m512 mx[2] = {_mm512_set1_ps(-INFINITY), _mm512_set1_ps(-INFINITY)};
+    for (size_t j = 0; j < t->keys; j++)
+#pragma GCC unroll 16
+        for (int v = 0; v < nv; v++)
+            mx[v] = _mm512_max_ps(mx[v], _mm512_load_ps(t->s + j * t->lanes + l0 + 16 * v));
+    __m512 base[2], corr[2], sum[2];
+#pragma GCC unroll 16
+    for (int v = 0; v < nv; v++) {
+        __m512 m = _mm512_loadu_ps(t->m + l0 + 16 * v);
+        __m512 m_new = _mm512_max_ps(m, mx[v]);
+        /* A lane that has seen no key keeps m = -inf; a base of 0 keeps exp2 free of NaN. */
+        base[v] =
+            _mm512_mask_blend_ps(_mm512_cmp_ps_mask(m_new, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ),
+                                 m_new, _mm512_setzero_ps());
+        corr[v] = exp2_ps(_mm512_sub_ps(m, base[v]));
+        _mm512_storeu_ps(t->m + l0 + 16 * v, m_new);
+        sum[v] = _mm512_setzero_ps();
+    }
+    for (size_t j = 0; j < t->keys; j++)
+#pragma GCC unroll 16
+        for (int v = 0; v < nv; v++) {
+            float *s = t->s + j * t->lanes + l0 + 16 * v;
+            __m512 p = exp2_ps(_mm512_sub_ps(_mm512_load_ps(s), base[v]));
+            _mm512_store_ps(s, p);
+            sum[v] = _mm512_add_ps(sum[v], p);
+        }
+#pragma GCC unroll 16
+    for (int v = 0; v < nv; v++) {
+        __m512 l = _mm512_loadu_ps(t->l + l0 + 16 * v);
+        _mm512_storeu_ps(t->l + l0 + 16 * v, _mm512_fmadd_ps(l, corr[v], sum[v]));
+    }
+
+    /* Call number i of the first panel prefetches line i % pf_lines of every row of the next
+     * K (i < pf_lines) or V (i < 2 pf_lines): about 2 lines per row per call with MR 8. */
+    for (size_t c0 = 0, i = 0; c0 < t->dim; c0 += MR, i++) {
+        size_t n = t->dim - c0;
+        const char *pf = NULL;
+        size_t pf_ld = 0;
+        if (l0 == 0 && t->pf.k && i < 2 * t->pf.lines) {
+            pf = i < t->pf.lines ? t->pf.k : t->pf.v;
+            pf_ld = i < t->pf.lines ? t->pf.ldk : t->pf.ldv;
+            pf += i % t->pf.lines * 64;
+        }
+#define PV(r) pv(t, c0, l0, r, nv, corr, pf, pf_ld)
+        ROWS_CASES(PV, n < MR ? n : MR)
+#undef PV
+    }
+}
+
+static void prefill_tile(const xk_att_tile_t *t) {
+    size_t l0 = 0;
+    for (; l0 + 32 <= t->lanes; l0 += 32)
+        panel(t, l0, 2);
+    if (l0 < t->lanes) panel(t, l0, 1);
+}
+
+/* ---- decode ----------------------------------------------------------------------------- */
+
+/* Lane i of the result = the sum of the lanes of v[i]. */
+INLINE __m512 reduce16(__m512 *v) {
+#pragma GCC unroll 16
+    for (int i = 0; i < 8; i++) /* halves: key i low 256 bits, key i + 8 high */
+        v[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[i], v[i + 8], 0x44),
+                             _mm512_shuffle_f32x4(v[i], v[i + 8], 0xee));
+#pragma GCC unroll 16
+    for (int i = 0; i < 4; i++) /* 128-bit quarters: keys i, i + 8, i + 4, i + 12 */
+        v[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[i], v[i + 4], 0x88),
+                             _mm512_shuffle_f32x4(v[i], v[i + 4], 0xdd));
+#pragma GCC unroll 16
+    for (int i = 0; i < 2; i++) /* pairs within quarters */
+        v[i] = _mm512_add_ps(_mm512_shuffle_ps(v[i], v[i + 2], 0x44),
+                             _mm512_shuffle_ps(v[i], v[i + 2], 0xee));
+    __m512 x =
+        _mm512_add_ps(_mm512_shuffle_ps(v[0], v[1], 0x88), _mm512_shuffle_ps(v[0], v[1], 0xdd));
+    /* Lane L now holds key order[L]; the order is its own inverse. */
+    const __m512i order = _mm512_setr_epi32(0, 2, 1, 3, 8, 10, 9, 11, 4, 6, 5, 7, 12, 14, 13, 15);
+    return _mm512_permutexvar_ps(order, x);
+}
+
+/* Scores of keys [j0, j0 + 16) (those past `keys` read the last key, then masked) for row r. */
+static void decode_scores(const xk_att_chunk_t *c, size_t r, size_t j0) {
+    const float *k[16];
+    for (size_t i = 0; i < 16; i++)
+        k[i] = c->k + (j0 + i < c->keys ? j0 + i : c->keys - 1) * c->ldk;
+    const float *q = c->q + r * c->ldq;
+    __m512 acc[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++)
+        acc[i] = _mm512_setzero_ps();
+    /* The passes over these keys also prefetch the same keys of the next chunk: key i in the
+     * pass of row i % rows, a line per step, so that the misses are spread over the arithmetic
+     * (a burst of them fills the miss buffers and stalls the core). */
+    const char *pf = c->pf.k && j0 < c->pf.rows ? c->pf.k + j0 * c->pf.ldk : NULL;
+    size_t pf_rows = pf ? c->pf.rows - j0 : 0, stride = c->rows < 16 ? c->rows : 16;
+    size_t p = 0;
+    for (size_t line = 0; p + 16 <= c->dim; p += 16, line++) {
+        if (pf && line < c->pf.lines)
+            for (size_t i = r % 16; i < 16 && i < pf_rows; i += stride)
+                _mm_prefetch(pf + i * c->pf.ldk + line * 64, _MM_HINT_T1);
+        __m512 qv = _mm512_load_ps(q + p);
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++)
+            acc[i] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k[i] + p), acc[i]);
+    }
+    if (p < c->dim) {
+        if (pf && p / 16 < c->pf.lines)
+            for (size_t i = r % 16; i < 16 && i < pf_rows; i += stride)
+                _mm_prefetch(pf + i * c->pf.ldk + p / 16 * 64, _MM_HINT_T1);
+        __mmask16 m = tail_mask(c->dim - p);
+        __m512 qv = _mm512_load_ps(q + p);
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++)
+            acc[i] = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k[i] + p), acc[i]);
+    }
+    __m512 sc = reduce16(acc);
+    size_t limit = c->keys - j0;
+    if (c->visible && (size_t)c->visible[r] < c->keys) {
+        int64_t seen = (int64_t)c->visible[r] - (int64_t)j0;
+        limit = seen < 0 ? 0 : (size_t)seen;
+    }
+    _mm512_store_ps(c->s + r * c->lds + j0,
+                    _mm512_mask_blend_ps(tail_mask(limit), _mm512_set1_ps(-INFINITY), sc));
+}
+
+/* O rows [r0, r0 + nr), dims [c0, c0 + 16 nz): corr O + P V. */
+INLINE void decode_pv(const xk_att_chunk_t *c, size_t r0, size_t c0, int nr, int nz, const char *pf,
+                      size_t pf_lines) {
+    __m512 acc[4][4];
+    __mmask16 last = tail_mask(c->dim - c0 - 16 * (size_t)(nz - 1));
+#pragma GCC unroll 16
+    for (int r = 0; r < nr; r++) {
+        __m512 corr = _mm512_set1_ps(c->corr[r0 + (size_t)r]);
+#pragma GCC unroll 16
+        for (int z = 0; z < nz; z++)
+            acc[r][z] =
+                _mm512_mul_ps(_mm512_load_ps(c->o + (r0 + (size_t)r) * c->ldo + c0 + 16 * z), corr);
+    }
+    for (size_t j = 0; j < c->keys; j++) {
+        const float *v = c->v + j * c->ldv + c0;
+        if (pf && j < c->pf.rows)
+            for (size_t line = 0; line < pf_lines; line++)
+                _mm_prefetch(pf + j * c->pf.ldv + line * 64, _MM_HINT_T1);
+        __m512 vz[4];
+#pragma GCC unroll 16
+        for (int z = 0; z < nz; z++)
+            vz[z] =
+                z + 1 < nz ? _mm512_loadu_ps(v + 16 * z) : _mm512_maskz_loadu_ps(last, v + 16 * z);
+#pragma GCC unroll 16
+        for (int r = 0; r < nr; r++) {
+            __m512 p = _mm512_set1_ps(c->s[(r0 + (size_t)r) * c->lds + j]);
+#pragma GCC unroll 16
+            for (int z = 0; z < nz; z++)
+                acc[r][z] = _mm512_fmadd_ps(p, vz[z], acc[r][z]);
+        }
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < nr; r++)
+#pragma GCC unroll 16
+        for (int z = 0; z < nz; z++)
+            _mm512_store_ps(c->o + (r0 + (size_t)r) * c->ldo + c0 + 16 * z, acc[r][z]);
+}
+
+#define Z_CASES(nr, nz)                                                                            \
+    switch (nz) {                                                                                  \
+    case 1:                                                                                        \
+        decode_pv(c, r0, c0, nr, 1, pf, pf_lines);                                                 \
+        break;                                                                                     \
+    case 2:                                                                                        \
+        decode_pv(c, r0, c0, nr, 2, pf, pf_lines);                                                 \
+        break;                                                                                     \
+    case 3:                                                                                        \
+        decode_pv(c, r0, c0, nr, 3, pf, pf_lines);                                                 \
+        break;                                                                                     \
+    default:                                                                                       \
+        decode_pv(c, r0, c0, nr, 4, pf, pf_lines);                                                 \
+        break;                                                                                     \
+    }
+
+static void decode_chunk(const xk_att_chunk_t *c) {
+    /* K streams in 16 rows at a time; every query row of the group uses them while in L1. */
+    for (size_t j0 = 0; j0 < c->keys; j0 += 16)
+        for (size_t r = 0; r < c->rows; r++)
+            decode_scores(c, r, j0);
+
+    size_t padded = (c->keys + 15) / 16 * 16; /* scores past `keys` are -inf: p = 0 */
+    for (size_t r = 0; r < c->rows; r++) {
+        float *s = c->s + r * c->lds;
+        __m512 mx = _mm512_set1_ps(-INFINITY);
+        for (size_t j = 0; j < padded; j += 16)
+            mx = _mm512_max_ps(mx, _mm512_load_ps(s + j));
+        float m = c->m[r], m_new = fmaxf(m, _mm512_reduce_max_ps(mx));
+        float base = m_new == -INFINITY ? 0.0f : m_new;
+        __m512 vbase = _mm512_set1_ps(base), sum = _mm512_setzero_ps();
+        for (size_t j = 0; j < padded; j += 16) {
+            __m512 p = exp2_ps(_mm512_sub_ps(_mm512_load_ps(s + j), vbase));
+            _mm512_store_ps(s + j, p);
+            sum = _mm512_add_ps(sum, p);
+        }
+        float corr = _mm512_cvtss_f32(exp2_ps(_mm512_set1_ps(m - base)));
+        c->corr[r] = corr;
+        c->l[r] = c->l[r] * corr + _mm512_reduce_add_ps(sum);
+        c->m[r] = m_new;
+    }
+
+    for (size_t r0 = 0; r0 < c->rows; r0 += 4) {
+        size_t nr = c->rows - r0 < 4 ? c->rows - r0 : 4;
+        for (size_t c0 = 0; c0 < c->dim; c0 += 64) {
+            size_t left = c->dim - c0, nz = left >= 64 ? 4 : (left + 15) / 16;
+            /* The first rows' pass over dims [c0, c0 + 64) prefetches lines [c0 / 16, + 4) of
+             * the next chunk's V rows (all of them when V is 16-bit: half as many lines). */
+            const char *pf = NULL;
+            size_t first = c0 / 16, pf_lines = 0;
+            if (r0 == 0 && c->pf.v && first < c->pf.lines) {
+                pf = c->pf.v + first * 64;
+                pf_lines = c->pf.lines - first < 4 ? c->pf.lines - first : 4;
+            }
+            switch (nr) {
+            case 1:
+                Z_CASES(1, nz) break;
+            case 2:
+                Z_CASES(2, nz) break;
+            case 3:
+                Z_CASES(3, nz) break;
+            default:
+                Z_CASES(4, nz) break;
+            }
+        }
+    }
+}
+
+const xk_att_ukernel_t xk_att_ukernel_avx512 = {"avx512", convert, prefill_tile, decode_chunk};
+#else
+const xk_att_ukernel_t xk_att_ukernel_avx512 = {"avx512", 0, 0, 0};
+#endif

@@ -1,0 +1,100 @@
+/*
+ * The attention microkernels behind attention_driver.c: one table per ISA (AVX-512, AVX2+FMA,
+ * portable C), each computing one step of the streaming ("online") softmax on f32 scratch.
+ *
+ * Everything here works in the log2 domain: Q arrives pre-multiplied by scale * log2(e), so a
+ * probability is exp2(s - m) and no multiply by the scale is left in the inner loops.
+ *
+ * Two shapes of step, because prefill and decode are bound by different things:
+ *
+ *  - prefill_tile: queries in SIMD lanes. The task's query rows (all heads of one KV group, a
+ *    block of positions) are transposed once into Q^T (dim x lanes); then for one tile of keys
+ *      S^T = K Q^T      broadcast K[j][p] (K rows are used as stored), load Q^T[p][lanes]
+ *      softmax          per lane, down the keys: plain vertical max / exp2 / add, no shuffles
+ *      O^T = corr O^T + V^T P^T   broadcast V[j][c], load P^T[j][lanes]
+ *    Both products are register-blocked like a GEMM microkernel, K and V are read in place (f32)
+ *    and only Q (once per task) and O (once per task) are ever transposed.
+ *
+ *  - decode_chunk: a handful of query rows over a long KV, memory bound. Lanes run along
+ *    head_dim: each K row streams in once and is dotted with every query row of the group
+ *    (sums reduced across lanes 16 keys at a time), then O[r] += p[r][j] V[j].
+ */
+#ifndef XHAL_KERNELS_CPU_ATTENTION_UKERNEL_H
+#define XHAL_KERNELS_CPU_ATTENTION_UKERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xhal/xhal.h"
+
+/* Lanes are allocated in multiples of this (one AVX-512 register of floats). */
+#define XK_ATT_LANE_GROUP 16
+
+/*
+ * The next tile's K and V rows (`rows` of `lines` 64-byte lines, ldk / ldv bytes apart), for a
+ * kernel to prefetch into L2 while it computes this one, so that memory latency overlaps
+ * arithmetic; k NULL: nothing to prefetch. Kernels may ignore it.
+ */
+typedef struct xk_att_prefetch {
+    const char *k, *v;
+    size_t ldk, ldv, rows, lines;
+} xk_att_prefetch_t;
+
+/*
+ * One tile of keys against all query lanes of a prefill task. For each lane l < lanes:
+ *   s_j = sum_p k[j][p] qt[p][l]                    (key j < keys; -inf when j >= visible[l])
+ *   m'  = max(m[l], max_j s_j);  corr = exp2(m[l] - m');  p_j = exp2(s_j - m')
+ *   ot[c][l] = corr * ot[c][l] + sum_j p_j v[j][c]   (c < dim)
+ *   l[l] = corr * l[l] + sum_j p_j;  m[l] = m'
+ * A lane that has seen no key keeps m = -inf, l = 0 and ot = 0.
+ */
+typedef struct xk_att_tile {
+    size_t dim;             /* head_dim */
+    size_t keys;            /* keys in this tile (>= 1) */
+    size_t lanes;           /* a multiple of XK_ATT_LANE_GROUP: the row length of qt, s and ot */
+    const float *k;         /* keys x dim, rows ldk floats apart */
+    const float *v;         /* keys x dim, rows ldv floats apart */
+    size_t ldk, ldv;        /* in floats */
+    const float *qt;        /* dim x lanes, 64-byte aligned, pre-scaled */
+    float *s;               /* keys x lanes scratch (64-byte aligned): scores, then probabilities */
+    float *ot;              /* dim x lanes accumulator (64-byte aligned) */
+    float *m, *l;           /* lanes: running max (log2 domain) and running sum */
+    const int32_t *visible; /* lanes: keys (0..keys) of this tile each lane sees; NULL: all */
+    xk_att_prefetch_t pf;
+} xk_att_tile_t;
+
+/*
+ * One chunk of keys against `rows` query rows of a decode task: the same update as a tile, with
+ * q (rows x dim, rows ldq floats apart) instead of qt, and o[r][c] (rows ldo floats apart)
+ * instead of ot[c][l]. s is rows x lds scratch with lds >= keys rounded up to 16.
+ */
+typedef struct xk_att_chunk {
+    size_t dim, keys, rows;
+    const float *k, *v;
+    size_t ldk, ldv;
+    const float *q; /* zero-padded to ldq (a multiple of 16) */
+    size_t ldq;
+    float *s;
+    size_t lds;
+    float *o;
+    size_t ldo;
+    float *m, *l;
+    float *corr;            /* rows: scratch */
+    const int32_t *visible; /* rows: keys (0..keys) of this chunk each row sees; NULL: all */
+    xk_att_prefetch_t pf;
+} xk_att_chunk_t;
+
+typedef struct xk_att_ukernel {
+    const char *isa; /* "avx512", "avx2", "generic"; NULL fields: not built for this compiler */
+    /* dst[r * ld_dst + c] = src[r * src_stride + c] as f32, for r < rows, c < cols. */
+    void (*convert)(float *dst, size_t ld_dst, const void *src, int64_t src_stride,
+                    xhal_dtype_t type, size_t rows, size_t cols);
+    void (*prefill_tile)(const xk_att_tile_t *t);
+    void (*decode_chunk)(const xk_att_chunk_t *c);
+} xk_att_ukernel_t;
+
+extern const xk_att_ukernel_t xk_att_ukernel_avx512;
+extern const xk_att_ukernel_t xk_att_ukernel_avx2;
+extern const xk_att_ukernel_t xk_att_ukernel_generic;
+
+#endif
