@@ -7,9 +7,12 @@
  * The library is opened once per process and never closed: ICDs such as PoCL start threads and
  * register exit handlers, and unloading them under their own threads crashes. dlopen keeps its
  * own count, so a second xhal_init() after xhal_shutdown() finds the same handle.
+ *
+ * XHAL_OPENCL_LIBRARY names another loader (a path or a soname) to use instead.
  */
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ocl_internal.h"
@@ -27,19 +30,25 @@ xhal_status_t ocl_load_library(const xhal_host_api_t *host) {
     pthread_mutex_lock(&load_lock);
     if (library) goto done;
 
+    const char *chosen = getenv("XHAL_OPENCL_LIBRARY");
+    const char *const *names = library_names;
+    size_t count = sizeof(library_names) / sizeof(library_names[0]);
+    if (chosen && *chosen) {
+        names = &chosen;
+        count = 1;
+    }
     char first_error[256] = "";
-    for (size_t i = 0; i < sizeof(library_names) / sizeof(library_names[0]) && !library; i++) {
+    for (size_t i = 0; i < count && !library; i++) {
         dlerror();
-        library = dlopen(library_names[i], RTLD_NOW | RTLD_LOCAL);
+        library = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
         const char *why = dlerror();
         if (!library && i == 0) ocl_copy_string(first_error, sizeof(first_error), why ? why : "");
     }
     if (!library) {
         status = host->set_error(XHAL_UNAVAILABLE,
-                                 "the OpenCL ICD loader libOpenCL.so.1 was not found (%s): install "
-                                 "it (Debian: ocl-icd-libopencl1) and a driver such as "
-                                 "pocl-opencl-icd",
-                                 first_error);
+                                 "the OpenCL ICD loader %s was not found (%s): install it (Debian: "
+                                 "ocl-icd-libopencl1) and a driver such as pocl-opencl-icd",
+                                 names[0], first_error);
         goto done;
     }
 
@@ -51,8 +60,11 @@ xhal_status_t ocl_load_library(const xhal_host_api_t *host) {
         void *symbol = dlsym(library, #name);                                                      \
         if (!symbol) {                                                                             \
             status = host->set_error(XHAL_UNAVAILABLE,                                             \
-                                     "the OpenCL ICD loader libOpenCL.so.1 lacks " #name           \
-                                     ": it is older than OpenCL 1.2, which xhal needs");           \
+                                     "the OpenCL ICD loader %s lacks " #name                       \
+                                     ", which every OpenCL 1.2 loader has",                        \
+                                     names[0]);                                                    \
+            dlclose(library);                                                                      \
+            library = NULL;                                                                        \
             goto done;                                                                             \
         }                                                                                          \
         memcpy(&api.name, &symbol, sizeof(api.name));                                              \
@@ -62,7 +74,6 @@ xhal_status_t ocl_load_library(const xhal_host_api_t *host) {
     ocl = api;
 
 done:
-    /* A loader without the 1.2 entry points stays open: it is harmless, and never used. */
     pthread_mutex_unlock(&load_lock);
     return status;
 }

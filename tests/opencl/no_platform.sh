@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # With the ICD loader pointed at an empty folder (OCL_ICD_VENDORS), no OpenCL platform exists:
 # `xhal devices` must say so in a sentence (not a bare -1001) and the CPU backend must still work.
+# Then the same without an ICD loader at all (XHAL_OPENCL_LIBRARY names one that is not there).
 #
 # usage: no_platform.sh <xhal tool> <empty folder>
 set -euo pipefail
@@ -36,4 +37,14 @@ fi
 
 echo "== the CPU backend still computes"
 "$xhal" check --quick --device cpu | tee /dev/stderr | grep -q ' 0 failed'
+
+echo "== no ICD loader"
+unset OCL_ICD_VENDORS
+out=$(XHAL_OPENCL_LIBRARY=libOpenCL-not-installed.so.1 "$xhal" devices)
+echo "$out"
+if ! grep -qE '^ +opencl +not loaded  \(XHAL_UNAVAILABLE\) the OpenCL ICD loader libOpenCL-not-installed.so.1 was not found' <<<"$out"; then
+    echo "FAIL: the opencl backend should name the ICD loader it could not load" >&2
+    exit 1
+fi
+grep -qE '^ +spec +cpu:0' <<<"$out" || { echo "FAIL: the CPU device is missing" >&2; exit 1; }
 echo "PASS"
