@@ -94,6 +94,7 @@ static void fill_info(xhal_be_device_t *device) {
 
     device->host_unified = (int)device_u64(id, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof(cl_bool));
     device->max_alloc = device_u64(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof(cl_ulong));
+    device->local_memory = device_u64(id, CL_DEVICE_LOCAL_MEM_SIZE, sizeof(cl_ulong));
     device->max_work_group = (size_t)device_u64(id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof(size_t));
 
     char platform[128], version[256];

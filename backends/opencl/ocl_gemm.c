@@ -4,6 +4,10 @@
  *   m <= gemv_max_m   op(A) is copied to f32 rows, then a GEMV kernel streams B from its own
  *                     layout, gemv_rows rows of A at a time (decode steps and other short m:
  *                     packing B would cost as much as the product);
+ *   gemm_fused        (CPU devices, when a B panel of k steps fits in local memory) one kernel:
+ *                     each work-group packs its B panel into local memory, then computes row
+ *                     tiles of C reading f32 A in place (a 16-bit A is converted first); no
+ *                     packing pass, no packed operand written to memory and read back;
  *   otherwise         op(A) and op(B) are packed into f32 panels (transposes, leading
  *                     dimensions and dtypes dealt with there), then the tile kernel computes C.
  *
@@ -188,8 +192,88 @@ static xhal_status_t gemm_gemv(xhal_be_stream_t *stream, const xhal_gemm_desc_t 
     return XHAL_OK;
 }
 
+/* True when the fused kernel runs this GEMM: the device's tuning asks for it and one B panel
+ * of k steps fits in the device's local memory. */
+static int fused_fits(const xhal_be_device_t *device, const xhal_gemm_desc_t *d) {
+    const ocl_tuning_t *t = &device->tuning;
+    uint64_t panel = (uint64_t)d->k * (uint64_t)(t->gemm_vw * t->gemm_nv) * sizeof(float);
+    return t->gemm_fused && !t->gemm_local && panel <= device->local_memory;
+}
+
+static xhal_status_t gemm_fused(xhal_be_stream_t *stream, const xhal_gemm_desc_t *d,
+                                xhal_be_buffer_t *a, xhal_be_buffer_t *b, xhal_be_buffer_t *c) {
+    const xhal_be_device_t *device = stream->device;
+    const ocl_tuning_t *t = &device->tuning;
+    int tn = t->gemm_vw * t->gemm_nv;
+    /* A 16-bit A is converted to dense f32 rows first (the kernel reads f32 A in place). */
+    int convert = d->a_type != XHAL_DTYPE_F32;
+    int shared_a = d->stride_a == 0 || d->batch == 1;
+    uint64_t a_floats = convert ? (uint64_t)d->m * (uint64_t)d->k : 0;
+    int64_t group =
+        convert ? batch_group(d, shared_a ? 0 : a_floats, shared_a ? a_floats : 0) : d->batch;
+    cl_mem af = NULL;
+    if (convert) {
+        xhal_status_t status =
+            ocl_stream_scratch(stream, 0, 4 * a_floats * (uint64_t)(shared_a ? 1 : group), &af);
+        if (status != XHAL_OK) return status;
+    }
+
+    /* Enough row groups that the device has about four work-groups per compute unit. */
+    int64_t panels = ((int64_t)d->n + tn - 1) / tn,
+            row_tiles = (d->m + t->gemm_tm - 1) / t->gemm_tm;
+    int64_t want = 4 * (int64_t)(device->info.compute_units ? device->info.compute_units : 1);
+    int64_t groups = (want + panels * group - 1) / (panels * group);
+    if (groups < 1) groups = 1;
+    if (groups > row_tiles) groups = row_tiles;
+    cl_int tiles = (cl_int)((row_tiles + groups - 1) / groups);
+    groups = (row_tiles + tiles - 1) / tiles;
+
+    cl_long rs_a, cs_a, rs_b, cs_b;
+    strides_a(d, &rs_a, &cs_a);
+    strides_bt(d, &rs_b, &cs_b);
+    cl_int m = (cl_int)d->m, n = (cl_int)d->n, k = (cl_int)d->k, cdt = (cl_int)d->c_type;
+    cl_long ldc = d->ldc, stride_a = d->stride_a, stride_b = d->stride_b, stride_c = d->stride_c;
+    cl_float alpha = d->alpha, beta = d->beta;
+    size_t one[3] = {1, 1, 1};
+    size_t panel_bytes = (size_t)d->k * (size_t)tn * sizeof(float);
+
+    for (int64_t b0 = 0; b0 < d->batch; b0 += group) {
+        int64_t count = d->batch - b0 < group ? d->batch - b0 : group;
+        cl_mem a_mem = a->mem;
+        cl_long a_offset = (cl_long)(d->a_offset / ocl_dtype_size(d->a_type)) + b0 * stride_a;
+        cl_long a_rs = rs_a, a_cs = cs_a, a_batch = stride_a;
+        if (convert) {
+            if (b0 == 0 || !shared_a) {
+                size_t global[2] = {(size_t)d->m, (size_t)(shared_a ? 1 : count)};
+                xhal_status_t status =
+                    OCL_LAUNCH(stream, OCL_GEMM_COPY_A, d->a_type, 2, global, NULL, OCL_ARG(a->mem),
+                               OCL_ARG(a_offset), OCL_ARG(rs_a), OCL_ARG(cs_a), OCL_ARG(stride_a),
+                               OCL_ARG(m), OCL_ARG(k), OCL_ARG(af));
+                if (status != XHAL_OK) return status;
+            }
+            a_mem = af;
+            a_offset = 0;
+            a_rs = k;
+            a_cs = 1;
+            a_batch = shared_a ? 0 : (cl_long)a_floats;
+        }
+        cl_long b_offset = (cl_long)(d->b_offset / ocl_dtype_size(d->b_type)) + b0 * stride_b;
+        cl_long c_offset = (cl_long)(d->c_offset / ocl_dtype_size(d->c_type)) + b0 * stride_c;
+        size_t global[3] = {(size_t)panels, (size_t)groups, (size_t)count};
+        xhal_status_t status = OCL_LAUNCH(
+            stream, OCL_GEMM_FUSED, d->b_type, 3, global, one, OCL_ARG(a_mem), OCL_ARG(a_offset),
+            OCL_ARG(a_rs), OCL_ARG(a_cs), OCL_ARG(a_batch), OCL_ARG(b->mem), OCL_ARG(b_offset),
+            OCL_ARG(rs_b), OCL_ARG(cs_b), OCL_ARG(stride_b), OCL_ARG(c->mem), OCL_ARG(c_offset),
+            OCL_ARG(ldc), OCL_ARG(stride_c), OCL_ARG(m), OCL_ARG(n), OCL_ARG(k), OCL_ARG(tiles),
+            OCL_ARG(alpha), OCL_ARG(beta), OCL_ARG(cdt), OCL_LOCAL(panel_bytes));
+        if (status != XHAL_OK) return status;
+    }
+    return XHAL_OK;
+}
+
 xhal_status_t ocl_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc, xhal_be_buffer_t *a,
                        xhal_be_buffer_t *b, xhal_be_buffer_t *c) {
     if (desc->m <= stream->device->tuning.gemv_max_m) return gemm_gemv(stream, desc, a, b, c);
+    if (fused_fits(stream->device, desc)) return gemm_fused(stream, desc, a, b, c);
     return gemm_tiled(stream, desc, a, b, c);
 }

@@ -115,6 +115,8 @@ typedef struct ocl_tuning {
     int gemm_wg_n;
     int gemm_kb;         /* k steps per local-memory stage */
     int gemm_pack_k;     /* k steps per packing work-item */
+    int gemm_fused;      /* 1 (gemm_local 0): each work-group packs its B panel into local memory
+                            and reads f32 A in place; no packing pass */
     int gemv_max_m;      /* m up to which the GEMV kernels run (0: never) */
     int gemv_rows;       /* rows of A a GEMV work-item holds in registers at a time */
     int gemv_nv;         /* vectors of columns per GEMV work-item (B not transposed) */
@@ -150,6 +152,7 @@ typedef enum ocl_family {
     OCL_GEMM_PACK_B,
     OCL_GEMM_TILE,
     OCL_GEMM_COPY_A,
+    OCL_GEMM_FUSED,
     OCL_GEMV_N,
     OCL_GEMV_T,
     OCL_ATTN_PACK_KV,
@@ -186,6 +189,7 @@ struct xhal_be_device {
     ocl_tuning_t tuning;
     int host_unified;      /* CL_DEVICE_HOST_UNIFIED_MEMORY: pinned memory is host memory */
     uint64_t max_alloc;    /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
+    uint64_t local_memory; /* CL_DEVICE_LOCAL_MEM_SIZE */
     size_t max_work_group; /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     pthread_mutex_t lock;  /* protects programs: built on first use by any stream */
     cl_program programs[OCL_PROGRAM_COUNT];
@@ -193,7 +197,8 @@ struct xhal_be_device {
 
 struct xhal_be_buffer {
     cl_mem mem;
-    void *host; /* host memory behind a pinned buffer (CL_MEM_USE_HOST_PTR), or NULL */
+    void *host; /* our host memory behind the buffer (CL_MEM_USE_HOST_PTR), or NULL */
+    int pinned; /* XHAL_MEMORY_HOST_PINNED: `host` is the buffer's host pointer */
     uint64_t size;
 };
 
@@ -275,13 +280,15 @@ void ocl_program_options(const ocl_tuning_t *tuning, ocl_program_id_t id, char *
 
 /* ---- ocl_kernel.c ---- */
 
-/* One kernel argument: its size and where its value is (OCL_ARG(variable)). */
+/* One kernel argument: its size and where its value is (OCL_ARG(variable)); a NULL value asks
+ * for that many bytes of local memory (OCL_LOCAL(bytes)). */
 typedef struct ocl_arg {
     size_t size;
     const void *value;
 } ocl_arg_t;
 
 #define OCL_ARG(x) ((ocl_arg_t){sizeof(x), &(x)})
+#define OCL_LOCAL(bytes) ((ocl_arg_t){(bytes), NULL})
 
 /*
  * Enqueues kernel <family>_<dtype> of the stream on `dims` dimensions with the given global

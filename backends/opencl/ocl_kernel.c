@@ -21,6 +21,7 @@ static const struct {
     [OCL_GEMM_PACK_B] = {"gemm_pack_b", OCL_PROGRAM_GEMM},
     [OCL_GEMM_TILE] = {"gemm_tile", OCL_PROGRAM_GEMM},
     [OCL_GEMM_COPY_A] = {"gemm_copy_a", OCL_PROGRAM_GEMM},
+    [OCL_GEMM_FUSED] = {"gemm_fused", OCL_PROGRAM_GEMM},
     [OCL_GEMV_N] = {"gemv_n", OCL_PROGRAM_GEMM},
     [OCL_GEMV_T] = {"gemv_t", OCL_PROGRAM_GEMM},
     [OCL_ATTN_PACK_KV] = {"attn_pack_kv", OCL_PROGRAM_ATTENTION},

@@ -9,8 +9,7 @@
  * CPUID says what the cores can do. The clock is measured (a chain of dependent adds), because
  * both /proc/cpuinfo and CL_DEVICE_MAX_CLOCK_FREQUENCY report the nominal clock: 2.6 GHz on the
  * machines this was written on, whose cores run at 3.6-4.1 GHz. It is measured at init, before
- * the ICD starts: PoCL's worker threads spin for a while after it initializes, and on a
- * 2-core machine a measurement taken then reads half the clock.
+ * the ICD starts its own threads.
  *
  * The kernels convert f16 and bf16 to f32 (PoCL has no fp16 arithmetic), so those peaks equal
  * the f32 one. GPUs and accelerators get no derived peak: their datasheet figures belong in
@@ -71,16 +70,29 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Eight dependent register adds per iteration: one cycle each on any out-of-order core. The
- * empty asm statements keep the compiler from folding the chain. */
+/*
+ * Eight dependent register adds per iteration, written out: one cycle each on any out-of-order
+ * core. The empty asm statements keep the compiler from folding the chain; a loop around a
+ * single add instead would add a taken branch per add, which halves the figure.
+ */
+#define OCL_CHAIN_ADD()                                                                            \
+    do {                                                                                           \
+        x += one;                                                                                  \
+        __asm__ volatile("" : "+r"(x));                                                            \
+    } while (0)
+
 static uint64_t add_chain(uint64_t iterations) {
     uint64_t x = 0, one = 1;
     __asm__ volatile("" : "+r"(one));
     for (uint64_t i = 0; i < iterations; i++) {
-        for (int u = 0; u < 8; u++) {
-            x += one;
-            __asm__ volatile("" : "+r"(x));
-        }
+        OCL_CHAIN_ADD();
+        OCL_CHAIN_ADD();
+        OCL_CHAIN_ADD();
+        OCL_CHAIN_ADD();
+        OCL_CHAIN_ADD();
+        OCL_CHAIN_ADD();
+        OCL_CHAIN_ADD();
+        OCL_CHAIN_ADD();
     }
     return x;
 }

@@ -52,6 +52,7 @@ static const param_t params[] = {
     OCL_PARAM(gemm_wg_n, 8, 1, 32, 0),
     OCL_PARAM(gemm_kb, 16, 1, 64, 0),
     OCL_PARAM(gemm_pack_k, 16, 1, 4096, 0),
+    OCL_PARAM(gemm_fused, 0, 0, 1, 0),
     OCL_PARAM(gemv_max_m, 4, 0, 256, 0),
     OCL_PARAM(gemv_rows, 4, 1, 16, 0),
     OCL_PARAM(gemv_nv, 1, 1, 8, 0),

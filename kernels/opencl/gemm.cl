@@ -36,59 +36,67 @@
 /* ---- Packing ---- */
 
 /*
- * One work-item packs k steps [p0, p0 + GEMM_PACK_K) of panel `rb` (rows r0 .. r0 + W - 1) of
- * batch `b`. `panel` points at the panel's first float, `kp` is the padded depth.
+ * One work-item packs k steps [p0, p0 + GEMM_PACK_K) of the panel of rows r0 .. r0 + W - 1.
+ * `panel` points at the panel's first float, `kp` is the padded depth. Defined twice, for a
+ * panel in global memory (the packing kernels) and in local memory (the fused kernel): OpenCL
+ * 1.2 has no pointer that reaches both.
  */
-inline void pack_panel(const __global uchar *src, long base, long rs, long cs, int rows, int k,
-                       int kp, __global float *panel, int r0, int p0, const int W, const int dt) {
-    int p_end = min(p0 + GEMM_PACK_K, kp);
-    int full_rows = r0 + W <= rows;
-    if (full_rows && rs == 1 && W % XV == 0) {
-        /* X's rows are contiguous in memory for a fixed p (B not transposed, A transposed). */
-        for (int p = p0; p < p_end; p++) {
-            __global float *out = panel + (long)p * W;
-            if (p < k) {
-                for (int w = 0; w < W; w += XV)
-                    vstoreX(loadX(src, base + (long)p * cs + r0 + w, dt), 0, out + w);
-            } else {
-                for (int w = 0; w < W; w += XV)
-                    vstoreX((floatX)(0.0f), 0, out + w);
-            }
-        }
-        return;
-    }
-    if (full_rows && cs == 1 && p_end <= k && (p_end - p0) % XV == 0 &&
-        (W % XV == 0 || W == XH)) {
-        /* Each row of X is contiguous along p (A not transposed, B transposed): XV steps of
-         * up to XV rows are read as vectors, transposed in registers, and written as the
-         * panel's rows. */
-        for (int w0 = 0; w0 < W; w0 += XV) {
-            for (int p = p0; p < p_end; p += XV) {
-                floatX block[XV];
-#pragma unroll
-                for (int i = 0; i < XV; i++)
-                    block[i] = w0 + i < W ? loadX(src, base + (long)(r0 + w0 + i) * rs + p, dt)
-                                          : (floatX)(0.0f);
-                transpose_block(block);
-#pragma unroll
-                for (int t = 0; t < XV; t++) {
-                    __global float *out = panel + (long)(p + t) * W + w0;
-                    if (W == XH)
-                        vstoreH(block[t].lo, 0, out);
-                    else
-                        vstoreX(block[t], 0, out);
-                }
-            }
-        }
-        return;
-    }
-    for (int p = p0; p < p_end; p++)
-        for (int w = 0; w < W; w++) {
-            int r = r0 + w;
-            panel[(long)p * W + w] =
-                r < rows && p < k ? load1(src, base + (long)r * rs + (long)p * cs, dt) : 0.0f;
-        }
+#define DEFINE_PACK_PANEL(NAME, AS)                                                                \
+inline void NAME(const __global uchar *src, long base, long rs, long cs, int rows, int k, int kp,  \
+                 AS float *panel, int r0, int p0, const int W, const int dt) {                     \
+    int p_end = min(p0 + GEMM_PACK_K, kp);                                                         \
+    int full_rows = r0 + W <= rows;                                                                \
+    if (full_rows && rs == 1 && W % XV == 0) {                                                     \
+        /* X's rows are contiguous in memory for a fixed p (B not transposed, A transposed). */    \
+        for (int p = p0; p < p_end; p++) {                                                         \
+            AS float *out = panel + (long)p * W;                                                   \
+            if (p < k) {                                                                           \
+                for (int w = 0; w < W; w += XV)                                                    \
+                    vstoreX(loadX(src, base + (long)p * cs + r0 + w, dt), 0, out + w);             \
+            } else {                                                                               \
+                for (int w = 0; w < W; w += XV)                                                    \
+                    vstoreX((floatX)(0.0f), 0, out + w);                                           \
+            }                                                                                      \
+        }                                                                                          \
+        return;                                                                                    \
+    }                                                                                              \
+    if (full_rows && cs == 1 && p_end <= k && (p_end - p0) % XV == 0 &&                            \
+        (W % XV == 0 || W == XH)) {                                                                \
+        /* Each row of X is contiguous along p (A not transposed, B transposed): XV steps of       \
+         * up to XV rows are read as vectors, transposed in registers, and written as the          \
+         * panel's rows. */                                                                        \
+        for (int w0 = 0; w0 < W; w0 += XV) {                                                       \
+            for (int p = p0; p < p_end; p += XV) {                                                 \
+                floatX block[XV];                                                                  \
+_Pragma("unroll")                                                                                  \
+                for (int i = 0; i < XV; i++)                                                       \
+                    block[i] = w0 + i < W ? loadX(src, base + (long)(r0 + w0 + i) * rs + p, dt)    \
+                                          : (floatX)(0.0f);                                        \
+                transpose_block(block);                                                            \
+_Pragma("unroll")                                                                                  \
+                for (int t = 0; t < XV; t++) {                                                     \
+                    AS float *out = panel + (long)(p + t) * W + w0;                                \
+                    if (W == XH)                                                                   \
+                        vstoreH(block[t].lo, 0, out);                                              \
+                    else                                                                           \
+                        vstoreX(block[t], 0, out);                                                 \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+        return;                                                                                    \
+    }                                                                                              \
+    for (int p = p0; p < p_end; p++)                                                               \
+        for (int w = 0; w < W; w++) {                                                              \
+            int r = r0 + w;                                                                        \
+            panel[(long)p * W + w] =                                                               \
+                r < rows && p < k ? load1(src, base + (long)r * rs + (long)p * cs, dt) : 0.0f;     \
+        }                                                                                          \
 }
+
+DEFINE_PACK_PANEL(pack_panel, __global)
+#if !GEMM_LOCAL
+DEFINE_PACK_PANEL(pack_panel_local, __local)
+#endif
 
 /*
  * Global size: (ceil(kp / GEMM_PACK_K), panels, batches packed). `dst_batch` is the distance
@@ -129,6 +137,34 @@ inline void store_row(__global uchar *c, long row, int col, int n, floatX acc, f
         if (beta != 0.0f) v = fma(beta, load1(c, row + col + t, dt), v);
         store1(c, row + col + t, v, dt);
     }
+}
+
+/* C's dtype `cdt` as a run-time value (GEMV and fused kernels): it is used once per output. */
+inline void store_row_any(__global uchar *c, long row, int col, int n, floatX acc, float alpha,
+                          float beta, int cdt) {
+    if (cdt == DT_F32)
+        store_row(c, row, col, n, acc, alpha, beta, DT_F32);
+    else if (cdt == DT_F16)
+        store_row(c, row, col, n, acc, alpha, beta, DT_F16);
+    else
+        store_row(c, row, col, n, acc, alpha, beta, DT_BF16);
+}
+
+inline void store_one_any(__global uchar *c, long at, float sum, float alpha, float beta,
+                          int cdt) {
+    float out = alpha * sum;
+    if (beta != 0.0f) {
+        float old = cdt == DT_F32   ? load1(c, at, DT_F32)
+                    : cdt == DT_F16 ? load1(c, at, DT_F16)
+                                    : load1(c, at, DT_BF16);
+        out = fma(beta, old, out);
+    }
+    if (cdt == DT_F32)
+        store1(c, at, out, DT_F32);
+    else if (cdt == DT_F16)
+        store1(c, at, out, DT_F16);
+    else
+        store1(c, at, out, DT_BF16);
 }
 
 /* ---- The tile kernel ---- */
@@ -253,6 +289,76 @@ inline void gemm_tile_body(const __global float *ap_all, const __global float *b
     }
 }
 
+/*
+ * The fused kernel (CPU devices, f32 A): no packing pass at all. A work-group (one work-item)
+ * first packs its own B panel into local memory (which PoCL keeps in the core's L2), then walks
+ * `tiles` row tiles of C reading op(A) in place, a_rs / a_cs apart (A not transposed: 8 row
+ * streams; transposed: 8 neighbours), and writes C. Rows past m read row m - 1 (harmless, never
+ * stored). `bl` holds k x TN floats. Global size: (panels of B, row groups, batch).
+ */
+inline void gemm_fused_body(const __global float *a_all, long a_offset, long a_rs, long a_cs,
+                            long a_batch, const __global uchar *b_mat, long b_offset, long b_rs,
+                            long b_cs, long b_batch, __global uchar *c, long c_offset, long ldc,
+                            long c_batch, int m, int n, int k, int tiles, float alpha, float beta,
+                            int cdt, __local float *bl, const int bdt) {
+    int nb = get_global_id(0), group = get_global_id(1), b = get_global_id(2);
+    int col0 = nb * TN;
+    for (int p0 = 0; p0 < k; p0 += GEMM_PACK_K)
+        pack_panel_local(b_mat, b_offset + b * b_batch, b_rs, b_cs, n, k, k, bl, col0, p0, TN,
+                         bdt);
+    const __global float *a = a_all + a_offset + b * a_batch;
+
+    for (int t = 0; t < tiles; t++) {
+        int row0 = (group * tiles + t) * TM;
+        if (row0 >= m) break;
+        const __global float *a_row[TM];
+#pragma unroll
+        for (int i = 0; i < TM; i++)
+            a_row[i] = a + (long)min(row0 + i, m - 1) * a_rs;
+
+        floatX acc[TM][NV];
+#pragma unroll
+        for (int i = 0; i < TM; i++)
+#pragma unroll
+            for (int v = 0; v < NV; v++)
+                acc[i][v] = (floatX)(0.0f);
+        for (int p = 0; p < k; p++) {
+            floatX bv[NV];
+#pragma unroll
+            for (int v = 0; v < NV; v++)
+                bv[v] = vloadX(v, bl + (long)p * TN);
+            long at = (long)p * a_cs;
+#pragma unroll
+            for (int i = 0; i < TM; i++) {
+                floatX av = (floatX)(a_row[i][at]);
+#pragma unroll
+                for (int v = 0; v < NV; v++)
+                    acc[i][v] = fma(av, bv[v], acc[i][v]);
+            }
+        }
+#pragma unroll
+        for (int i = 0; i < TM; i++) {
+            if (row0 + i < m) {
+                long row = c_offset + b * c_batch + (long)(row0 + i) * ldc;
+#pragma unroll
+                for (int v = 0; v < NV; v++)
+                    if (col0 + v * XV < n)
+                        store_row_any(c, row, col0 + v * XV, n, acc[i][v], alpha, beta, cdt);
+            }
+        }
+    }
+}
+
+#define FUSED_KERNEL(NAME, BDT)                                                                    \
+    __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void NAME(                             \
+        const __global float *a, long a_offset, long a_rs, long a_cs, long a_batch,                \
+        const __global uchar *b_mat, long b_offset, long b_rs, long b_cs, long b_batch,            \
+        __global uchar *c, long c_offset, long ldc, long c_batch, int m, int n, int k, int tiles,  \
+        float alpha, float beta, int cdt, __local float *bl) {                                     \
+        gemm_fused_body(a, a_offset, a_rs, a_cs, a_batch, b_mat, b_offset, b_rs, b_cs, b_batch, c, \
+                        c_offset, ldc, c_batch, m, n, k, tiles, alpha, beta, cdt, bl, (BDT));      \
+    }
+
 #define TILE_ATTRIBUTES __attribute__((reqd_work_group_size(1, 1, 1)))
 #define TILE_LOCALS
 #define TILE_LOCAL_ARGS
@@ -277,6 +383,12 @@ TILE_KERNEL(gemm_tile_f32, DT_F32)
 TILE_KERNEL(gemm_tile_f16, DT_F16)
 TILE_KERNEL(gemm_tile_bf16, DT_BF16)
 
+#if !GEMM_LOCAL
+FUSED_KERNEL(gemm_fused_f32, DT_F32)
+FUSED_KERNEL(gemm_fused_f16, DT_F16)
+FUSED_KERNEL(gemm_fused_bf16, DT_BF16)
+#endif
+
 /* ---- GEMV: small m, B streamed from its own layout ---- */
 
 /*
@@ -296,34 +408,6 @@ TILE_KERNEL(gemm_tile_bf16, DT_BF16)
 COPY_A_KERNEL(gemm_copy_a_f32, DT_F32)
 COPY_A_KERNEL(gemm_copy_a_f16, DT_F16)
 COPY_A_KERNEL(gemm_copy_a_bf16, DT_BF16)
-
-/* C's dtype `cdt` is a run-time value in the GEMV kernels: it is used once per output. */
-inline void store_row_any(__global uchar *c, long row, int col, int n, floatX acc, float alpha,
-                          float beta, int cdt) {
-    if (cdt == DT_F32)
-        store_row(c, row, col, n, acc, alpha, beta, DT_F32);
-    else if (cdt == DT_F16)
-        store_row(c, row, col, n, acc, alpha, beta, DT_F16);
-    else
-        store_row(c, row, col, n, acc, alpha, beta, DT_BF16);
-}
-
-inline void store_one_any(__global uchar *c, long at, float sum, float alpha, float beta,
-                          int cdt) {
-    float out = alpha * sum;
-    if (beta != 0.0f) {
-        float old = cdt == DT_F32   ? load1(c, at, DT_F32)
-                    : cdt == DT_F16 ? load1(c, at, DT_F16)
-                                    : load1(c, at, DT_BF16);
-        out = fma(beta, old, out);
-    }
-    if (cdt == DT_F32)
-        store1(c, at, out, DT_F32);
-    else if (cdt == DT_F16)
-        store1(c, at, out, DT_F16);
-    else
-        store1(c, at, out, DT_BF16);
-}
 
 /*
  * B not transposed (k x n, rows contiguous): a work-item owns XV * GEMV_NV columns and walks k,
