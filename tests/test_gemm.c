@@ -425,17 +425,23 @@ static void test_medium_and_long_k(void **state) {
     run_case(&gc, 6003);
 }
 
-/* Shapes that cross the CPU engine's block boundaries: several row blocks (448 rows), k blocks
- * (192, with an odd tail for the bf16 pairs), a column pass past 4096, and GEMV passes. */
+/* Shapes that cross the CPU engine's block boundaries: several row blocks (224 rows), k blocks
+ * (512, with an odd tail for the bf16 pairs), column passes past 1024 and 4096 (B packed a panel
+ * at a time, prefetching the next), both transposes of f32, and GEMV passes. */
 static void test_blocking_edges(void **state) {
     (void)state;
-    gcase_t gc = base_case(500, 70, 400, XHAL_DTYPE_F32);
+    gcase_t gc = base_case(500, 70, 1100, XHAL_DTYPE_F32);
     gc.beta = 0.5f;
     run_case(&gc, 6100);
-    gc = base_case(500, 70, 401, XHAL_DTYPE_BF16);
+    gc = base_case(500, 70, 1101, XHAL_DTYPE_BF16);
     gc.beta = 0.5f;
     gc.tb = 1;
     run_case(&gc, 6101);
+    gc = base_case(230, 1100, 530, XHAL_DTYPE_F32);
+    gc.ta = 1;
+    gc.tb = 1;
+    gc.pad_a = 3;
+    run_case(&gc, 6105);
     gc = base_case(29, 8300, 11, XHAL_DTYPE_F32);
     run_case(&gc, 6102);
     gc = base_case(4, 40000, 9, XHAL_DTYPE_F16);

@@ -15,7 +15,8 @@
 typedef struct bench_gemm_shape {
     int64_t m, n, k;
     xhal_dtype_t dtype; /* of A and B */
-    int repeats;        /* timed runs after one warm-up; the baseline reports their median */
+    int repeats;        /* timed runs after the warm-up; the baseline reports their median */
+    int warmup;         /* untimed runs first, at least (see BENCH_WARMUP_SECONDS) */
 } bench_gemm_shape_t;
 
 typedef struct bench_baseline {

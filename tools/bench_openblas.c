@@ -70,10 +70,40 @@ static int load(const xhal_device_info_t *info, char *reason, size_t reason_size
     return 0;
 }
 
+/* `count` values uniform in [-1, 1) of `dtype` (f32, or bf16/f16 bits) from an xorshift. */
+static void fill_uniform(void *data, size_t count, xhal_dtype_t dtype, uint64_t seed) {
+    uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+    for (size_t i = 0; i < count; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        float v = (float)((double)(x >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+        if (dtype == XHAL_DTYPE_F32)
+            ((float *)data)[i] = v;
+        else
+            ((uint16_t *)data)[i] =
+                dtype == XHAL_DTYPE_F16 ? xhal_f32_to_f16(v) : xhal_f32_to_bf16(v);
+    }
+}
+
 static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+    return bench_now();
+}
+
+/* One GEMM on copy r of the rotated inputs and outputs (f32 or bf16 A and B, f32 C). */
+static void run_sgemm(const bench_gemm_shape_t *s, const unsigned char *a, const unsigned char *b,
+                      float *c, int r) {
+    size_t es = xhal_dtype_size(s->dtype);
+    size_t a_bytes = (size_t)(s->m * s->k) * es, b_bytes = (size_t)(s->k * s->n) * es;
+    int m = (int)s->m, n = (int)s->n, k = (int)s->k;
+    if (s->dtype == XHAL_DTYPE_F32)
+        sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m, n, k, 1.0f,
+              (const float *)(const void *)(a + a_bytes * (size_t)r), k,
+              (const float *)(const void *)(b + b_bytes * (size_t)r), n, 0.0f,
+              c + (size_t)(s->m * s->n) * (size_t)r, n);
+    else
+        sbgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m, n, k, 1.0f,
+               (const uint16_t *)(const void *)(a + a_bytes * (size_t)r), k,
+               (const uint16_t *)(const void *)(b + b_bytes * (size_t)r), n, 0.0f,
+               c + (size_t)(s->m * s->n) * (size_t)r, n);
 }
 
 static double time_gemm(const bench_gemm_shape_t *s, char *reason, size_t reason_size) {
@@ -96,26 +126,19 @@ static double time_gemm(const bench_gemm_shape_t *s, char *reason, size_t reason
     double *times = calloc((size_t)s->repeats, sizeof *times);
     double result = -1.0;
     if (a && b && c && times) {
-        /* Small values of either dtype: 0x3c00 is 1.0 in f16 and ~1.0 in bf16's top half. */
-        for (size_t i = 0; i < a_bytes * (size_t)rotation; i++)
-            a[i] = (unsigned char)(i * 7 + 1) & 0x3f;
-        for (size_t i = 0; i < b_bytes * (size_t)rotation; i++)
-            b[i] = (unsigned char)(i * 5 + 3) & 0x3f;
-        int m = (int)s->m, n = (int)s->n, k = (int)s->k;
-        for (int i = 0; i < 2 + s->repeats; i++) {
-            int r = i % rotation;
+        /* Inputs like xhal's (uniform in [-1, 1), no denormals), outputs written once so that
+         * no timed run first-touches their pages. */
+        fill_uniform(a, (size_t)(s->m * s->k) * (size_t)rotation, s->dtype, 1);
+        fill_uniform(b, (size_t)(s->k * s->n) * (size_t)rotation, s->dtype, 100);
+        memset(c, 0xff, c_bytes * (size_t)rotation);
+        /* The warm-up xhal's timing gets (see BENCH_WARMUP_SECONDS), then the timed runs. */
+        double warm_start = now();
+        for (int i = 0; bench_warming(i, s->warmup, now() - warm_start); i++)
+            run_sgemm(s, a, b, c, i % rotation);
+        for (int i = 0; i < s->repeats; i++) {
             double t0 = now();
-            if (s->dtype == XHAL_DTYPE_F32)
-                sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m, n, k, 1.0f,
-                      (const float *)(a + a_bytes * (size_t)r), k,
-                      (const float *)(b + b_bytes * (size_t)r), n, 0.0f,
-                      c + (c_bytes / 4) * (size_t)r, n);
-            else
-                sbgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m, n, k, 1.0f,
-                       (const uint16_t *)(a + a_bytes * (size_t)r), k,
-                       (const uint16_t *)(b + b_bytes * (size_t)r), n, 0.0f,
-                       c + (c_bytes / 4) * (size_t)r, n);
-            if (i >= 2) times[i - 2] = now() - t0;
+            run_sgemm(s, a, b, c, i % rotation);
+            times[i] = now() - t0;
         }
         result = bench_median(times, (size_t)s->repeats);
     } else {

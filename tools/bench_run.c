@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench_run.h"
@@ -41,6 +42,16 @@ double bench_median(double *values, size_t count) {
     return count % 2 ? values[count / 2] : 0.5 * (values[count / 2 - 1] + values[count / 2]);
 }
 
+double bench_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+int bench_warming(int runs, int min_runs, double seconds) {
+    return runs < min_runs || (seconds < BENCH_WARMUP_SECONDS && runs < 10000);
+}
+
 int bench_rotation(double bytes) {
     int copies = bytes > 0 ? (int)ceil(ROTATE_BYTES / bytes) : 1;
     return copies < 1 ? 1 : copies > MAX_ROTATION ? MAX_ROTATION : copies;
@@ -70,13 +81,22 @@ static xhal_status_t fill_random(bench_ctx_t *c, xhal_buffer_t *buffer, uint64_t
     return status;
 }
 
-/* Allocates `count` buffers of `elements` each and fills the inputs. */
+/*
+ * Allocates `count` buffers of `elements` each; fills the inputs with random values and poisons
+ * the outputs (all bits set: NaN). Writing the outputs once here also means no timed run pays
+ * for first-touching their pages, which on a CPU device costs as much as a small GEMM.
+ */
 static xhal_status_t make_set(bench_ctx_t *c, xhal_buffer_t **out, int count, uint64_t elements,
                               xhal_dtype_t dtype, int fill, uint64_t seed) {
+    const uint32_t poison = 0xffffffffu;
+    size_t bytes = elements * xhal_dtype_size(dtype);
     for (int r = 0; r < count; r++) {
-        xhal_status_t status = xhal_buffer_alloc(c->device, elements * xhal_dtype_size(dtype),
-                                                 XHAL_MEMORY_DEVICE, &out[r]);
+        xhal_status_t status = xhal_buffer_alloc(c->device, bytes, XHAL_MEMORY_DEVICE, &out[r]);
         if (status == XHAL_OK && fill) status = fill_random(c, out[r], elements, dtype, seed + r);
+        if (status == XHAL_OK && !fill) {
+            status = xhal_fill(c->stream, out[r], 0, bytes, &poison, xhal_dtype_size(dtype));
+            if (status == XHAL_OK) status = xhal_stream_synchronize(c->stream);
+        }
         if (status != XHAL_OK) return status;
     }
     return XHAL_OK;
@@ -96,15 +116,21 @@ static xhal_status_t time_op(bench_ctx_t *c, enqueue_fn enqueue, void *op, int r
     double *times = calloc((size_t)o->repeats, sizeof *times);
     if (!times) return XHAL_OUT_OF_MEMORY;
     xhal_status_t status = XHAL_OK;
-    for (int i = 0; i < o->warmup + o->repeats && status == XHAL_OK; i++) {
-        int timed = i >= o->warmup;
-        if (timed) status = xhal_event_record(c->start, c->stream);
+    /* Untimed runs until the warm-up is over (see BENCH_WARMUP_SECONDS). */
+    double warm_start = bench_now();
+    for (int i = 0; status == XHAL_OK && bench_warming(i, o->warmup, bench_now() - warm_start);
+         i++) {
+        status = enqueue(c, op, i % rotation);
+        if (status == XHAL_OK) status = xhal_stream_synchronize(c->stream);
+    }
+    for (int i = 0; i < o->repeats && status == XHAL_OK; i++) {
+        status = xhal_event_record(c->start, c->stream);
         if (status == XHAL_OK) status = enqueue(c, op, i % rotation);
-        if (status == XHAL_OK && timed) status = xhal_event_record(c->stop, c->stream);
+        if (status == XHAL_OK) status = xhal_event_record(c->stop, c->stream);
         if (status == XHAL_OK) status = xhal_stream_synchronize(c->stream);
         double ms = 0;
-        if (status == XHAL_OK && timed) status = xhal_event_elapsed_ms(c->start, c->stop, &ms);
-        if (timed) times[i - o->warmup] = ms * 1e-3;
+        if (status == XHAL_OK) status = xhal_event_elapsed_ms(c->start, c->stop, &ms);
+        times[i] = ms * 1e-3;
     }
     if (status == XHAL_OK) *out_seconds = bench_median(times, (size_t)o->repeats);
     free(times);
@@ -174,7 +200,7 @@ static xhal_status_t bench_gemm(bench_ctx_t *c, const char *shape, char *label, 
         status = make_set(c, g.c, rotation, (uint64_t)(m * n), XHAL_DTYPE_F32, 0, 0);
     if (status == XHAL_OK) status = time_op(c, enqueue_gemm, &g, rotation, &f->seconds);
     free_set(g.a, rotation), free_set(g.b, rotation), free_set(g.c, rotation);
-    *baseline_shape = (bench_gemm_shape_t){m, n, k, t, c->o->repeats};
+    *baseline_shape = (bench_gemm_shape_t){m, n, k, t, c->o->repeats, c->o->warmup};
     return status;
 }
 
@@ -322,51 +348,67 @@ int bench_run(const char *op, const char *spec, const bench_options_t *o, const 
     tool_format_flops(c.info.peak_flops[o->dtype], peak, sizeof peak);
     printf("device %s (%s), peak %s %s, %d timed runs after %d warm-up, median\n", c.info.spec,
            c.info.name, xhal_dtype_name(o->dtype), peak, o->repeats, o->warmup);
-    int baseline_ready = 0;
-    if (o->baseline) {
-        char reason[512] = "";
-        baseline_ready = o->baseline->load(&c.info, reason, sizeof reason) == 0;
-        if (baseline_ready)
-            printf("baseline %s: %s\n", o->baseline->name, reason);
-        else
-            printf("baseline %s not available: %s\n", o->baseline->name, reason);
-    }
     if (o->stream) {
         c.stream_bw = bench_stream_triad((int)(c.info.type == XHAL_DEVICE_TYPE_CPU
                                                    ? c.info.compute_units
                                                    : sysconf(_SC_NPROCESSORS_ONLN)));
         printf("host STREAM triad: %.1f GB/s\n", c.stream_bw * 1e-9);
     }
+    /* The baseline's GEMM shapes and xhal's figures, for the second pass. */
+    bench_gemm_shape_t *gemm_shapes = calloc(shape_count, sizeof *gemm_shapes);
+    bench_figure_t *figures = calloc(shape_count, sizeof *figures);
+    char(*labels)[128] = calloc(shape_count, sizeof *labels);
+    if (!gemm_shapes || !figures || !labels) {
+        free(gemm_shapes), free(figures), free(labels);
+        close_context(&c);
+        return tool_report(XHAL_OUT_OF_MEMORY, "bench");
+    }
     for (size_t i = 0; i < shape_count; i++) {
-        char label[128];
-        bench_figure_t f = {0};
-        bench_gemm_shape_t gemm_shape = {0};
+        bench_figure_t *f = &figures[i];
         xhal_status_t status;
         if (!strcmp(op, "gemm"))
-            status = bench_gemm(&c, shapes[i], label, sizeof label, &f, &gemm_shape);
+            status = bench_gemm(&c, shapes[i], labels[i], sizeof labels[i], f, &gemm_shapes[i]);
         else if (!strcmp(op, "attention"))
-            status = bench_attention(&c, shapes[i], label, sizeof label, &f);
+            status = bench_attention(&c, shapes[i], labels[i], sizeof labels[i], f);
         else
-            status = bench_copy(&c, shapes[i], label, sizeof label, &f);
+            status = bench_copy(&c, shapes[i], labels[i], sizeof labels[i], f);
         if (status != XHAL_OK) {
             tool_report(status, shapes[i]);
             exit_code = TOOL_EXIT_FAILURE;
+            gemm_shapes[i].m = 0;
             continue;
         }
-        print_figure(&c, label, &f);
-        if (baseline_ready && gemm_shape.m > 0) {
-            char reason[256] = "";
-            double seconds = o->baseline->time_gemm(&gemm_shape, reason, sizeof reason);
-            if (seconds > 0)
-                printf("  %s %.1f GFLOP/s, xhal/%s %.2fx", o->baseline->name,
-                       f.flops / seconds * 1e-9, o->baseline->name, seconds / f.seconds);
-            else
-                printf("  %s: %s", o->baseline->name, reason);
-        }
+        print_figure(&c, labels[i], f);
         printf("\n");
         fflush(stdout);
     }
-    if (baseline_ready) o->baseline->unload();
+    /*
+     * The baseline runs after every xhal figure is taken, not shape by shape: a BLAS leaves its
+     * threads spinning for a while after each call (OpenBLAS from the moment it is loaded), and
+     * they would take cores from xhal's next timing.
+     */
+    if (o->baseline && !strcmp(op, "gemm")) {
+        char reason[512] = "";
+        if (o->baseline->load(&c.info, reason, sizeof reason) == 0) {
+            printf("baseline %s: %s\n", o->baseline->name, reason);
+            for (size_t i = 0; i < shape_count; i++) {
+                if (gemm_shapes[i].m <= 0) continue;
+                char why[256] = "";
+                double seconds = o->baseline->time_gemm(&gemm_shapes[i], why, sizeof why);
+                if (seconds > 0)
+                    printf("%-34s %9.3f ms %9.1f GFLOP/s  %s; xhal/%s %.2fx\n", labels[i],
+                           seconds * 1e3, figures[i].flops / seconds * 1e-9, o->baseline->name,
+                           o->baseline->name, seconds / figures[i].seconds);
+                else
+                    printf("%-34s %s: %s\n", labels[i], o->baseline->name, why);
+                fflush(stdout);
+            }
+            o->baseline->unload();
+        } else {
+            printf("baseline %s not available: %s\n", o->baseline->name, reason);
+        }
+    }
+    free(gemm_shapes), free(figures), free(labels);
     close_context(&c);
     return exit_code;
 }

@@ -13,6 +13,20 @@ typedef struct bench_options {
     const bench_baseline_t *baseline; /* NULL: xhal alone */
 } bench_options_t;
 
+/*
+ * Warm-up lasts at least `warmup` runs and at least this long. On the CPU the first tens of
+ * milliseconds of work after an idle spell run up to 3x slower (cores brought back from idle by
+ * the host), so two runs of a 1.5 ms GEMM were not enough: a third of the processes timed 512^3
+ * at half speed.
+ */
+#define BENCH_WARMUP_SECONDS 0.25
+
+/* The monotonic clock in seconds. */
+double bench_now(void);
+
+/* True while a warm-up that has done `runs` runs in `seconds` must go on. */
+int bench_warming(int runs, int min_runs, double seconds);
+
 /* True for the ops bench_run knows. */
 int bench_op_known(const char *op);
 

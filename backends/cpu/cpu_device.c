@@ -177,22 +177,31 @@ static size_t default_threads(void) {
     return online > 0 ? (size_t)online : 1;
 }
 
-/* XHAL_CPU_THREADS when it is a positive integer, else the default (with a warning if set). */
-static size_t thread_count(const xhal_host_api_t *host) {
-    size_t threads = default_threads();
-    const char *env = getenv("XHAL_CPU_THREADS");
-    if (!env || !*env) return threads;
+/* The integer in environment variable `name` when it is one in lo..hi, else `fallback` (with a
+ * warning when the variable is set but not such an integer). */
+static long env_integer(const xhal_host_api_t *host, const char *name, long lo, long hi,
+                        long fallback) {
+    const char *env = getenv(name);
+    if (!env || !*env) return fallback;
     char *end = NULL;
     errno = 0;
     long value = strtol(env, &end, 10);
-    if (errno != 0 || *end != '\0' || value < 1 || value > CPU_MAX_THREADS) {
-        host->log(XHAL_LOG_WARN,
-                  "XHAL_CPU_THREADS=\"%s\" is not an integer in 1..%d; using %zu threads", env,
-                  CPU_MAX_THREADS, threads);
-        return threads;
+    if (errno != 0 || *end != '\0' || value < lo || value > hi) {
+        host->log(XHAL_LOG_WARN, "%s=\"%s\" is not an integer in %ld..%ld; using %ld", name, env,
+                  lo, hi, fallback);
+        return fallback;
     }
-    return (size_t)value;
+    return value;
 }
+
+static size_t thread_count(const xhal_host_api_t *host) {
+    return (size_t)env_integer(host, "XHAL_CPU_THREADS", 1, CPU_MAX_THREADS,
+                               (long)default_threads());
+}
+
+/* How long idle pool threads spin before they sleep (see cpu_pool.c), in microseconds. */
+#define CPU_DEFAULT_SPIN_US 1000
+#define CPU_MAX_SPIN_US 1000000
 
 /* ---- The clock ---- */
 
@@ -322,7 +331,9 @@ xhal_status_t cpu_device_open(xhal_be_state_t *state, uint32_t index,
 
     size_t threads = thread_count(host);
     int pool_error = 0;
-    device->pool = cpu_pool_create(threads, &pool_error);
+    device->pool = cpu_pool_create(
+        threads, env_integer(host, "XHAL_CPU_SPIN_US", 0, CPU_MAX_SPIN_US, CPU_DEFAULT_SPIN_US),
+        &pool_error);
     if (!device->pool) {
         pthread_mutex_destroy(&device->scratch_lock);
         free(device);

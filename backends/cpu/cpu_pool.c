@@ -1,7 +1,12 @@
 /*
- * The device's thread pool: (threads - 1) helper threads sleep on a condition variable until
- * cpu_pool_run posts a job; then they and the caller take task numbers from one shared counter
- * until none are left, so a fast thread takes more tasks and no thread idles while work remains.
+ * The device's thread pool: (threads - 1) helper threads wait until cpu_pool_run posts a job;
+ * then they and the caller take task numbers from one shared counter until none are left, so a
+ * fast thread takes more tasks and no thread idles while work remains.
+ *
+ * After a job a helper spins for a while (XHAL_CPU_SPIN_US, default 1000 us) before it sleeps on
+ * the condition variable. Ops come in bursts (a model's layers, a benchmark's repeats), and a
+ * sleeping helper takes tens of microseconds to wake while the caller has already started: back
+ * to back 512^3 GEMMs ran 4-5% faster with the spin. OpenMP runtimes and OpenBLAS spin too.
  */
 #include "cpu_pool.h"
 
@@ -9,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 struct cpu_pool {
     size_t n_threads; /* helpers + the caller of cpu_pool_run */
@@ -26,13 +32,14 @@ struct cpu_pool {
     pthread_mutex_t lock;      /* protects the fields below except next_task */
     pthread_cond_t job_posted; /* helpers wait here for a new job (or for stopping) */
     pthread_cond_t job_done;   /* the caller waits here for helpers to finish the job */
-    uint64_t job_id;           /* incremented for each job, so a helper sees each job once */
+    _Atomic uint64_t job_id;   /* incremented for each job, so a helper sees each job once */
     cpu_task_fn task;
     void *ctx;
     size_t n_tasks;
     atomic_size_t next_task; /* the next task number nobody has taken yet */
     size_t helpers_busy;     /* helpers that have not finished the current job */
-    int stopping;
+    _Atomic int stopping;
+    int64_t spin_ns; /* how long an idle helper spins before it sleeps */
 };
 
 typedef struct {
@@ -50,6 +57,31 @@ static void run_tasks(cpu_pool_t *pool, cpu_task_fn task, void *ctx, size_t n_ta
     }
 }
 
+static int64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Spins until a job newer than `seen` is posted, the pool stops, or spin_ns pass. */
+static void spin_for_job(cpu_pool_t *pool, uint64_t seen) {
+    if (pool->spin_ns <= 0) return;
+    int64_t deadline = now_ns() + pool->spin_ns;
+    for (unsigned i = 1;; i++) {
+        if (atomic_load_explicit(&pool->job_id, memory_order_relaxed) != seen ||
+            atomic_load_explicit(&pool->stopping, memory_order_relaxed))
+            return;
+        cpu_relax();
+        if (i % 256 == 0 && now_ns() > deadline) return;
+    }
+}
+
 static void *helper_main(void *arg) {
     helper_arg_t *self = arg;
     cpu_pool_t *pool = self->pool;
@@ -59,6 +91,11 @@ static void *helper_main(void *arg) {
     uint64_t seen = 0; /* job ids start at 1 */
     pthread_mutex_lock(&pool->lock);
     for (;;) {
+        if (pool->job_id == seen && !pool->stopping) {
+            pthread_mutex_unlock(&pool->lock);
+            spin_for_job(pool, seen);
+            pthread_mutex_lock(&pool->lock);
+        }
         while (pool->job_id == seen && !pool->stopping)
             pthread_cond_wait(&pool->job_posted, &pool->lock);
         if (pool->stopping) break;
@@ -77,7 +114,7 @@ static void *helper_main(void *arg) {
     return NULL;
 }
 
-cpu_pool_t *cpu_pool_create(size_t threads, int *out_error) {
+cpu_pool_t *cpu_pool_create(size_t threads, int64_t spin_us, int *out_error) {
     *out_error = 0;
     if (threads < 1) threads = 1;
     cpu_pool_t *pool = calloc(1, sizeof(*pool));
@@ -94,6 +131,9 @@ cpu_pool_t *cpu_pool_create(size_t threads, int *out_error) {
     pthread_cond_init(&pool->job_posted, NULL);
     pthread_cond_init(&pool->job_done, NULL);
     atomic_init(&pool->next_task, 0);
+    atomic_init(&pool->job_id, 0);
+    atomic_init(&pool->stopping, 0);
+    pool->spin_ns = spin_us > 0 ? spin_us * 1000 : 0;
 
     for (size_t i = 1; i < threads; i++) {
         helper_arg_t *arg = malloc(sizeof(*arg));

@@ -10,6 +10,7 @@
 #define XHAL_CPU_POOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct cpu_pool cpu_pool_t;
 
@@ -21,11 +22,13 @@ typedef struct cpu_pool cpu_pool_t;
 typedef void (*cpu_task_fn)(void *ctx, size_t task, size_t thread);
 
 /*
- * Creates a pool of `threads` (>= 1) threads in all. When a helper thread cannot be started,
+ * Creates a pool of `threads` (>= 1) threads in all, whose helpers spin for `spin_us`
+ * microseconds after each job before they sleep (0: sleep at once). When a helper thread cannot
+ * be started,
  * the pool keeps the ones it has (at least the caller): *out_error is then the pthread_create
  * error, else 0. Returns NULL only when memory runs out.
  */
-cpu_pool_t *cpu_pool_create(size_t threads, int *out_error);
+cpu_pool_t *cpu_pool_create(size_t threads, int64_t spin_us, int *out_error);
 
 /* Stops and joins the helper threads. NULL is ignored. No cpu_pool_run may be in progress. */
 void cpu_pool_destroy(cpu_pool_t *pool);

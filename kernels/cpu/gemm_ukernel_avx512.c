@@ -12,6 +12,28 @@
 #define MR 14
 #define NR 32
 
+/*
+ * C is prefetched twice: into L2 when a tile starts (C of a large GEMM lives in L3 or memory),
+ * and into L1 for the last C_LATE_STEPS k steps, when the A and B streamed in by the earlier
+ * steps can no longer push it out. Without it each tile's store waited on C: at 2048^3 one
+ * thread ran at 87% of peak without, 91% with.
+ */
+#define C_LATE_STEPS 16
+
+static inline __attribute__((always_inline)) void prefetch_c(const float *c, int64_t ldc, int rows,
+                                                             int hint_l1) {
+#pragma GCC unroll 14
+    for (int i = 0; i < rows; i++) {
+        if (hint_l1) {
+            _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+            _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
+        } else {
+            _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T1);
+            _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T1);
+        }
+    }
+}
+
 /* C (+)= alpha * acc for the rows x nr corner of the tile: masked, so edges need no copy. */
 static inline __attribute__((always_inline)) void store_tile(__m512 acc[MR][2], float *c,
                                                              int64_t ldc, int rows, int nr,
@@ -41,16 +63,22 @@ static inline __attribute__((always_inline)) void tile(int64_t kc, const float *
 #pragma GCC unroll 14
     for (int i = 0; i < MR; i++)
         acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-    for (int64_t p = 0; p < kc; p++) {
-        __m512 b0 = _mm512_load_ps(b + p * NR);
-        __m512 b1 = _mm512_load_ps(b + p * NR + 16);
-        const float *ap = a + p * MR;
+    prefetch_c(c, ldc, rows, 0);
+    int64_t p = 0;
+    for (int part = 0; part < 2; part++) {
+        int64_t end = part == 0 ? kc - C_LATE_STEPS : kc;
+        for (; p < end; p++) {
+            __m512 b0 = _mm512_load_ps(b + p * NR);
+            __m512 b1 = _mm512_load_ps(b + p * NR + 16);
+            const float *ap = a + p * MR;
 #pragma GCC unroll 14
-        for (int i = 0; i < rows; i++) {
-            __m512 ai = _mm512_set1_ps(ap[i]);
-            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+            for (int i = 0; i < rows; i++) {
+                __m512 ai = _mm512_set1_ps(ap[i]);
+                acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+                acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+            }
         }
+        if (part == 0) prefetch_c(c, ldc, rows, 1);
     }
     store_tile(acc, c, ldc, rows, nr, alpha, accumulate);
 }
@@ -96,18 +124,24 @@ static inline __attribute__((always_inline)) void tile_bf16(int64_t kc, const ui
 #pragma GCC unroll 14
     for (int i = 0; i < MR; i++)
         acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-    for (int64_t p = 0; p < kc / 2; p++) {
-        __m512bh b0 = (__m512bh)_mm512_load_si512(b + p * 2 * NR);
-        __m512bh b1 = (__m512bh)_mm512_load_si512(b + p * 2 * NR + 32);
-        const uint16_t *ap = a + p * 2 * MR;
+    prefetch_c(c, ldc, rows, 0);
+    int64_t p = 0;
+    for (int part = 0; part < 2; part++) {
+        int64_t end = part == 0 ? kc / 2 - C_LATE_STEPS : kc / 2;
+        for (; p < end; p++) {
+            __m512bh b0 = (__m512bh)_mm512_load_si512(b + p * 2 * NR);
+            __m512bh b1 = (__m512bh)_mm512_load_si512(b + p * 2 * NR + 32);
+            const uint16_t *ap = a + p * 2 * MR;
 #pragma GCC unroll 14
-        for (int i = 0; i < rows; i++) {
-            uint32_t pair;
-            __builtin_memcpy(&pair, ap + 2 * i, sizeof pair);
-            __m512bh ai = (__m512bh)_mm512_set1_epi32((int)pair);
-            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
-            acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
+            for (int i = 0; i < rows; i++) {
+                uint32_t pair;
+                __builtin_memcpy(&pair, ap + 2 * i, sizeof pair);
+                __m512bh ai = (__m512bh)_mm512_set1_epi32((int)pair);
+                acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
+                acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
+            }
         }
+        if (part == 0) prefetch_c(c, ldc, rows, 1);
     }
     store_tile(acc, c, ldc, rows, nr, alpha, accumulate);
 }
