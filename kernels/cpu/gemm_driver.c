@@ -248,15 +248,24 @@ static void pack_a_pairs(uint16_t *restrict dst, const xk_matrix_t *a, int64_t i
         uint16_t *panel = dst + r0 * kc2;
         int64_t panel_rows = min64(mr, rows - r0);
         if (panel_rows < mr || kc2 != kc) memset(panel, 0, (size_t)(mr * kc2) * sizeof *panel);
-        for (int64_t i = 0; i < panel_rows; i++) {
-            const uint16_t *row =
-                (const uint16_t *)a->data + (i0 + r0 + i) * a->row_stride + p0 * a->col_stride;
-            if (a->col_stride == 1) {
-                /* A pair of k steps is 32 contiguous bits of the row: copy words. */
-                for (int64_t q = 0; q < kc / 2; q++)
-                    memcpy(panel + q * 2 * mr + 2 * i, row + 2 * q, 4);
-                if (kc & 1) panel[(kc / 2) * 2 * mr + 2 * i] = row[kc - 1];
-            } else {
+        const uint16_t *first = (const uint16_t *)a->data + (i0 + r0) * a->row_stride;
+        if (a->col_stride == 1) {
+            /* A pair of k steps is 32 contiguous bits of a row: copy words, in chunks of 16
+             * pairs across the panel's rows so that the stores stay in 16 panel lines. */
+            for (int64_t q0 = 0; q0 < kc / 2; q0 += 16) {
+                int64_t q1 = min64(q0 + 16, kc / 2);
+                for (int64_t i = 0; i < panel_rows; i++) {
+                    const uint16_t *row = first + i * a->row_stride + p0;
+                    for (int64_t q = q0; q < q1; q++)
+                        memcpy(panel + (q * mr + i) * 2, row + 2 * q, 4);
+                }
+            }
+            if (kc & 1)
+                for (int64_t i = 0; i < panel_rows; i++)
+                    panel[(kc / 2) * 2 * mr + 2 * i] = first[i * a->row_stride + p0 + kc - 1];
+        } else {
+            for (int64_t i = 0; i < panel_rows; i++) {
+                const uint16_t *row = first + i * a->row_stride + p0 * a->col_stride;
                 for (int64_t p = 0; p < kc; p++)
                     panel[(p / 2) * 2 * mr + 2 * i + (p & 1)] = row[p * a->col_stride];
             }
@@ -277,6 +286,15 @@ static void pack_b_pairs(uint16_t *restrict dst, const xk_matrix_t *b, int64_t p
                 const uint16_t *r0 = (const uint16_t *)b->data + (p0 + p) * b->row_stride + j0 + s0;
                 const uint16_t *r1 = p + 1 < kc ? r0 + b->row_stride : NULL;
                 uint16_t *out = panel + (p / 2) * 2 * nr;
+                if (r1 && panel_cols == 32 && nr == 32) {
+                    /* Both halves of each 32-bit pair in one store; a constant trip count, so
+                     * the compiler vectorizes it. */
+                    uint32_t pairs[32];
+                    for (int j = 0; j < 32; j++)
+                        pairs[j] = (uint32_t)r0[j] | (uint32_t)r1[j] << 16;
+                    memcpy(out, pairs, sizeof pairs);
+                    continue;
+                }
                 for (int64_t j = 0; j < panel_cols; j++)
                     out[2 * j] = r0[j];
                 if (r1)
@@ -336,6 +354,9 @@ void xk_gemm_block(const xk_gemm_problem_t *p, int64_t m0, int64_t m1, int64_t n
     if (pairs) uk = pairs;
     const int mr = uk->mr, nr = uk->nr;
     const int64_t mb = mb_for(mr);
+    /* bf16 panels take half the bytes per k step: twice the steps fill the same scratch, and C
+     * is visited half as often. */
+    const int64_t kb = pairs ? 2 * KB : KB;
     layout_t l = scratch_layout(m1 - m0, n1 - n0, p->c_type);
     float *packed_a = scratch;
     float *packed_b = packed_a + l.a_floats;
@@ -372,8 +393,8 @@ void xk_gemm_block(const xk_gemm_problem_t *p, int64_t m0, int64_t m1, int64_t n
             ldv = cols;
             if (p->beta != 0.0f) convert_c_in(c_tile, ldv, p, m0, rows_total, j0, cols);
         }
-        for (int64_t p0 = 0; p0 < p->k; p0 += KB) {
-            int64_t kc = min64(KB, p->k - p0);
+        for (int64_t p0 = 0; p0 < p->k; p0 += kb) {
+            int64_t kc = min64(kb, p->k - p0);
             int accumulate = p0 > 0 || p->beta != 0.0f;
             /* Panels of bf16 pairs take half the bytes of f32 ones: the same scratch fits. */
             int64_t kp = pairs ? (kc + 1) / 2 * 2 : kc;
