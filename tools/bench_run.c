@@ -309,9 +309,30 @@ static xhal_status_t bench_copy(bench_ctx_t *c, const char *shape, char *label, 
 
 /* ---- The run ---- */
 
+/*
+ * A shape may start with a dtype and a colon ("bf16:1024") to override --dtype for it. Returns
+ * the shape after the prefix and writes the shape's dtype, or NULL for an unknown prefix.
+ */
+static const char *shape_dtype(const char *shape, xhal_dtype_t fallback, xhal_dtype_t *out) {
+    *out = fallback;
+    const char *colon = strchr(shape, ':');
+    if (!colon) return shape;
+    for (int t = 0; t < XHAL_DTYPE_COUNT; t++) {
+        const char *name = xhal_dtype_name((xhal_dtype_t)t);
+        if (strlen(name) == (size_t)(colon - shape) && !strncmp(shape, name, strlen(name))) {
+            *out = (xhal_dtype_t)t;
+            return colon + 1;
+        }
+    }
+    return NULL;
+}
+
 static int shape_valid(const char *op, const char *shape) {
     int64_t m, n, k;
     long long v[6];
+    xhal_dtype_t dtype;
+    shape = shape_dtype(shape, XHAL_DTYPE_F32, &dtype);
+    if (!shape) return 0;
     if (!strcmp(op, "gemm")) return parse_gemm(shape, &m, &n, &k);
     if (!strcmp(op, "attention")) return parse_attention(shape, v);
     return parse_bytes(shape) != 0;
@@ -365,13 +386,17 @@ int bench_run(const char *op, const char *spec, const bench_options_t *o, const 
     }
     for (size_t i = 0; i < shape_count; i++) {
         bench_figure_t *f = &figures[i];
+        bench_options_t shape_options = *o; /* with the shape's own dtype */
+        const char *shape = shape_dtype(shapes[i], o->dtype, &shape_options.dtype);
+        c.o = &shape_options;
         xhal_status_t status;
         if (!strcmp(op, "gemm"))
-            status = bench_gemm(&c, shapes[i], labels[i], sizeof labels[i], f, &gemm_shapes[i]);
+            status = bench_gemm(&c, shape, labels[i], sizeof labels[i], f, &gemm_shapes[i]);
         else if (!strcmp(op, "attention"))
-            status = bench_attention(&c, shapes[i], labels[i], sizeof labels[i], f);
+            status = bench_attention(&c, shape, labels[i], sizeof labels[i], f);
         else
-            status = bench_copy(&c, shapes[i], labels[i], sizeof labels[i], f);
+            status = bench_copy(&c, shape, labels[i], sizeof labels[i], f);
+        c.o = o;
         if (status != XHAL_OK) {
             tool_report(status, shapes[i]);
             exit_code = TOOL_EXIT_FAILURE;
@@ -381,6 +406,19 @@ int bench_run(const char *op, const char *spec, const bench_options_t *o, const 
         print_figure(&c, labels[i], f);
         printf("\n");
         fflush(stdout);
+    }
+    /* A GEMM timed in f32 and in a 16-bit dtype in this run: how much the narrower type buys. */
+    for (size_t i = 0; i < shape_count && !strcmp(op, "gemm"); i++) {
+        const bench_gemm_shape_t *x = &gemm_shapes[i];
+        if (x->m <= 0 || x->dtype == XHAL_DTYPE_F32) continue;
+        for (size_t j = 0; j < shape_count; j++) {
+            const bench_gemm_shape_t *y = &gemm_shapes[j];
+            if (y->m == x->m && y->n == x->n && y->k == x->k && y->dtype == XHAL_DTYPE_F32) {
+                printf("%-34s %.2fx xhal's f32 figure for the same shape in this run\n", labels[i],
+                       figures[j].seconds / figures[i].seconds);
+                break;
+            }
+        }
     }
     /*
      * The baseline runs after every xhal figure is taken, not shape by shape: a BLAS leaves its

@@ -33,6 +33,8 @@ static const char bench_help[] =
     "  attention  BxHQxHKVxSQxSKVxD: batch, query heads, KV heads, query length, KV length,\n"
     "             head_dim (BSHD layout)\n"
     "  copy       BYTES (suffix K, M or G): a device-to-device copy\n"
+    "A shape may start with a dtype and a colon (bf16:1024) to override --dtype for it; a\n"
+    "GEMM timed in f32 and in bf16 or f16 in the same run gets a line with the ratio.\n"
     "\n"
     "options:\n"
     "  --device SPEC   the device (default: XHAL_DEVICE, else the first GPU, else the CPU)\n"
@@ -51,6 +53,7 @@ static const char bench_help[] =
     "examples:\n"
     "  xhal bench gemm --device cpu --vs openblas 512 1024 2048 128x4096x4096\n"
     "  xhal bench gemm --device cpu --stream 1x4096x4096\n"
+    "  xhal bench gemm --device cpu 2048 bf16:2048\n"
     "  xhal bench attention --device cpu --causal 1x8x8x2048x2048x128\n";
 
 static int parse_dtype(const char *text, xhal_dtype_t *out) {
