@@ -199,7 +199,7 @@ static size_t thread_count(const xhal_host_api_t *host) {
                                (long)default_threads());
 }
 
-/* How long idle pool threads spin before they sleep (see cpu_pool.c), in microseconds. */
+/* How long idle threads poll before they sleep (see cpu_spin.h), in microseconds. */
 #define CPU_DEFAULT_SPIN_US 1000
 #define CPU_MAX_SPIN_US 1000000
 
@@ -331,9 +331,10 @@ xhal_status_t cpu_device_open(xhal_be_state_t *state, uint32_t index,
 
     size_t threads = thread_count(host);
     int pool_error = 0;
-    device->pool = cpu_pool_create(
-        threads, env_integer(host, "XHAL_CPU_SPIN_US", 0, CPU_MAX_SPIN_US, CPU_DEFAULT_SPIN_US),
-        &pool_error);
+    int64_t spin_us =
+        env_integer(host, "XHAL_CPU_SPIN_US", 0, CPU_MAX_SPIN_US, CPU_DEFAULT_SPIN_US);
+    device->spin_ns = spin_us * 1000;
+    device->pool = cpu_pool_create(threads, spin_us, &pool_error);
     if (!device->pool) {
         pthread_mutex_destroy(&device->scratch_lock);
         free(device);

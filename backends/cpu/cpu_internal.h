@@ -17,6 +17,7 @@
 #ifndef XHAL_CPU_INTERNAL_H
 #define XHAL_CPU_INTERNAL_H
 
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,6 +51,7 @@ struct xhal_be_device {
     pthread_mutex_t scratch_lock;
     float *scratch;
     size_t scratch_floats;
+    int64_t spin_ns; /* how long idle threads poll before they sleep (cpu_spin.h) */
 };
 
 struct xhal_be_buffer {
@@ -77,8 +79,14 @@ struct xhal_be_stream {
     pthread_cond_t has_work;  /* signalled when a command is pushed or the stream stops */
     pthread_cond_t went_idle; /* signalled when the queue is empty and no command runs */
     cpu_command_t *head, *tail;
-    int running;  /* the worker is executing a command it has popped */
-    int stopping; /* stream_destroy: drain the queue, then exit */
+    /* Commands pushed and not yet finished; read without the lock by the spinning worker and
+     * synchronize (cpu_spin.h), written with it. */
+    _Atomic uint64_t outstanding;
+    /* Host threads asleep in synchronize: they will want a core when woken, so the worker does
+     * not poll for work while there are any. */
+    _Atomic int sleepers;
+    int running;          /* the worker is executing a command it has popped */
+    _Atomic int stopping; /* stream_destroy: drain the queue, then exit */
     /* The first error queued work met since the last synchronize (sticky, as on a GPU). */
     xhal_status_t error;
     char error_message[256];

@@ -3,18 +3,18 @@
  * then they and the caller take task numbers from one shared counter until none are left, so a
  * fast thread takes more tasks and no thread idles while work remains.
  *
- * After a job a helper spins for a while (XHAL_CPU_SPIN_US, default 1000 us) before it sleeps on
- * the condition variable. Ops come in bursts (a model's layers, a benchmark's repeats), and a
- * sleeping helper takes tens of microseconds to wake while the caller has already started: back
- * to back 512^3 GEMMs ran 4-5% faster with the spin. OpenMP runtimes and OpenBLAS spin too.
+ * After a job a helper spins for a while (see cpu_spin.h) before it sleeps on the condition
+ * variable: a sleeping helper takes tens of microseconds to wake while the caller has already
+ * started, and back to back 512^3 GEMMs ran 4-5% faster with the spin. OpenMP runtimes and
+ * OpenBLAS spin too.
  */
 #include "cpu_pool.h"
+#include "cpu_spin.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <time.h>
 
 struct cpu_pool {
     size_t n_threads; /* helpers + the caller of cpu_pool_run */
@@ -39,7 +39,8 @@ struct cpu_pool {
     atomic_size_t next_task; /* the next task number nobody has taken yet */
     size_t helpers_busy;     /* helpers that have not finished the current job */
     _Atomic int stopping;
-    int64_t spin_ns; /* how long an idle helper spins before it sleeps */
+    _Atomic int busy; /* a job with helpers is running: every core of the pool is taken */
+    int64_t spin_ns;  /* how long an idle helper spins before it sleeps */
 };
 
 typedef struct {
@@ -57,29 +58,16 @@ static void run_tasks(cpu_pool_t *pool, cpu_task_fn task, void *ctx, size_t n_ta
     }
 }
 
-static int64_t now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
+/* A job newer than the one the helper saw, or stopping. */
+typedef struct {
+    cpu_pool_t *pool;
+    uint64_t seen;
+} job_wait_t;
 
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
-/* Spins until a job newer than `seen` is posted, the pool stops, or spin_ns pass. */
-static void spin_for_job(cpu_pool_t *pool, uint64_t seen) {
-    if (pool->spin_ns <= 0) return;
-    int64_t deadline = now_ns() + pool->spin_ns;
-    for (unsigned i = 1;; i++) {
-        if (atomic_load_explicit(&pool->job_id, memory_order_relaxed) != seen ||
-            atomic_load_explicit(&pool->stopping, memory_order_relaxed))
-            return;
-        cpu_relax();
-        if (i % 256 == 0 && now_ns() > deadline) return;
-    }
+static int job_posted(void *arg) {
+    const job_wait_t *w = arg;
+    return atomic_load_explicit(&w->pool->job_id, memory_order_relaxed) != w->seen ||
+           atomic_load_explicit(&w->pool->stopping, memory_order_relaxed);
 }
 
 static void *helper_main(void *arg) {
@@ -93,7 +81,8 @@ static void *helper_main(void *arg) {
     for (;;) {
         if (pool->job_id == seen && !pool->stopping) {
             pthread_mutex_unlock(&pool->lock);
-            spin_for_job(pool, seen);
+            job_wait_t wait = {pool, seen};
+            cpu_spin_until(job_posted, &wait, pool->spin_ns);
             pthread_mutex_lock(&pool->lock);
         }
         while (pool->job_id == seen && !pool->stopping)
@@ -133,6 +122,7 @@ cpu_pool_t *cpu_pool_create(size_t threads, int64_t spin_us, int *out_error) {
     atomic_init(&pool->next_task, 0);
     atomic_init(&pool->job_id, 0);
     atomic_init(&pool->stopping, 0);
+    atomic_init(&pool->busy, 0);
     pool->spin_ns = spin_us > 0 ? spin_us * 1000 : 0;
 
     for (size_t i = 1; i < threads; i++) {
@@ -168,6 +158,10 @@ void cpu_pool_destroy(cpu_pool_t *pool) {
     free(pool);
 }
 
+int cpu_pool_busy(cpu_pool_t *pool) {
+    return atomic_load_explicit(&pool->busy, memory_order_relaxed);
+}
+
 size_t cpu_pool_threads(const cpu_pool_t *pool) {
     return pool->n_threads;
 }
@@ -185,6 +179,7 @@ void cpu_pool_run(cpu_pool_t *pool, size_t n_tasks, cpu_task_fn task, void *ctx)
 
     pthread_mutex_lock(&pool->run_lock);
 
+    atomic_store_explicit(&pool->busy, 1, memory_order_relaxed);
     pthread_mutex_lock(&pool->lock);
     pool->task = task;
     pool->ctx = ctx;
@@ -202,6 +197,7 @@ void cpu_pool_run(cpu_pool_t *pool, size_t n_tasks, cpu_task_fn task, void *ctx)
     while (pool->helpers_busy > 0)
         pthread_cond_wait(&pool->job_done, &pool->lock);
     pthread_mutex_unlock(&pool->lock);
+    atomic_store_explicit(&pool->busy, 0, memory_order_relaxed);
 
     pthread_mutex_unlock(&pool->run_lock);
 }

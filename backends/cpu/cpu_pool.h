@@ -33,6 +33,10 @@ cpu_pool_t *cpu_pool_create(size_t threads, int64_t spin_us, int *out_error);
 /* Stops and joins the helper threads. NULL is ignored. No cpu_pool_run may be in progress. */
 void cpu_pool_destroy(cpu_pool_t *pool);
 
+/* True while a job runs on every thread of the pool: a thread that would poll for the job's end
+ * had better sleep than take a core from it. */
+int cpu_pool_busy(cpu_pool_t *pool);
+
 /* The number of threads that run tasks, the caller of cpu_pool_run included. */
 size_t cpu_pool_threads(const cpu_pool_t *pool);
 

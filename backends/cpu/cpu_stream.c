@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cpu_internal.h"
+#include "cpu_spin.h"
 
 /* ---- The queue ---- */
 
@@ -43,6 +44,7 @@ void cpu_stream_push(xhal_be_stream_t *stream, cpu_command_t *command) {
     else
         stream->head = command;
     stream->tail = command;
+    atomic_fetch_add(&stream->outstanding, 1);
     pthread_cond_signal(&stream->has_work);
     pthread_mutex_unlock(&stream->lock);
 }
@@ -64,11 +66,34 @@ void cpu_stream_fail(xhal_be_stream_t *stream, xhal_status_t status, const char 
  * enqueueing), free it, repeat. When the queue is empty and nothing runs, wake synchronize.
  * It exits only when stopping and the queue is empty, so destroy drains the queue first.
  */
+/* Ends the worker's polling: work came, the stream stops, or a host thread sleeps in
+ * synchronize (it will need this core as soon as it is woken). */
+static int has_work_or_sleepers(void *arg) {
+    xhal_be_stream_t *stream = arg;
+    return atomic_load_explicit(&stream->outstanding, memory_order_acquire) != 0 ||
+           atomic_load_explicit(&stream->stopping, memory_order_relaxed) ||
+           atomic_load_explicit(&stream->sleepers, memory_order_relaxed) != 0;
+}
+
+/* Ends synchronize's polling: the stream is idle, or an op is using every core of the pool
+ * (polling would slow it down; synchronize sleeps instead). */
+static int idle_or_pool_busy(void *arg) {
+    xhal_be_stream_t *stream = arg;
+    return atomic_load_explicit(&stream->outstanding, memory_order_acquire) == 0 ||
+           cpu_pool_busy(stream->device->pool);
+}
+
 static void *stream_worker(void *arg) {
     xhal_be_stream_t *stream = arg;
     const xhal_host_api_t *host = stream->device->host;
     pthread_mutex_lock(&stream->lock);
     for (;;) {
+        if (!stream->head && !stream->stopping) {
+            /* Poll before sleeping: the next command usually comes within microseconds. */
+            pthread_mutex_unlock(&stream->lock);
+            cpu_spin_until(has_work_or_sleepers, stream, stream->device->spin_ns);
+            pthread_mutex_lock(&stream->lock);
+        }
         while (!stream->head && !stream->stopping)
             pthread_cond_wait(&stream->has_work, &stream->lock);
         if (!stream->head) break; /* stopping, and nothing left to run */
@@ -86,6 +111,7 @@ static void *stream_worker(void *arg) {
 
         pthread_mutex_lock(&stream->lock);
         stream->running = 0;
+        atomic_fetch_sub_explicit(&stream->outstanding, 1, memory_order_release);
         if (!stream->head) pthread_cond_broadcast(&stream->went_idle);
     }
     pthread_mutex_unlock(&stream->lock);
@@ -102,6 +128,8 @@ xhal_status_t cpu_stream_create(xhal_be_device_t *device, xhal_be_stream_t **out
                                sizeof(*stream));
     stream->device = device;
     stream->error = XHAL_OK;
+    atomic_init(&stream->outstanding, 0);
+    atomic_init(&stream->sleepers, 0);
     pthread_mutex_init(&stream->lock, NULL);
     pthread_cond_init(&stream->has_work, NULL);
     pthread_cond_init(&stream->went_idle, NULL);
@@ -140,9 +168,12 @@ void cpu_stream_destroy(xhal_be_stream_t *stream) {
 }
 
 xhal_status_t cpu_stream_synchronize(xhal_be_stream_t *stream) {
+    cpu_spin_until(idle_or_pool_busy, stream, stream->device->spin_ns);
     pthread_mutex_lock(&stream->lock);
+    atomic_fetch_add(&stream->sleepers, 1);
     while (stream->head || stream->running)
         pthread_cond_wait(&stream->went_idle, &stream->lock);
+    atomic_fetch_sub(&stream->sleepers, 1);
     xhal_status_t status = stream->error;
     char message[sizeof(stream->error_message)];
     memcpy(message, stream->error_message, sizeof(message));
