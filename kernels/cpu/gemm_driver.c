@@ -125,10 +125,12 @@ static inline void prefetch(const void *address) {
  * Packs `width` (<= w) vectors of kc f32 elements, element p of vector i at src[i * lead + p *
  * step], into a panel of kc steps of w: dst[p * w + i], zero-padded past `width`. Rows of A and
  * columns of B are such vectors; the two fast cases are the ones transposes produce. With `next`
- * non-zero, the same elements of the next panel (src + next) are prefetched on the way.
+ * non-zero, the same elements of the next panel (src + next) are prefetched on the way. The
+ * microkernel's own transposing pack, when it has one, does the step == 1 case.
  */
 static void pack_panel_f32(float *restrict dst, const float *restrict src, int64_t lead,
-                           int64_t step, int64_t kc, int width, int w, int64_t next) {
+                           int64_t step, int64_t kc, int width, int w, int64_t next,
+                           const xk_ukernel_t *uk) {
     if (lead == 1) {
         /* Each k step is a contiguous run: a copy, of a constant size for the full panels. */
         if (next)
@@ -147,6 +149,10 @@ static void pack_panel_f32(float *restrict dst, const float *restrict src, int64
                 for (int i = width; i < w; i++)
                     dst[p * w + i] = 0.0f;
             }
+        return;
+    }
+    if (step == 1 && uk->pack_transposed) {
+        uk->pack_transposed(dst, src, lead, kc, width, w, next);
         return;
     }
     if (width < w)
@@ -178,14 +184,16 @@ static void pack_panel_f32(float *restrict dst, const float *restrict src, int64
  * panel r holds dst[r * MR * kc + p * MR + i], zero-padded past the last row.
  */
 static void pack_a(float *restrict dst, const xk_matrix_t *a, int64_t i0, int64_t rows, int64_t p0,
-                   int64_t kc, int mr, float *restrict line) {
+                   int64_t kc, const xk_ukernel_t *uk, float *restrict line) {
+    const int mr = uk->mr;
     for (int64_t r0 = 0; r0 < rows; r0 += mr) {
         float *panel = dst + r0 * kc;
         int64_t panel_rows = min64(mr, rows - r0);
         if (a->type == XHAL_DTYPE_F32) {
             const float *src =
                 (const float *)a->data + (i0 + r0) * a->row_stride + p0 * a->col_stride;
-            pack_panel_f32(panel, src, a->row_stride, a->col_stride, kc, (int)panel_rows, mr, 0);
+            pack_panel_f32(panel, src, a->row_stride, a->col_stride, kc, (int)panel_rows, mr, 0,
+                           uk);
             continue;
         }
         if (panel_rows < mr) memset(panel, 0, (size_t)(mr * kc) * sizeof *panel);
@@ -203,7 +211,8 @@ static void pack_a(float *restrict dst, const xk_matrix_t *a, int64_t i0, int64_
  * panel s holds dst[s * NR * kc + p * NR + j], zero-padded past the last column.
  */
 static void pack_b(float *restrict dst, const xk_matrix_t *b, int64_t p0, int64_t kc, int64_t j0,
-                   int64_t cols, int nr, float *restrict line, int prefetch_next) {
+                   int64_t cols, const xk_ukernel_t *uk, float *restrict line, int prefetch_next) {
+    const int nr = uk->nr;
     for (int64_t s0 = 0; s0 < cols; s0 += nr) {
         float *panel = dst + s0 * kc;
         int64_t panel_cols = min64(nr, cols - s0);
@@ -211,7 +220,7 @@ static void pack_b(float *restrict dst, const xk_matrix_t *b, int64_t p0, int64_
             const float *src =
                 (const float *)b->data + p0 * b->row_stride + (j0 + s0) * b->col_stride;
             pack_panel_f32(panel, src, b->col_stride, b->row_stride, kc, (int)panel_cols, nr,
-                           prefetch_next ? nr * b->col_stride : 0);
+                           prefetch_next ? nr * b->col_stride : 0, uk);
         } else if (b->col_stride == 1) {
             /* B not transposed: each k step is a contiguous run of the row. */
             for (int64_t p = 0; p < kc; p++) {
@@ -403,7 +412,7 @@ void xk_gemm_block(const xk_gemm_problem_t *p, int64_t m0, int64_t m1, int64_t n
                 if (pairs)
                     pack_a_pairs((uint16_t *)(void *)packed_a, &p->a, i0, rows, p0, kc, mr);
                 else
-                    pack_a(packed_a, &p->a, i0, rows, p0, kc, mr, line);
+                    pack_a(packed_a, &p->a, i0, rows, p0, kc, uk, line);
                 for (int64_t s = 0; s < cols; s += nr) {
                     /* Offsets in elements of the panels' type; pairs index 16-bit halves. */
                     const float *bp =
@@ -419,7 +428,7 @@ void xk_gemm_block(const xk_gemm_problem_t *p, int64_t m0, int64_t m1, int64_t n
                         pack_b_pairs((uint16_t *)(void *)packed_b + s * kp, &p->b, p0, kc, j0 + s,
                                      nr_here, nr);
                     else if (i0 == m0)
-                        pack_b(packed_b + s * kc, &p->b, p0, kc, j0 + s, nr_here, nr, line,
+                        pack_b(packed_b + s * kc, &p->b, p0, kc, j0 + s, nr_here, uk, line,
                                s + nr < cols);
                     for (int64_t r = 0; r < rows; r += mr) {
                         float *c = cview + (i0 - m0 + r) * ldv + s;

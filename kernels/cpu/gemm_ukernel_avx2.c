@@ -64,7 +64,7 @@ static void run(int64_t kc, const float *a, const float *b, float *c, int64_t ld
     }
 }
 
-const xk_ukernel_t xk_ukernel_avx2 = {"avx2", MR, NR, run, 0};
+const xk_ukernel_t xk_ukernel_avx2 = {"avx2", MR, NR, run, 0, 0};
 #else
-const xk_ukernel_t xk_ukernel_avx2 = {"avx2", 0, 0, 0, 0};
+const xk_ukernel_t xk_ukernel_avx2 = {"avx2", 0, 0, 0, 0, 0};
 #endif

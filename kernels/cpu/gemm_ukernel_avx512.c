@@ -109,7 +109,73 @@ static void run(int64_t kc, const float *a, const float *b, float *c, int64_t ld
     }
 }
 
-const xk_ukernel_t xk_ukernel_avx512 = {"avx512", MR, NR, run, 0};
+/*
+ * Transposes 16 rows of 16 floats in registers: on return r[t] holds element t of every row.
+ * Three rounds (32-bit and 64-bit unpacks within 128-bit lanes, then two 128-bit lane
+ * shuffles) of 16 instructions each, instead of 256 scalar loads and stores.
+ */
+static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
+    __m512 a[16], b[16];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* b[4i + c], 128-bit lane L: column 4L + c of rows 4i .. 4i + 3. */
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+        __m512d a0 = _mm512_castps_pd(a[4 * i]), a1 = _mm512_castps_pd(a[4 * i + 1]);
+        __m512d a2 = _mm512_castps_pd(a[4 * i + 2]), a3 = _mm512_castps_pd(a[4 * i + 3]);
+        b[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+        b[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+        b[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+        b[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+    }
+    /* Column 4L + c gathers lane L of b[c], b[4 + c], b[8 + c], b[12 + c]. */
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; c++) {
+        __m512 lo01 = _mm512_shuffle_f32x4(b[c], b[4 + c], 0x44);
+        __m512 hi01 = _mm512_shuffle_f32x4(b[c], b[4 + c], 0xee);
+        __m512 lo23 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0x44);
+        __m512 hi23 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0xee);
+        r[c] = _mm512_shuffle_f32x4(lo01, lo23, 0x88);
+        r[4 + c] = _mm512_shuffle_f32x4(lo01, lo23, 0xdd);
+        r[8 + c] = _mm512_shuffle_f32x4(hi01, hi23, 0x88);
+        r[12 + c] = _mm512_shuffle_f32x4(hi01, hi23, 0xdd);
+    }
+}
+
+/* See xk_ukernel_t.pack_transposed: groups of 16 vectors, 16 k steps at a time, transposed in
+ * registers and stored with a mask of the group's width. */
+static void pack_transposed(float *dst, const float *src, int64_t lead, int64_t kc, int width,
+                            int w, int64_t next) {
+    for (int i0 = 0; i0 < w; i0 += 16) {
+        int lanes = w - i0 < 16 ? w - i0 : 16;
+        int valid = width - i0 < 0 ? 0 : width - i0 < lanes ? width - i0 : lanes;
+        __mmask16 store = (__mmask16)((1u << lanes) - 1);
+        const float *rows = src + i0 * lead;
+        float *out = dst + i0;
+        int64_t p = 0;
+        for (; p + 16 <= kc; p += 16) {
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++) {
+                r[i] = i < valid ? _mm512_loadu_ps(rows + i * lead + p) : _mm512_setzero_ps();
+                if (next && i < valid)
+                    _mm_prefetch((const char *)(rows + i * lead + p + next), _MM_HINT_T1);
+            }
+            transpose16(r);
+#pragma GCC unroll 16
+            for (int t = 0; t < 16; t++)
+                _mm512_mask_storeu_ps(out + (p + t) * w, store, r[t]);
+        }
+        for (; p < kc; p++)
+            for (int i = 0; i < lanes; i++)
+                out[p * w + i] = i < valid ? rows[i * lead + p] : 0.0f;
+    }
+}
+
+const xk_ukernel_t xk_ukernel_avx512 = {"avx512", MR, NR, run, 0, pack_transposed};
 
 /*
  * bf16: vdpbf16ps multiplies pairs of bf16 and adds both products to an f32 lane, so one
@@ -174,8 +240,8 @@ static void run_bf16(int64_t kc, const float *a_panel, const float *b_panel, flo
     }
 }
 
-const xk_ukernel_t xk_ukernel_avx512_bf16 = {"avx512-bf16", MR, NR, run_bf16, 1};
+const xk_ukernel_t xk_ukernel_avx512_bf16 = {"avx512-bf16", MR, NR, run_bf16, 1, 0};
 #else
-const xk_ukernel_t xk_ukernel_avx512 = {"avx512", 0, 0, 0, 0};
-const xk_ukernel_t xk_ukernel_avx512_bf16 = {"avx512-bf16", 0, 0, 0, 1};
+const xk_ukernel_t xk_ukernel_avx512 = {"avx512", 0, 0, 0, 0, 0};
+const xk_ukernel_t xk_ukernel_avx512_bf16 = {"avx512-bf16", 0, 0, 0, 1, 0};
 #endif

@@ -20,4 +20,4 @@ static void run(int64_t kc, const float *a, const float *b, float *c, int64_t ld
             c[i * ldc + j] = alpha * acc[i][j] + (accumulate ? c[i * ldc + j] : 0.0f);
 }
 
-const xk_ukernel_t xk_ukernel_generic = {"generic", MR, NR, run, 0};
+const xk_ukernel_t xk_ukernel_generic = {"generic", MR, NR, run, 0, 0};
