@@ -318,6 +318,28 @@ static void pack_b_pairs(uint16_t *restrict dst, const xk_matrix_t *b, int64_t p
     }
 }
 
+/*
+ * The cache lines of B's source that the packing of the micro-panel at column j will read (kc
+ * k steps from p0, `cols` columns): rows of B when it is stored k x n, else columns of op(B)
+ * stored contiguously along k.
+ */
+static xk_prefetch_t panel_lines(const xk_matrix_t *b, int64_t p0, int64_t kc, int64_t j,
+                                 int cols) {
+    int64_t es = b->type == XHAL_DTYPE_F32 ? 4 : 2;
+    xk_prefetch_t pf = {0};
+    pf.base = (const char *)b->data + (p0 * b->row_stride + j * b->col_stride) * es;
+    if (b->col_stride == 1) {
+        pf.stride = b->row_stride * es;
+        pf.lines_per_row = (cols * es + 63) / 64;
+        pf.count = kc * pf.lines_per_row;
+    } else {
+        pf.stride = b->col_stride * es;
+        pf.lines_per_row = (kc * es + 63) / 64;
+        pf.count = cols * pf.lines_per_row;
+    }
+    return pf;
+}
+
 /* C block as f32: either C itself (f32) or the tile, loaded from / stored to C. */
 static void convert_c_in(float *tile, int64_t ld, const xk_gemm_problem_t *p, int64_t i0,
                          int64_t rows, int64_t j0, int64_t cols) {
@@ -424,20 +446,33 @@ void xk_gemm_block(const xk_gemm_problem_t *p, int64_t m0, int64_t m1, int64_t n
                      * B from memory alternates with computing instead of coming all at once;
                      * each panel's packing also prefetches the next one's source.
                      */
+                    int has_next = i0 == m0 && s + nr < cols;
+                    xk_prefetch_t next = {0};
+                    int64_t calls = (rows + mr - 1) / mr, share = 0;
+                    if (has_next) {
+                        next =
+                            panel_lines(&p->b, p0, kc, j0 + s + nr, (int)min64(nr, cols - s - nr));
+                        share = (next.count + calls - 1) / calls;
+                    }
                     if (i0 == m0 && pairs)
                         pack_b_pairs((uint16_t *)(void *)packed_b + s * kp, &p->b, p0, kc, j0 + s,
                                      nr_here, nr);
                     else if (i0 == m0)
+                        /* The kernels prefetch the next panel unless their share is too much
+                         * for one line per k step: then the packing asks for it at once. */
                         pack_b(packed_b + s * kc, &p->b, p0, kc, j0 + s, nr_here, uk, line,
-                               s + nr < cols);
+                               has_next && share > kp);
                     for (int64_t r = 0; r < rows; r += mr) {
                         float *c = cview + (i0 - m0 + r) * ldv + s;
                         const float *ap =
                             pairs ? (const float *)(const void *)((uint16_t *)(void *)packed_a +
                                                                   r * kp)
                                   : packed_a + r * kc;
+                        xk_prefetch_t part = next;
+                        part.first = r / mr * share;
+                        part.count = min64(share, next.count - part.first);
                         uk->run(kp, ap, bp, c, ldv, (int)min64(mr, rows - r), nr_here, p->alpha,
-                                accumulate);
+                                accumulate, has_next && share <= kp ? &part : NULL);
                     }
                 }
             }

@@ -5,12 +5,25 @@
 #include <stdint.h>
 
 /*
+ * Cache lines a microkernel call prefetches into L2 on the way, one per k step at most: lines
+ * [first, first + count) of a region of rows `stride` bytes apart, `lines_per_row` lines each,
+ * from `base`. The driver hands each call a share of the next B panel's source, so that reading
+ * B from memory overlaps the arithmetic instead of stalling the packing that follows.
+ */
+typedef struct xk_prefetch {
+    const char *base;
+    int64_t stride, lines_per_row;
+    int64_t first, count;
+} xk_prefetch_t;
+
+/*
  * c[i * ldc + j] (+)= alpha * sum_p a[p * MR + i] * b[p * NR + j] for i < mr, j < nr, where a
  * and b are packed micro-panels of kc steps (zero-padded to MR rows and NR columns). With
- * `accumulate` 0 the tile is overwritten (C was not read: beta was 0), else added to.
+ * `accumulate` 0 the tile is overwritten (C was not read: beta was 0), else added to. `pf`
+ * (NULL for none) names lines to prefetch; a kernel may ignore it.
  */
 typedef void (*xk_ukernel_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
-                              int mr, int nr, float alpha, int accumulate);
+                              int mr, int nr, float alpha, int accumulate, const xk_prefetch_t *pf);
 
 typedef struct xk_ukernel {
     const char *isa;

@@ -34,6 +34,34 @@ static inline __attribute__((always_inline)) void prefetch_c(const float *c, int
     }
 }
 
+/* Walks an xk_prefetch_t one line per call of next(). */
+typedef struct line_walk {
+    const char *row;
+    int64_t stride, lines_per_row, line, left;
+} line_walk_t;
+
+static inline __attribute__((always_inline)) line_walk_t walk_start(const xk_prefetch_t *pf) {
+    line_walk_t w = {0, 0, 1, 0, 0};
+    if (pf && pf->count > 0) {
+        w.row = pf->base + pf->first / pf->lines_per_row * pf->stride;
+        w.stride = pf->stride;
+        w.lines_per_row = pf->lines_per_row;
+        w.line = pf->first % pf->lines_per_row;
+        w.left = pf->count;
+    }
+    return w;
+}
+
+static inline __attribute__((always_inline)) void walk_next(line_walk_t *w) {
+    if (w->left <= 0) return;
+    _mm_prefetch(w->row + w->line * 64, _MM_HINT_T1);
+    if (++w->line == w->lines_per_row) {
+        w->line = 0;
+        w->row += w->stride;
+    }
+    w->left--;
+}
+
 /* C (+)= alpha * acc for the rows x nr corner of the tile: masked, so edges need no copy. */
 static inline __attribute__((always_inline)) void store_tile(__m512 acc[MR][2], float *c,
                                                              int64_t ldc, int rows, int nr,
@@ -58,7 +86,9 @@ static inline __attribute__((always_inline)) void store_tile(__m512 acc[MR][2], 
  * tiles at the bottom edge keep the same register allocation without padding work. */
 static inline __attribute__((always_inline)) void tile(int64_t kc, const float *a, const float *b,
                                                        float *c, int64_t ldc, int rows, int nr,
-                                                       float alpha, int accumulate) {
+                                                       float alpha, int accumulate,
+                                                       const xk_prefetch_t *pf) {
+    line_walk_t walk = walk_start(pf);
     __m512 acc[MR][2];
 #pragma GCC unroll 14
     for (int i = 0; i < MR; i++)
@@ -68,6 +98,7 @@ static inline __attribute__((always_inline)) void tile(int64_t kc, const float *
     for (int part = 0; part < 2; part++) {
         int64_t end = part == 0 ? kc - C_LATE_STEPS : kc;
         for (; p < end; p++) {
+            walk_next(&walk);
             __m512 b0 = _mm512_load_ps(b + p * NR);
             __m512 b1 = _mm512_load_ps(b + p * NR + 16);
             const float *ap = a + p * MR;
@@ -85,11 +116,11 @@ static inline __attribute__((always_inline)) void tile(int64_t kc, const float *
 
 #define XK_ROWS(r)                                                                                 \
     case r:                                                                                        \
-        tile(kc, a, b, c, ldc, r, nr, alpha, accumulate);                                          \
+        tile(kc, a, b, c, ldc, r, nr, alpha, accumulate, pf);                                      \
         break
 
 static void run(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int mr, int nr,
-                float alpha, int accumulate) {
+                float alpha, int accumulate, const xk_prefetch_t *pf) {
     switch (mr) {
         XK_ROWS(1);
         XK_ROWS(2);
@@ -105,7 +136,7 @@ static void run(int64_t kc, const float *a, const float *b, float *c, int64_t ld
         XK_ROWS(12);
         XK_ROWS(13);
     default:
-        tile(kc, a, b, c, ldc, MR, nr, alpha, accumulate);
+        tile(kc, a, b, c, ldc, MR, nr, alpha, accumulate, pf);
     }
 }
 
@@ -182,10 +213,10 @@ const xk_ukernel_t xk_ukernel_avx512 = {"avx512", MR, NR, run, 0, pack_transpose
  * instruction does the work of two FMAs. Panels hold k steps in pairs (see gemm_ukernel.h); the
  * tile and the store are those of the f32 kernel.
  */
-static inline __attribute__((always_inline)) void tile_bf16(int64_t kc, const uint16_t *a,
-                                                            const uint16_t *b, float *c,
-                                                            int64_t ldc, int rows, int nr,
-                                                            float alpha, int accumulate) {
+static inline __attribute__((always_inline)) void
+tile_bf16(int64_t kc, const uint16_t *a, const uint16_t *b, float *c, int64_t ldc, int rows, int nr,
+          float alpha, int accumulate, const xk_prefetch_t *pf) {
+    line_walk_t walk = walk_start(pf);
     __m512 acc[MR][2];
 #pragma GCC unroll 14
     for (int i = 0; i < MR; i++)
@@ -195,6 +226,7 @@ static inline __attribute__((always_inline)) void tile_bf16(int64_t kc, const ui
     for (int part = 0; part < 2; part++) {
         int64_t end = part == 0 ? kc / 2 - C_LATE_STEPS : kc / 2;
         for (; p < end; p++) {
+            walk_next(&walk);
             __m512bh b0 = (__m512bh)_mm512_load_si512(b + p * 2 * NR);
             __m512bh b1 = (__m512bh)_mm512_load_si512(b + p * 2 * NR + 32);
             const uint16_t *ap = a + p * 2 * MR;
@@ -214,11 +246,11 @@ static inline __attribute__((always_inline)) void tile_bf16(int64_t kc, const ui
 
 #define XK_ROWS_BF16(r)                                                                            \
     case r:                                                                                        \
-        tile_bf16(kc, a, b, c, ldc, r, nr, alpha, accumulate);                                     \
+        tile_bf16(kc, a, b, c, ldc, r, nr, alpha, accumulate, pf);                                 \
         break
 
 static void run_bf16(int64_t kc, const float *a_panel, const float *b_panel, float *c, int64_t ldc,
-                     int mr, int nr, float alpha, int accumulate) {
+                     int mr, int nr, float alpha, int accumulate, const xk_prefetch_t *pf) {
     const uint16_t *a = (const uint16_t *)(const void *)a_panel;
     const uint16_t *b = (const uint16_t *)(const void *)b_panel;
     switch (mr) {
@@ -236,7 +268,7 @@ static void run_bf16(int64_t kc, const float *a_panel, const float *b_panel, flo
         XK_ROWS_BF16(12);
         XK_ROWS_BF16(13);
     default:
-        tile_bf16(kc, a, b, c, ldc, MR, nr, alpha, accumulate);
+        tile_bf16(kc, a, b, c, ldc, MR, nr, alpha, accumulate, pf);
     }
 }
 

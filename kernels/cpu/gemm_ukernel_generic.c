@@ -9,7 +9,8 @@
 #define NR 16
 
 static void run(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int mr, int nr,
-                float alpha, int accumulate) {
+                float alpha, int accumulate, const xk_prefetch_t *pf) {
+    (void)pf;
     float acc[MR][NR] = {{0}};
     for (int64_t p = 0; p < kc; p++)
         for (int i = 0; i < MR; i++)
