@@ -353,6 +353,105 @@ static void close_context(bench_ctx_t *c) {
     xhal_stream_destroy(c->stream);
 }
 
+/* What a run keeps per shape across its rounds. */
+typedef struct bench_shape_result {
+    char label[128];
+    int failed;
+    bench_gemm_shape_t gemm; /* for the baseline; m = 0 when not a GEMM */
+    bench_figure_t figure;   /* xhal's, seconds = the best median over the rounds */
+    double round_seconds;    /* xhal's median in the current round */
+    double baseline_seconds; /* the baseline's best median; 0 when it has none */
+} bench_shape_result_t;
+
+/* One round of xhal's figures: every shape timed and printed, the best kept. */
+static int xhal_pass(bench_ctx_t *c, const char *op, const char **shapes, size_t count,
+                     bench_shape_result_t *results) {
+    const bench_options_t *o = c->o;
+    int exit_code = TOOL_EXIT_OK;
+    for (size_t i = 0; i < count; i++) {
+        bench_shape_result_t *r = &results[i];
+        if (r->failed) continue;
+        bench_figure_t f = {0};
+        bench_options_t shape_options = *o; /* with the shape's own dtype */
+        const char *shape = shape_dtype(shapes[i], o->dtype, &shape_options.dtype);
+        c->o = &shape_options;
+        xhal_status_t status;
+        if (!strcmp(op, "gemm"))
+            status = bench_gemm(c, shape, r->label, sizeof r->label, &f, &r->gemm);
+        else if (!strcmp(op, "attention"))
+            status = bench_attention(c, shape, r->label, sizeof r->label, &f);
+        else
+            status = bench_copy(c, shape, r->label, sizeof r->label, &f);
+        c->o = o;
+        if (status != XHAL_OK) {
+            tool_report(status, shapes[i]);
+            exit_code = TOOL_EXIT_FAILURE;
+            r->failed = 1;
+            continue;
+        }
+        r->round_seconds = f.seconds;
+        if (r->figure.seconds == 0 || f.seconds < r->figure.seconds) r->figure = f;
+        print_figure(c, r->label, &f);
+        printf("\n");
+        fflush(stdout);
+    }
+    return exit_code;
+}
+
+/* One round of the baseline on the GEMM shapes, each against xhal's figure of the round. */
+static void baseline_pass(const bench_baseline_t *baseline, size_t count,
+                          bench_shape_result_t *results) {
+    for (size_t i = 0; i < count; i++) {
+        bench_shape_result_t *r = &results[i];
+        if (r->failed || r->gemm.m <= 0) continue;
+        char why[256] = "";
+        double seconds = baseline->time_gemm(&r->gemm, why, sizeof why);
+        if (seconds > 0) {
+            printf("%-34s %9.3f ms %9.1f GFLOP/s  %s; xhal/%s %.2fx\n", r->label, seconds * 1e3,
+                   r->figure.flops / seconds * 1e-9, baseline->name, baseline->name,
+                   seconds / r->round_seconds);
+            if (r->baseline_seconds == 0 || seconds < r->baseline_seconds)
+                r->baseline_seconds = seconds;
+        } else {
+            printf("%-34s %s: %s\n", r->label, baseline->name, why);
+        }
+        fflush(stdout);
+    }
+}
+
+/* A GEMM timed in f32 and in a 16-bit dtype in this run: how much the narrower type buys. */
+static void print_dtype_ratios(size_t count, const bench_shape_result_t *results) {
+    for (size_t i = 0; i < count; i++) {
+        const bench_gemm_shape_t *x = &results[i].gemm;
+        if (results[i].failed || x->m <= 0 || x->dtype == XHAL_DTYPE_F32) continue;
+        for (size_t j = 0; j < count; j++) {
+            const bench_gemm_shape_t *y = &results[j].gemm;
+            if (!results[j].failed && y->m == x->m && y->n == x->n && y->k == x->k &&
+                y->dtype == XHAL_DTYPE_F32) {
+                printf("%-34s %.2fx xhal's f32 figure for the same shape in this run\n",
+                       results[i].label, results[j].figure.seconds / results[i].figure.seconds);
+                break;
+            }
+        }
+    }
+}
+
+/* With several rounds: each side's best median, and the ratio of those. */
+static void print_summary(const bench_ctx_t *c, const bench_options_t *o, size_t count,
+                          const bench_shape_result_t *results) {
+    printf("best median of %d rounds:\n", o->rounds);
+    for (size_t i = 0; i < count; i++) {
+        const bench_shape_result_t *r = &results[i];
+        if (r->failed) continue;
+        print_figure(c, r->label, &r->figure);
+        if (r->baseline_seconds > 0)
+            printf("  %s %.1f GFLOP/s, xhal/%s %.2fx", o->baseline->name,
+                   r->figure.flops / r->baseline_seconds * 1e-9, o->baseline->name,
+                   r->baseline_seconds / r->figure.seconds);
+        printf("\n");
+    }
+}
+
 int bench_run(const char *op, const char *spec, const bench_options_t *o, const char **shapes,
               size_t shape_count) {
     bench_ctx_t c = {.o = o};
@@ -361,7 +460,10 @@ int bench_run(const char *op, const char *spec, const bench_options_t *o, const 
             return tool_usage_error("bench", "cannot read %s shape '%s' (see --help)", op,
                                     shapes[i]);
     int exit_code = open_context(&c, spec);
+    bench_shape_result_t *results = calloc(shape_count, sizeof *results);
+    if (exit_code == TOOL_EXIT_OK && !results) exit_code = tool_fail(XHAL_OUT_OF_MEMORY, "bench");
     if (exit_code != TOOL_EXIT_OK) {
+        free(results);
         close_context(&c);
         return exit_code;
     }
@@ -375,78 +477,38 @@ int bench_run(const char *op, const char *spec, const bench_options_t *o, const 
                                                    : sysconf(_SC_NPROCESSORS_ONLN)));
         printf("host STREAM triad: %.1f GB/s\n", c.stream_bw * 1e-9);
     }
-    /* The baseline's GEMM shapes and xhal's figures, for the second pass. */
-    bench_gemm_shape_t *gemm_shapes = calloc(shape_count, sizeof *gemm_shapes);
-    bench_figure_t *figures = calloc(shape_count, sizeof *figures);
-    char(*labels)[128] = calloc(shape_count, sizeof *labels);
-    if (!gemm_shapes || !figures || !labels) {
-        free(gemm_shapes), free(figures), free(labels);
-        close_context(&c);
-        return tool_report(XHAL_OUT_OF_MEMORY, "bench");
-    }
-    for (size_t i = 0; i < shape_count; i++) {
-        bench_figure_t *f = &figures[i];
-        bench_options_t shape_options = *o; /* with the shape's own dtype */
-        const char *shape = shape_dtype(shapes[i], o->dtype, &shape_options.dtype);
-        c.o = &shape_options;
-        xhal_status_t status;
-        if (!strcmp(op, "gemm"))
-            status = bench_gemm(&c, shape, labels[i], sizeof labels[i], f, &gemm_shapes[i]);
-        else if (!strcmp(op, "attention"))
-            status = bench_attention(&c, shape, labels[i], sizeof labels[i], f);
-        else
-            status = bench_copy(&c, shape, labels[i], sizeof labels[i], f);
-        c.o = o;
-        if (status != XHAL_OK) {
-            tool_report(status, shapes[i]);
+    const bench_baseline_t *baseline = o->baseline && !strcmp(op, "gemm") ? o->baseline : NULL;
+    int baseline_loaded = 0;
+    for (int round = 1; round <= o->rounds; round++) {
+        if (o->rounds > 1) printf("round %d of %d\n", round, o->rounds);
+        /*
+         * A BLAS's threads spin for a while after each call (OpenBLAS's about 0.1 s, and from
+         * the moment it is loaded): xhal's shapes are timed in a pass of their own, after a
+         * pause once the baseline has run, so that those threads do not take its cores.
+         */
+        if (baseline_loaded) usleep(500000);
+        if (xhal_pass(&c, op, shapes, shape_count, results) != TOOL_EXIT_OK)
             exit_code = TOOL_EXIT_FAILURE;
-            gemm_shapes[i].m = 0;
-            continue;
-        }
-        print_figure(&c, labels[i], f);
-        printf("\n");
-        fflush(stdout);
-    }
-    /* A GEMM timed in f32 and in a 16-bit dtype in this run: how much the narrower type buys. */
-    for (size_t i = 0; i < shape_count && !strcmp(op, "gemm"); i++) {
-        const bench_gemm_shape_t *x = &gemm_shapes[i];
-        if (x->m <= 0 || x->dtype == XHAL_DTYPE_F32) continue;
-        for (size_t j = 0; j < shape_count; j++) {
-            const bench_gemm_shape_t *y = &gemm_shapes[j];
-            if (y->m == x->m && y->n == x->n && y->k == x->k && y->dtype == XHAL_DTYPE_F32) {
-                printf("%-34s %.2fx xhal's f32 figure for the same shape in this run\n", labels[i],
-                       figures[j].seconds / figures[i].seconds);
-                break;
+        if (round == 1 && !strcmp(op, "gemm")) print_dtype_ratios(shape_count, results);
+        if (!baseline) continue;
+        if (!baseline_loaded) {
+            char reason[512] = "";
+            if (baseline->load(&c.info, reason, sizeof reason) != 0) {
+                printf("baseline %s not available: %s\n", baseline->name, reason);
+                baseline = NULL;
+                continue;
             }
+            printf("baseline %s: %s\n", baseline->name, reason);
+            baseline_loaded = 1;
         }
+        baseline_pass(baseline, shape_count, results);
     }
-    /*
-     * The baseline runs after every xhal figure is taken, not shape by shape: a BLAS leaves its
-     * threads spinning for a while after each call (OpenBLAS from the moment it is loaded), and
-     * they would take cores from xhal's next timing.
-     */
-    if (o->baseline && !strcmp(op, "gemm")) {
-        char reason[512] = "";
-        if (o->baseline->load(&c.info, reason, sizeof reason) == 0) {
-            printf("baseline %s: %s\n", o->baseline->name, reason);
-            for (size_t i = 0; i < shape_count; i++) {
-                if (gemm_shapes[i].m <= 0) continue;
-                char why[256] = "";
-                double seconds = o->baseline->time_gemm(&gemm_shapes[i], why, sizeof why);
-                if (seconds > 0)
-                    printf("%-34s %9.3f ms %9.1f GFLOP/s  %s; xhal/%s %.2fx\n", labels[i],
-                           seconds * 1e3, figures[i].flops / seconds * 1e-9, o->baseline->name,
-                           o->baseline->name, seconds / figures[i].seconds);
-                else
-                    printf("%-34s %s: %s\n", labels[i], o->baseline->name, why);
-                fflush(stdout);
-            }
-            o->baseline->unload();
-        } else {
-            printf("baseline %s not available: %s\n", o->baseline->name, reason);
-        }
+    if (o->rounds > 1) {
+        print_summary(&c, o, shape_count, results);
+        if (!strcmp(op, "gemm")) print_dtype_ratios(shape_count, results);
     }
-    free(gemm_shapes), free(figures), free(labels);
+    if (baseline_loaded) baseline->unload();
+    free(results);
     close_context(&c);
     return exit_code;
 }

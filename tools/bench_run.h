@@ -10,6 +10,7 @@ typedef struct bench_options {
     xhal_dtype_t dtype;
     int trans_b, causal, stream;
     int repeats, warmup;
+    int rounds; /* the whole measurement this many times; the best median of each side counts */
     const bench_baseline_t *baseline; /* NULL: xhal alone */
 } bench_options_t;
 

@@ -46,12 +46,16 @@ static const char bench_help[] =
     "  --vs NAME       also time NAME on the same shapes and print the ratio xhal / NAME:\n"
     "                  openblas (CPU), clblast (OpenCL), cublas (CUDA); each is loaded at\n"
     "                  run time when installed, and never needed by xhal itself\n"
+    "  --rounds N      repeat the whole measurement N times (xhal's shapes, then the\n"
+    "                  baseline's) and end with each side's best median and their ratio;\n"
+    "                  on a shared machine a noisy spell then rarely decides a ratio\n"
+    "                  (default 1)\n"
     "  --stream        also measure the host's STREAM triad bandwidth and print each figure\n"
     "                  as a fraction of it (for memory-bound shapes on a CPU device)\n"
     "  -h, --help      show this text\n"
     "\n"
     "examples:\n"
-    "  xhal bench gemm --device cpu --vs openblas 512 1024 2048 128x4096x4096\n"
+    "  xhal bench gemm --device cpu --vs openblas --rounds 3 512 1024 2048 128x4096x4096\n"
     "  xhal bench gemm --device cpu --stream 1x4096x4096\n"
     "  xhal bench gemm --device cpu 2048 bf16:2048\n"
     "  xhal bench attention --device cpu --causal 1x8x8x2048x2048x128\n";
@@ -81,7 +85,7 @@ static const bench_baseline_t *find_baseline(const char *name) {
 }
 
 static int run(int argc, char **argv) {
-    bench_options_t o = {.dtype = XHAL_DTYPE_F32, .repeats = 10, .warmup = 2};
+    bench_options_t o = {.dtype = XHAL_DTYPE_F32, .repeats = 10, .warmup = 2, .rounds = 1};
     const char *op = NULL, *spec = NULL, *vs = NULL;
     const char **shapes = calloc((size_t)argc, sizeof *shapes);
     size_t shape_count = 0;
@@ -111,6 +115,11 @@ static int run(int argc, char **argv) {
                 status = tool_usage_error("bench", "--warmup takes a count from 0");
             else
                 o.warmup = (int)number;
+        } else if ((found = tool_option_value(argc, argv, &i, "--rounds", &value)) != 0) {
+            if (found < 0 || !parse_count(value, 1, 100, &number))
+                status = tool_usage_error("bench", "--rounds takes a count from 1 to 100");
+            else
+                o.rounds = (int)number;
         } else if ((found = tool_option_value(argc, argv, &i, "--vs", &value)) != 0) {
             if (found < 0 || !find_baseline(value))
                 status = tool_usage_error("bench", "--vs takes the name of a baseline library "
