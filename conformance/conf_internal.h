@@ -299,7 +299,7 @@ int conf_chart_bars(const conf_bar_chart_t *chart, const char *path, char *error
 
 /* ---- conf_json.c ---- */
 
-void conf_json_string(FILE *out, const char *text);
+/* conf_json_string is declared in conform.h: the xhal command writes JSON with it too. */
 /* A number, or null when it is not finite. */
 void conf_json_number(FILE *out, double value);
 

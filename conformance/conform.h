@@ -186,6 +186,10 @@ void conf_human(char *out, size_t size, double value, const char *unit);
 /* "45.6%" from 0.456, or "-". */
 void conf_percent(char *out, size_t size, double fraction);
 
+/* Writes `text` as a JSON string literal, quotes and escapes included (control characters as
+ * \uXXXX, bytes >= 0x80 passed through as UTF-8). */
+void conf_json_string(FILE *out, const char *text);
+
 /* A file- and folder-safe form of a device spec: "opencl:0" -> "opencl-0". */
 void conf_slug(const char *spec, char *out, size_t size);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conform.h"
 #include "tool_util.h"
 
 static const char devices_help[] =
@@ -84,9 +85,9 @@ static void print_device(size_t index, const xhal_device_info_t *d) {
 
 static void json_field(const char *key, const char *value, int last) {
     printf("      ");
-    tool_json_string(stdout, key);
+    conf_json_string(stdout, key);
     printf(": ");
-    tool_json_string(stdout, value);
+    conf_json_string(stdout, value);
     printf(last ? "\n" : ",\n");
 }
 

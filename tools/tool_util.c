@@ -74,36 +74,6 @@ void tool_format_bandwidth(double bytes_per_second, char *out, size_t size) {
         snprintf(out, size, "%.1f GB/s", bytes_per_second / 1e9);
 }
 
-void tool_json_string(FILE *out, const char *text) {
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        switch (*p) {
-        case '"':
-            fputs("\\\"", out);
-            break;
-        case '\\':
-            fputs("\\\\", out);
-            break;
-        case '\n':
-            fputs("\\n", out);
-            break;
-        case '\r':
-            fputs("\\r", out);
-            break;
-        case '\t':
-            fputs("\\t", out);
-            break;
-        default:
-            /* Other control characters have no short escape; bytes >= 0x80 pass as UTF-8. */
-            if (*p < 0x20)
-                fprintf(out, "\\u%04x", *p);
-            else
-                fputc(*p, out);
-        }
-    }
-    fputc('"', out);
-}
-
 void tool_json_known(FILE *out, double value) {
     if (value == 0 || !isfinite(value))
         fputs("null", out);

@@ -61,8 +61,6 @@ void tool_format_flops(double flops, char *out, size_t size);
 /* "unknown", or the value in GB/s or TB/s (decimal units, as datasheets print them). */
 void tool_format_bandwidth(double bytes_per_second, char *out, size_t size);
 
-/* Writes `text` as a JSON string literal, quotes and escapes included. */
-void tool_json_string(FILE *out, const char *text);
 /* Writes a number, or null when it is 0 or not finite (the API's "unknown"). */
 void tool_json_known(FILE *out, double value);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host_cpu.h"
 #include "ocl_internal.h"
 #include "ocl_peaks.h"
 
@@ -91,7 +92,7 @@ static xhal_status_t ocl_init(const xhal_host_api_t *host, xhal_be_state_t **out
     xhal_status_t status = ocl_load_library(host);
     if (status != XHAL_OK) return status;
     /* Before clGetPlatformIDs starts the ICD's threads: see ocl_peaks.c. */
-    double host_ghz = ocl_measure_host_ghz();
+    double host_ghz = host_cpu_measure_ghz();
 
     cl_uint platform_count = 0;
     cl_int err = ocl.clGetPlatformIDs(0, NULL, &platform_count);

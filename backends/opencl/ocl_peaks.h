@@ -5,12 +5,6 @@
 #include "xhal/xhal.h"
 
 /*
- * The host's clock in GHz under load, measured on the calling thread (about 6 ms); 0 when the
- * measurement is implausible (valgrind, a debugger).
- */
-double ocl_measure_host_ghz(void);
-
-/*
  * Sets info->clock_ghz, peak_flops[] and peak_source for a CPU device whose compute_units is
  * set, from the host clock `ghz`. Leaves the peaks 0 (with the reason in peak_source) when
  * `ghz` is 0.
