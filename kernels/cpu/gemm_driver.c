@@ -98,12 +98,20 @@ static void load_row(float *restrict dst, const xk_matrix_t *x, int64_t row, int
     }
     case XHAL_DTYPE_BF16: {
         const uint16_t *src = (const uint16_t *)x->data + base;
+        if (step == 1) {
+            xk_convert_rows(dst, 0, src, 0, x->type, 1, (size_t)count);
+            break;
+        }
         for (int64_t i = 0; i < count; i++)
             dst[i] = bf16_value(src[i * step]);
         break;
     }
     default: {
         const uint16_t *src = (const uint16_t *)x->data + base;
+        if (step == 1) {
+            xk_convert_rows(dst, 0, src, 0, x->type, 1, (size_t)count);
+            break;
+        }
         for (int64_t i = 0; i < count; i++)
             dst[i] = xhal_f16_to_f32(src[i * step]);
         break;

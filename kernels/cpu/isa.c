@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attention_ukernel.h"
+
 static xk_isa_t detect(void) {
     xk_isa_t best = XK_ISA_GENERIC;
 #if defined(__x86_64__)
@@ -37,4 +39,16 @@ int xk_isa_has_bf16_dot(void) {
 #else
     return 0;
 #endif
+}
+
+void xk_convert_rows(float *dst, size_t ld_dst, const void *src, int64_t src_stride,
+                     xhal_dtype_t type, size_t rows, size_t cols) {
+    /* The attention tables carry the per-ISA conversion (F16C, a widening shift for bf16). */
+    xk_isa_t isa = xk_isa();
+    const xk_att_ukernel_t *table = &xk_att_ukernel_generic;
+    if (isa >= XK_ISA_AVX512 && xk_att_ukernel_avx512.convert)
+        table = &xk_att_ukernel_avx512;
+    else if (isa >= XK_ISA_AVX2 && xk_att_ukernel_avx2.convert)
+        table = &xk_att_ukernel_avx2;
+    table->convert(dst, ld_dst, src, src_stride, type, rows, cols);
 }

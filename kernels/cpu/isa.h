@@ -6,6 +6,11 @@
 #ifndef XHAL_KERNELS_CPU_ISA_H
 #define XHAL_KERNELS_CPU_ISA_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xhal/xhal.h"
+
 typedef enum xk_isa {
     XK_ISA_GENERIC = 0, /* portable C */
     XK_ISA_AVX2 = 1,    /* AVX2 + FMA + F16C */
@@ -17,5 +22,12 @@ xk_isa_t xk_isa(void);
 
 /* True when the CPU has AVX512_BF16 and the chosen ISA is AVX-512. */
 int xk_isa_has_bf16_dot(void);
+
+/*
+ * dst[r * ld_dst + c] = src[r * src_stride + c] converted to f32 (f32, f16 or bf16 source),
+ * r < rows, c < cols, with the chosen ISA's instructions (F16C for f16 on x86).
+ */
+void xk_convert_rows(float *dst, size_t ld_dst, const void *src, int64_t src_stride,
+                     xhal_dtype_t type, size_t rows, size_t cols);
 
 #endif
