@@ -62,7 +62,7 @@ int bench_rotation(double bytes) {
 static xhal_status_t fill_random(bench_ctx_t *c, xhal_buffer_t *buffer, uint64_t elements,
                                  xhal_dtype_t dtype, uint64_t seed) {
     size_t es = xhal_dtype_size(dtype);
-    unsigned char *host = malloc(elements * es);
+    unsigned char *host = elements > 0 ? malloc(elements * es) : NULL;
     if (!host) return XHAL_OUT_OF_MEMORY;
     uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
     for (uint64_t i = 0; i < elements; i++) {
@@ -179,8 +179,8 @@ static int parse_gemm(const char *shape, int64_t *m, int64_t *n, int64_t *k) {
 
 static xhal_status_t bench_gemm(bench_ctx_t *c, const char *shape, char *label, size_t size,
                                 bench_figure_t *f, bench_gemm_shape_t *baseline_shape) {
-    int64_t m, n, k;
-    parse_gemm(shape, &m, &n, &k);
+    int64_t m = 0, n = 0, k = 0;
+    if (!parse_gemm(shape, &m, &n, &k)) return XHAL_INVALID_ARGUMENT; /* bench_run checked it */
     xhal_dtype_t t = c->o->dtype;
     snprintf(label, size, "gemm %s %lldx%lldx%lld%s", xhal_dtype_name(t), (long long)m,
              (long long)n, (long long)k, c->o->trans_b ? " NT" : "");
@@ -241,8 +241,8 @@ static int parse_attention(const char *shape, long long v[6]) {
 
 static xhal_status_t bench_attention(bench_ctx_t *c, const char *shape, char *label, size_t size,
                                      bench_figure_t *f) {
-    long long v[6];
-    parse_attention(shape, v);
+    long long v[6] = {0};
+    if (!parse_attention(shape, v)) return XHAL_INVALID_ARGUMENT; /* bench_run checked it */
     long long b = v[0], hq = v[1], hkv = v[2], sq = v[3], skv = v[4], d = v[5];
     xhal_dtype_t t = c->o->dtype;
     snprintf(label, size, "attention %s %lldx%lldx%lldx%lldx%lldx%lld%s", xhal_dtype_name(t), b, hq,
@@ -455,13 +455,14 @@ static void print_summary(const bench_ctx_t *c, const bench_options_t *o, size_t
 int bench_run(const char *op, const char *spec, const bench_options_t *o, const char **shapes,
               size_t shape_count) {
     bench_ctx_t c = {.o = o};
+    if (shape_count == 0) return tool_usage_error("bench", "give at least one shape");
     for (size_t i = 0; i < shape_count; i++)
         if (!shape_valid(op, shapes[i]))
             return tool_usage_error("bench", "cannot read %s shape '%s' (see --help)", op,
                                     shapes[i]);
-    int exit_code = open_context(&c, spec);
     bench_shape_result_t *results = calloc(shape_count, sizeof *results);
-    if (exit_code == TOOL_EXIT_OK && !results) exit_code = tool_fail(XHAL_OUT_OF_MEMORY, "bench");
+    if (!results) return tool_fail(XHAL_OUT_OF_MEMORY, "bench");
+    int exit_code = open_context(&c, spec);
     if (exit_code != TOOL_EXIT_OK) {
         free(results);
         close_context(&c);

@@ -301,9 +301,10 @@ static void pack_b_pairs(uint16_t *restrict dst, const xk_matrix_t *b, int64_t p
             /* B not transposed: interleave two rows, a loop the compiler vectorizes. */
             for (int64_t p = 0; p < kc; p += 2) {
                 const uint16_t *r0 = (const uint16_t *)b->data + (p0 + p) * b->row_stride + j0 + s0;
-                const uint16_t *r1 = p + 1 < kc ? r0 + b->row_stride : NULL;
+                const uint16_t *r1 = r0 + b->row_stride;
+                int two_rows = p + 1 < kc; /* else the odd step's partner stays zero */
                 uint16_t *out = panel + (p / 2) * 2 * nr;
-                if (r1 && panel_cols == 32 && nr == 32) {
+                if (two_rows && panel_cols == 32 && nr == 32) {
                     /* Both halves of each 32-bit pair in one store; a constant trip count, so
                      * the compiler vectorizes it. */
                     uint32_t pairs[32];
@@ -314,7 +315,7 @@ static void pack_b_pairs(uint16_t *restrict dst, const xk_matrix_t *b, int64_t p
                 }
                 for (int64_t j = 0; j < panel_cols; j++)
                     out[2 * j] = r0[j];
-                if (r1)
+                if (two_rows)
                     for (int64_t j = 0; j < panel_cols; j++)
                         out[2 * j + 1] = r1[j];
             }
