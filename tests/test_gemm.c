@@ -426,8 +426,9 @@ static void test_medium_and_long_k(void **state) {
 }
 
 /* Shapes that cross the CPU engine's block boundaries: several row blocks (224 rows), k blocks
- * (512, with an odd tail for the bf16 pairs), column passes past 1024 and 4096 (B packed a panel
- * at a time, prefetching the next), both transposes of f32, and GEMV passes. */
+ * (512; 1024 for bf16 pairs, with an odd tail), column passes past 1024 and 4096 (B packed a
+ * panel at a time, prefetching the next), both transposes of f32, transposed bf16 B packed as
+ * words or element by element, and GEMV passes. */
 static void test_blocking_edges(void **state) {
     (void)state;
     gcase_t gc = base_case(500, 70, 1100, XHAL_DTYPE_F32);
@@ -442,6 +443,19 @@ static void test_blocking_edges(void **state) {
     gc.tb = 1;
     gc.pad_a = 3;
     run_case(&gc, 6105);
+    /* bf16 x transposed bf16 (a linear layer's weights): with an even ldb the k pairs are
+     * packed as 32-bit words, here with an odd last k block; batch 1 starts at an odd element,
+     * which takes the element-wise path. */
+    gc = base_case(37, 100, 1101, XHAL_DTYPE_BF16);
+    gc.tb = 1;
+    gc.pad_b = 1;
+    gc.batch = 2;
+    run_case(&gc, 6106);
+    gc = base_case(16, 300, 256, XHAL_DTYPE_BF16);
+    gc.tb = 1;
+    gc.beta = 0.5f;
+    gc.ct = XHAL_DTYPE_F32;
+    run_case(&gc, 6107);
     gc = base_case(29, 8300, 11, XHAL_DTYPE_F32);
     run_case(&gc, 6102);
     gc = base_case(4, 40000, 9, XHAL_DTYPE_F16);

@@ -291,7 +291,8 @@ static void pack_a_pairs(uint16_t *restrict dst, const xk_matrix_t *a, int64_t i
 }
 
 static void pack_b_pairs(uint16_t *restrict dst, const xk_matrix_t *b, int64_t p0, int64_t kc,
-                         int64_t j0, int64_t cols, int nr) {
+                         int64_t j0, int64_t cols, const xk_ukernel_t *uk) {
+    const int nr = uk->nr;
     int64_t kc2 = (kc + 1) / 2 * 2;
     for (int64_t s0 = 0; s0 < cols; s0 += nr) {
         uint16_t *panel = dst + s0 * kc2;
@@ -320,6 +321,22 @@ static void pack_b_pairs(uint16_t *restrict dst, const xk_matrix_t *b, int64_t p
                         out[2 * j + 1] = r1[j];
             }
         } else {
+            /*
+             * B transposed: a column of op(B) holds its k steps side by side, so each pair is
+             * already a 32-bit word and packing is a transpose of words (the microkernel's own,
+             * when it has one). Words need an even ldb and a 4-byte aligned start.
+             */
+            const uint16_t *first =
+                (const uint16_t *)b->data + p0 * b->row_stride + (j0 + s0) * b->col_stride;
+            if (uk->pack_transposed && b->row_stride == 1 && b->col_stride % 2 == 0 &&
+                ((uintptr_t)(const void *)first & 3) == 0 && kc >= 2) {
+                uk->pack_transposed(panel, first, b->col_stride / 2, kc / 2, (int)panel_cols, nr,
+                                    0);
+                if (kc & 1) /* the last step alone; its partner stays zero */
+                    for (int64_t j = 0; j < panel_cols; j++)
+                        panel[(kc / 2) * 2 * nr + 2 * j] = raw_bf16(b, p0 + kc - 1, j0 + s0 + j);
+                continue;
+            }
             for (int64_t p = 0; p < kc; p++)
                 for (int64_t j = 0; j < panel_cols; j++)
                     panel[(p / 2) * 2 * nr + 2 * j + (p & 1)] = raw_bf16(b, p0 + p, j0 + s0 + j);
@@ -465,7 +482,7 @@ void xk_gemm_block(const xk_gemm_problem_t *p, int64_t m0, int64_t m1, int64_t n
                     }
                     if (i0 == m0 && pairs)
                         pack_b_pairs((uint16_t *)(void *)packed_b + s * kp, &p->b, p0, kc, j0 + s,
-                                     nr_here, nr);
+                                     nr_here, uk);
                     else if (i0 == m0)
                         /* The kernels prefetch the next panel unless their share is too much
                          * for one line per k step: then the packing asks for it at once. */

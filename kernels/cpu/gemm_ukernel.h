@@ -36,14 +36,15 @@ typedef struct xk_ukernel {
      */
     int bf16_pairs;
     /*
-     * Optional (NULL: the driver's portable loop): packs `width` (<= w) vectors of kc f32,
-     * element p of vector i at src[i * lead + p], as dst[p * w + i], zero past `width`. This
-     * is the transposing case of packing (rows of A, columns of a transposed B), the one a
-     * scalar loop does slowly. The other argument, `next`, is an offset in floats of the next
-     * panel's source to prefetch on the way, or 0.
+     * Optional (NULL: the driver's portable loops): packs `width` (<= w) vectors of kc 32-bit
+     * elements, element p of vector i at src[i * lead + p], as dst[p * w + i], zero past
+     * `width`; offsets count 32-bit elements. This is the transposing case of packing (rows of
+     * A, columns of a transposed B), the one a scalar loop does slowly; the elements are f32,
+     * or pairs of bf16 k steps, which a transposed bf16 B holds side by side. `next` is an
+     * offset of the next panel's source to prefetch on the way, or 0.
      */
-    void (*pack_transposed)(float *dst, const float *src, int64_t lead, int64_t kc, int width,
-                            int w, int64_t next);
+    void (*pack_transposed)(void *dst, const void *src, int64_t lead, int64_t kc, int width, int w,
+                            int64_t next);
 } xk_ukernel_t;
 
 extern const xk_ukernel_t xk_ukernel_avx512;      /* 14 x 32 */

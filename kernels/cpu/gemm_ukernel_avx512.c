@@ -177,9 +177,11 @@ static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
 }
 
 /* See xk_ukernel_t.pack_transposed: groups of 16 vectors, 16 k steps at a time, transposed in
- * registers and stored with a mask of the group's width. */
-static void pack_transposed(float *dst, const float *src, int64_t lead, int64_t kc, int width,
-                            int w, int64_t next) {
+ * registers and stored with a mask of the group's width. Only moves bits: f32 or bf16 pairs. */
+static void pack_transposed(void *dst_words, const void *src_words, int64_t lead, int64_t kc,
+                            int width, int w, int64_t next) {
+    float *dst = dst_words;
+    const float *src = src_words;
     for (int i0 = 0; i0 < w; i0 += 16) {
         int lanes = w - i0 < 16 ? w - i0 : 16;
         int valid = width - i0 < 0 ? 0 : width - i0 < lanes ? width - i0 : lanes;
@@ -200,9 +202,13 @@ static void pack_transposed(float *dst, const float *src, int64_t lead, int64_t 
             for (int t = 0; t < 16; t++)
                 _mm512_mask_storeu_ps(out + (p + t) * w, store, r[t]);
         }
+        /* The tail by masked loads and stores too: the words may be bf16 pairs, not floats. */
         for (; p < kc; p++)
-            for (int i = 0; i < lanes; i++)
-                out[p * w + i] = i < valid ? rows[i * lead + p] : 0.0f;
+            for (int i = 0; i < lanes; i++) {
+                __m128 word =
+                    i < valid ? _mm_maskz_loadu_ps(1, rows + i * lead + p) : _mm_setzero_ps();
+                _mm_mask_storeu_ps(out + p * w + i, 1, word);
+            }
     }
 }
 
@@ -272,7 +278,7 @@ static void run_bf16(int64_t kc, const float *a_panel, const float *b_panel, flo
     }
 }
 
-const xk_ukernel_t xk_ukernel_avx512_bf16 = {"avx512-bf16", MR, NR, run_bf16, 1, 0};
+const xk_ukernel_t xk_ukernel_avx512_bf16 = {"avx512-bf16", MR, NR, run_bf16, 1, pack_transposed};
 #else
 const xk_ukernel_t xk_ukernel_avx512 = {"avx512", 0, 0, 0, 0, 0};
 const xk_ukernel_t xk_ukernel_avx512_bf16 = {"avx512-bf16", 0, 0, 0, 1, 0};
