@@ -236,6 +236,17 @@ static void pack_b(float *restrict dst, const xk_matrix_t *b, int64_t p0, int64_
                 for (int64_t j = panel_cols; j < nr; j++)
                     panel[p * nr + j] = 0.0f;
             }
+        } else if (uk->pack_transposed && nr <= 32) {
+            /* B transposed, 16-bit: 128 k steps of each column converted into an f32 block
+             * (16 KB), then transposed in registers. */
+            enum { STEPS = 128 };
+            float block[32 * STEPS];
+            for (int64_t p = 0; p < kc; p += STEPS) {
+                int64_t q = min64(STEPS, kc - p);
+                for (int64_t j = 0; j < panel_cols; j++)
+                    load_row(block + j * STEPS, b, p0 + p, j0 + s0 + j, q, b->row_stride);
+                uk->pack_transposed(panel + p * nr, block, STEPS, q, (int)panel_cols, nr, 0);
+            }
         } else {
             /* B transposed: a column of op(B) is contiguous; scatter it across k steps. */
             if (panel_cols < nr) memset(panel, 0, (size_t)(nr * kc) * sizeof *panel);
