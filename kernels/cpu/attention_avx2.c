@@ -10,7 +10,7 @@
 #include "attention_portable.h"
 
 const xk_att_ukernel_t xk_att_ukernel_avx2 = {"avx2", portable_convert, portable_prefill_tile,
-                                              portable_decode_chunk};
+                                              portable_decode_chunk, 0};
 #else
-const xk_att_ukernel_t xk_att_ukernel_avx2 = {"avx2", 0, 0, 0};
+const xk_att_ukernel_t xk_att_ukernel_avx2 = {"avx2", 0, 0, 0, 0};
 #endif

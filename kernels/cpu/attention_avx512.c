@@ -247,11 +247,33 @@ INLINE __m512 reduce16(__m512 *v) {
     return _mm512_permutexvar_ps(order, x);
 }
 
+/* 16 elements of a K or V row from element p, as f32: f32 as is, f16 by F16C, bf16 by a shift.
+ * `t` is a constant in every caller, so each dtype gets its own loop. */
+INLINE __m512 kv_load(const void *row, size_t p, xhal_dtype_t t) {
+    if (t == XHAL_DTYPE_F32) return _mm512_loadu_ps((const float *)row + p);
+    __m256i h = _mm256_loadu_si256((const __m256i *)((const uint16_t *)row + p));
+    if (t == XHAL_DTYPE_F16) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+INLINE __m512 kv_load_masked(const void *row, size_t p, __mmask16 m, xhal_dtype_t t) {
+    if (t == XHAL_DTYPE_F32) return _mm512_maskz_loadu_ps(m, (const float *)row + p);
+    __m256i h = _mm256_maskz_loadu_epi16(m, (const uint16_t *)row + p);
+    if (t == XHAL_DTYPE_F16) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/* Row j of K or V of the chunk, f32 or 16-bit as kv_type says. */
+INLINE const void *kv_row(const xk_att_chunk_t *c, int v, size_t j, xhal_dtype_t t) {
+    if (t == XHAL_DTYPE_F32) return v ? (const void *)(c->v + j * c->ldv) : c->k + j * c->ldk;
+    return v ? (const void *)(c->v16 + j * c->ldv) : c->k16 + j * c->ldk;
+}
+
 /* Scores of keys [j0, j0 + 16) (those past `keys` read the last key, then masked) for row r. */
-static void decode_scores(const xk_att_chunk_t *c, size_t r, size_t j0) {
-    const float *k[16];
+INLINE void decode_scores(const xk_att_chunk_t *c, size_t r, size_t j0, xhal_dtype_t t) {
+    const void *k[16];
     for (size_t i = 0; i < 16; i++)
-        k[i] = c->k + (j0 + i < c->keys ? j0 + i : c->keys - 1) * c->ldk;
+        k[i] = kv_row(c, 0, j0 + i < c->keys ? j0 + i : c->keys - 1, t);
     const float *q = c->q + r * c->ldq;
     __m512 acc[16];
 #pragma GCC unroll 16
@@ -259,28 +281,32 @@ static void decode_scores(const xk_att_chunk_t *c, size_t r, size_t j0) {
         acc[i] = _mm512_setzero_ps();
     /* The passes over these keys also prefetch the same keys of the next chunk: key i in the
      * pass of row i % rows, a line per step, so that the misses are spread over the arithmetic
-     * (a burst of them fills the miss buffers and stalls the core). */
+     * (a burst of them fills the miss buffers and stalls the core). A 64-byte line holds 16
+     * f32 elements or 32 16-bit ones: 16-bit rows are prefetched every other step. */
     const char *pf = c->pf.k && j0 < c->pf.rows ? c->pf.k + j0 * c->pf.ldk : NULL;
     size_t pf_rows = pf ? c->pf.rows - j0 : 0, stride = c->rows < 16 ? c->rows : 16;
+    size_t per_line = t == XHAL_DTYPE_F32 ? 16 : 32;
     size_t p = 0;
-    for (size_t line = 0; p + 16 <= c->dim; p += 16, line++) {
-        if (pf && line < c->pf.lines)
+    for (; p + 16 <= c->dim; p += 16) {
+        size_t line = p / per_line;
+        if (pf && p % per_line == 0 && line < c->pf.lines)
             for (size_t i = r % 16; i < 16 && i < pf_rows; i += stride)
                 _mm_prefetch(pf + i * c->pf.ldk + line * 64, _MM_HINT_T1);
         __m512 qv = _mm512_load_ps(q + p);
 #pragma GCC unroll 16
         for (int i = 0; i < 16; i++)
-            acc[i] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k[i] + p), acc[i]);
+            acc[i] = _mm512_fmadd_ps(qv, kv_load(k[i], p, t), acc[i]);
     }
     if (p < c->dim) {
-        if (pf && p / 16 < c->pf.lines)
+        size_t line = p / per_line;
+        if (pf && p % per_line == 0 && line < c->pf.lines)
             for (size_t i = r % 16; i < 16 && i < pf_rows; i += stride)
-                _mm_prefetch(pf + i * c->pf.ldk + p / 16 * 64, _MM_HINT_T1);
+                _mm_prefetch(pf + i * c->pf.ldk + line * 64, _MM_HINT_T1);
         __mmask16 m = tail_mask(c->dim - p);
         __m512 qv = _mm512_load_ps(q + p);
 #pragma GCC unroll 16
         for (int i = 0; i < 16; i++)
-            acc[i] = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k[i] + p), acc[i]);
+            acc[i] = _mm512_fmadd_ps(qv, kv_load_masked(k[i], p, m, t), acc[i]);
     }
     __m512 sc = reduce16(acc);
     size_t limit = c->keys - j0;
@@ -294,7 +320,7 @@ static void decode_scores(const xk_att_chunk_t *c, size_t r, size_t j0) {
 
 /* O rows [r0, r0 + nr), dims [c0, c0 + 16 nz): corr O + P V. */
 INLINE void decode_pv(const xk_att_chunk_t *c, size_t r0, size_t c0, int nr, int nz, const char *pf,
-                      size_t pf_lines) {
+                      size_t pf_lines, xhal_dtype_t t) {
     __m512 acc[4][4];
     __mmask16 last = tail_mask(c->dim - c0 - 16 * (size_t)(nz - 1));
 #pragma GCC unroll 16
@@ -306,15 +332,15 @@ INLINE void decode_pv(const xk_att_chunk_t *c, size_t r0, size_t c0, int nr, int
                 _mm512_mul_ps(_mm512_load_ps(c->o + (r0 + (size_t)r) * c->ldo + c0 + 16 * z), corr);
     }
     for (size_t j = 0; j < c->keys; j++) {
-        const float *v = c->v + j * c->ldv + c0;
+        const void *v = kv_row(c, 1, j, t);
         if (pf && j < c->pf.rows)
             for (size_t line = 0; line < pf_lines; line++)
                 _mm_prefetch(pf + j * c->pf.ldv + line * 64, _MM_HINT_T1);
         __m512 vz[4];
 #pragma GCC unroll 16
         for (int z = 0; z < nz; z++)
-            vz[z] =
-                z + 1 < nz ? _mm512_loadu_ps(v + 16 * z) : _mm512_maskz_loadu_ps(last, v + 16 * z);
+            vz[z] = z + 1 < nz ? kv_load(v, c0 + 16 * (size_t)z, t)
+                               : kv_load_masked(v, c0 + 16 * (size_t)z, last, t);
 #pragma GCC unroll 16
         for (int r = 0; r < nr; r++) {
             __m512 p = _mm512_set1_ps(c->s[(r0 + (size_t)r) * c->lds + j]);
@@ -333,24 +359,24 @@ INLINE void decode_pv(const xk_att_chunk_t *c, size_t r0, size_t c0, int nr, int
 #define Z_CASES(nr, nz)                                                                            \
     switch (nz) {                                                                                  \
     case 1:                                                                                        \
-        decode_pv(c, r0, c0, nr, 1, pf, pf_lines);                                                 \
+        decode_pv(c, r0, c0, nr, 1, pf, pf_lines, t);                                              \
         break;                                                                                     \
     case 2:                                                                                        \
-        decode_pv(c, r0, c0, nr, 2, pf, pf_lines);                                                 \
+        decode_pv(c, r0, c0, nr, 2, pf, pf_lines, t);                                              \
         break;                                                                                     \
     case 3:                                                                                        \
-        decode_pv(c, r0, c0, nr, 3, pf, pf_lines);                                                 \
+        decode_pv(c, r0, c0, nr, 3, pf, pf_lines, t);                                              \
         break;                                                                                     \
     default:                                                                                       \
-        decode_pv(c, r0, c0, nr, 4, pf, pf_lines);                                                 \
+        decode_pv(c, r0, c0, nr, 4, pf, pf_lines, t);                                              \
         break;                                                                                     \
     }
 
-static void decode_chunk(const xk_att_chunk_t *c) {
+INLINE void decode_chunk_as(const xk_att_chunk_t *c, xhal_dtype_t t) {
     /* K streams in 16 rows at a time; every query row of the group uses them while in L1. */
     for (size_t j0 = 0; j0 < c->keys; j0 += 16)
         for (size_t r = 0; r < c->rows; r++)
-            decode_scores(c, r, j0);
+            decode_scores(c, r, j0, t);
 
     size_t padded = (c->keys + 15) / 16 * 16; /* scores past `keys` are -inf: p = 0 */
     for (size_t r = 0; r < c->rows; r++) {
@@ -376,13 +402,15 @@ static void decode_chunk(const xk_att_chunk_t *c) {
         size_t nr = c->rows - r0 < 4 ? c->rows - r0 : 4;
         for (size_t c0 = 0; c0 < c->dim; c0 += 64) {
             size_t left = c->dim - c0, nz = left >= 64 ? 4 : (left + 15) / 16;
-            /* The first rows' pass over dims [c0, c0 + 64) prefetches lines [c0 / 16, + 4) of
-             * the next chunk's V rows (all of them when V is 16-bit: half as many lines). */
+            /* The first rows' pass over dims [c0, c0 + 64) prefetches the lines of the next
+             * chunk's V rows those dims occupy: 4 lines of f32, 2 of a 16-bit dtype. */
             const char *pf = NULL;
-            size_t first = c0 / 16, pf_lines = 0;
+            size_t per_line = t == XHAL_DTYPE_F32 ? 16 : 32;
+            size_t first = c0 / per_line, pf_lines = 0;
             if (r0 == 0 && c->pf.v && first < c->pf.lines) {
+                size_t span = 64 / per_line;
                 pf = c->pf.v + first * 64;
-                pf_lines = c->pf.lines - first < 4 ? c->pf.lines - first : 4;
+                pf_lines = c->pf.lines - first < span ? c->pf.lines - first : span;
             }
             switch (nr) {
             case 1:
@@ -398,7 +426,22 @@ static void decode_chunk(const xk_att_chunk_t *c) {
     }
 }
 
-const xk_att_ukernel_t xk_att_ukernel_avx512 = {"avx512", convert, prefill_tile, decode_chunk};
+/* One copy of the decode loops per dtype of K and V. */
+static void decode_chunk(const xk_att_chunk_t *c) {
+    switch (c->kv_type) {
+    case XHAL_DTYPE_F16:
+        decode_chunk_as(c, XHAL_DTYPE_F16);
+        break;
+    case XHAL_DTYPE_BF16:
+        decode_chunk_as(c, XHAL_DTYPE_BF16);
+        break;
+    default:
+        decode_chunk_as(c, XHAL_DTYPE_F32);
+        break;
+    }
+}
+
+const xk_att_ukernel_t xk_att_ukernel_avx512 = {"avx512", convert, prefill_tile, decode_chunk, 1};
 #else
-const xk_att_ukernel_t xk_att_ukernel_avx512 = {"avx512", 0, 0, 0};
+const xk_att_ukernel_t xk_att_ukernel_avx512 = {"avx512", 0, 0, 0, 0};
 #endif

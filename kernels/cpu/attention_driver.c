@@ -296,6 +296,7 @@ static void decode_task(const xk_attention_problem_t *p, const xk_attention_plan
         }
 
     xk_att_chunk_t c = {.dim = dim,
+                        .kv_type = XHAL_DTYPE_F32,
                         .rows = rows,
                         .ldq = dim_ld,
                         .s = s.s,
@@ -312,7 +313,17 @@ static void decode_task(const xk_attention_problem_t *p, const xk_attention_plan
             c.o = s.o + (size_t)x * per_head;
             c.m = s.m + (size_t)x * lanes;
             c.l = s.l + (size_t)x * lanes;
-            kv_rows(uk, p, &s, b, h0 + x, j0, c.keys, &c.k, &c.ldk, &c.v, &c.ldv);
+            if (p->dtype != XHAL_DTYPE_F32 && uk->decode_16bit) {
+                /* The kernel reads 16-bit K and V itself: half the bytes of a converted copy,
+                 * and no pass to make it. */
+                c.k16 = (const uint16_t *)p->k + row_offset(&p->k_strides, b, h0 + x, j0);
+                c.v16 = (const uint16_t *)p->v + row_offset(&p->v_strides, b, h0 + x, j0);
+                c.ldk = (size_t)p->k_strides.seq;
+                c.ldv = (size_t)p->v_strides.seq;
+                c.kv_type = p->dtype;
+            } else {
+                kv_rows(uk, p, &s, b, h0 + x, j0, c.keys, &c.k, &c.ldk, &c.v, &c.ldv);
+            }
             c.pf = x + 1 < heads ? prefetch_rows(p, b, h0 + x + 1, j0, CHUNK, end)
                                  : prefetch_rows(p, b, h0, j0 + CHUNK, CHUNK, end);
             uk->decode_chunk(&c);

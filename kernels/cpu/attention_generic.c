@@ -7,4 +7,4 @@
 #include "attention_portable.h"
 
 const xk_att_ukernel_t xk_att_ukernel_generic = {"generic", portable_convert, portable_prefill_tile,
-                                                 portable_decode_chunk};
+                                                 portable_decode_chunk, 0};

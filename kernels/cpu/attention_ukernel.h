@@ -70,8 +70,13 @@ typedef struct xk_att_tile {
  */
 typedef struct xk_att_chunk {
     size_t dim, keys, rows;
-    const float *k, *v;
-    size_t ldk, ldv;
+    const float *k, *v; /* f32 K and V; NULL when k16 / v16 are given instead */
+    size_t ldk, ldv;    /* in elements of K and V */
+    /* With a table whose decode_16bit is set, 16-bit K and V straight from the caller's tensors
+     * (kv_type F16 or BF16): the kernel converts in its loads, so only the 16-bit bytes travel
+     * from memory. kv_type is F32 when k and v are used. */
+    const uint16_t *k16, *v16;
+    xhal_dtype_t kv_type;
     const float *q; /* zero-padded to ldq (a multiple of 16) */
     size_t ldq;
     float *s;
@@ -91,6 +96,7 @@ typedef struct xk_att_ukernel {
                     xhal_dtype_t type, size_t rows, size_t cols);
     void (*prefill_tile)(const xk_att_tile_t *t);
     void (*decode_chunk)(const xk_att_chunk_t *c);
+    int decode_16bit; /* decode_chunk reads 16-bit K and V itself (xk_att_chunk_t.k16) */
 } xk_att_ukernel_t;
 
 extern const xk_att_ukernel_t xk_att_ukernel_avx512;
