@@ -49,6 +49,7 @@ double bench_now(void) {
 }
 
 int bench_warming(int runs, int min_runs, double seconds) {
+    if (min_runs == 0) return 0; /* --warmup 0 asks for none */
     return runs < min_runs || (seconds < BENCH_WARMUP_SECONDS && runs < 10000);
 }
 

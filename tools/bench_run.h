@@ -25,7 +25,8 @@ typedef struct bench_options {
 /* The monotonic clock in seconds. */
 double bench_now(void);
 
-/* True while a warm-up that has done `runs` runs in `seconds` must go on. */
+/* True while a warm-up that has done `runs` runs in `seconds` must go on (never when min_runs
+ * is 0: the user asked for no warm-up). */
 int bench_warming(int runs, int min_runs, double seconds);
 
 /* True for the ops bench_run knows. */

@@ -42,7 +42,7 @@ static const char bench_help[] =
     "  --trans-b       gemm: B stored transposed (n x k), as the weights of a linear layer\n"
     "  --causal        attention: bottom-right causal mask\n"
     "  --repeats N     timed runs per shape (default 10)\n"
-    "  --warmup N      untimed runs first (default 2, and at least 0.25 s of them)\n"
+    "  --warmup N      untimed runs first (default 2, and at least 0.25 s of them; 0: none)\n"
     "  --vs NAME       also time NAME on the same shapes and print the ratio xhal / NAME:\n"
     "                  openblas (CPU), clblast (OpenCL), cublas (CUDA); each is loaded at\n"
     "                  run time when installed, and never needed by xhal itself\n"
