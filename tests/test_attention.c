@@ -13,16 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * Every case runs on every device found (the CPU, and PoCL or a GPU where a plugin loads), one
- * after the other. XHAL_TEST_CPU_ONLY=1 keeps the built-in CPU backend only (the valgrind stage
- * sets it: vendor runtimes under valgrind are slow and noisy); XHAL_TEST_BACKEND=<name> keeps
- * one backend's devices only.
- */
-#define MAX_DEVICES 16
-static xhal_device_t *devices[MAX_DEVICES];
-static xhal_stream_t *streams[MAX_DEVICES];
-static size_t device_count;
+/* Every case runs on every device of `set` (see xt_devices_t), one after the other. */
+static xt_devices_t set;
 static xhal_device_t *device; /* the device the current case runs on, and its stream and spec */
 static xhal_stream_t *stream;
 static char device_spec[64];
@@ -52,30 +44,11 @@ static acase_t make(int64_t batch, int64_t hq, int64_t hkv, int64_t sq, int64_t 
     return c;
 }
 
-/* Keeps the devices the environment allows (see above); 0 when none is left. */
-static size_t select_devices(void) {
-    const char *cpu_only = getenv("XHAL_TEST_CPU_ONLY");
-    const char *backend = getenv("XHAL_TEST_BACKEND");
-    size_t count = 0;
-    if (xhal_device_count(&count) != XHAL_OK) return 0;
-    for (size_t i = 0; i < count && device_count < MAX_DEVICES; i++) {
-        xhal_device_t *found = NULL;
-        xhal_device_info_t info;
-        if (xhal_device_get(i, &found) != XHAL_OK || xhal_device_info(found, &info) != XHAL_OK)
-            continue;
-        if (cpu_only && strcmp(cpu_only, "1") == 0 && strcmp(info.backend, "cpu") != 0) continue;
-        if (backend && *backend && strcmp(info.backend, backend) != 0) continue;
-        print_message("running on %s (%s)\n", info.spec, info.name);
-        devices[device_count++] = found;
-    }
-    return device_count;
-}
-
 /* Makes device `index` the one the next case runs on. */
 static void use_device(size_t index) {
     xhal_device_info_t info;
-    device = devices[index];
-    stream = streams[index];
+    device = set.device[index];
+    stream = set.stream[index];
     if (xhal_device_info(device, &info) != XHAL_OK) fail_msg("xhal_device_info failed");
     snprintf(device_spec, sizeof device_spec, "%s", info.spec);
 }
@@ -219,7 +192,7 @@ static void run_case_on(const acase_t *ac, uint64_t seed) {
 
 /* Runs one case on every device. */
 static void run_case(const acase_t *ac, uint64_t seed) {
-    for (size_t i = 0; i < device_count; i++) {
+    for (size_t i = 0; i < set.count; i++) {
         use_device(i);
         run_case_on(ac, seed);
     }
@@ -283,7 +256,7 @@ static void test_supports_on(void) {
 
 static void test_supports(void **state) {
     (void)state;
-    for (size_t i = 0; i < device_count; i++) {
+    for (size_t i = 0; i < set.count; i++) {
         use_device(i);
         test_supports_on();
     }
@@ -402,23 +375,19 @@ static void test_prefill_large(void **state) {
 
 static int setup(void **state) {
     (void)state;
-    for (size_t i = 0; i < device_count; i++)
-        if (xhal_stream_create(devices[i], &streams[i]) != XHAL_OK) return -1;
-    return 0;
+    return xt_devices_open_streams(&set);
 }
 
 static int teardown(void **state) {
     (void)state;
-    for (size_t i = 0; i < device_count; i++)
-        xhal_stream_destroy(streams[i]);
-    xhal_shutdown();
+    xt_devices_close(&set);
     return 0;
 }
 
 int main(int argc, char **argv) {
     unsetenv("XHAL_DEVICE");
     unsetenv("XHAL_BACKENDS");
-    if (select_devices() == 0) {
+    if (xt_devices_select(&set) == 0) {
         print_message("no device to test (XHAL_TEST_CPU_ONLY / XHAL_TEST_BACKEND)\n");
         xhal_shutdown();
         return 77; /* ctest's SKIP_RETURN_CODE where a run asks for a backend not here */

@@ -359,3 +359,36 @@ double xt_rel_error(const double *got, const double *ref, size_t count, size_t *
     if (den == 0.0) return num == 0.0 ? 0.0 : INFINITY;
     return sqrt(num / den);
 }
+
+/* ---- the devices of a test ------------------------------------------------------------- */
+
+size_t xt_devices_select(xt_devices_t *set) {
+    const char *cpu_only = getenv("XHAL_TEST_CPU_ONLY");
+    const char *backend = getenv("XHAL_TEST_BACKEND");
+    size_t count = 0;
+    set->count = 0;
+    if (xhal_device_count(&count) != XHAL_OK) return 0;
+    for (size_t i = 0; i < count && set->count < XT_MAX_DEVICES; i++) {
+        xhal_device_t *found = NULL;
+        xhal_device_info_t info;
+        if (xhal_device_get(i, &found) != XHAL_OK || xhal_device_info(found, &info) != XHAL_OK)
+            continue;
+        if (cpu_only && strcmp(cpu_only, "1") == 0 && strcmp(info.backend, "cpu") != 0) continue;
+        if (backend && *backend && strcmp(info.backend, backend) != 0) continue;
+        print_message("running on %s (%s)\n", info.spec, info.name);
+        set->device[set->count++] = found;
+    }
+    return set->count;
+}
+
+int xt_devices_open_streams(xt_devices_t *set) {
+    for (size_t i = 0; i < set->count; i++)
+        if (xhal_stream_create(set->device[i], &set->stream[i]) != XHAL_OK) return -1;
+    return 0;
+}
+
+void xt_devices_close(xt_devices_t *set) {
+    for (size_t i = 0; i < set->count; i++)
+        xhal_stream_destroy(set->stream[i]);
+    xhal_shutdown();
+}

@@ -78,6 +78,26 @@ int xt_contains_word(const char *haystack, const char *needle);
 
 /* ---- devices and buffers ---------------------------------------------------------------- */
 
+/*
+ * The devices a test that runs every case on every device uses, each with its stream. The
+ * environment picks them: XHAL_TEST_CPU_ONLY=1 keeps the built-in CPU backend only (the valgrind
+ * stage sets it: vendor runtimes under valgrind are slow and noisy); XHAL_TEST_BACKEND=<name>
+ * keeps one backend's devices only.
+ */
+#define XT_MAX_DEVICES 16
+typedef struct xt_devices {
+    xhal_device_t *device[XT_MAX_DEVICES];
+    xhal_stream_t *stream[XT_MAX_DEVICES];
+    size_t count;
+} xt_devices_t;
+
+/* Fills `set` with the devices the environment allows (printing each); returns how many. */
+size_t xt_devices_select(xt_devices_t *set);
+/* Creates a stream per device: 0, or -1 when one cannot be made (a cmocka group setup's codes). */
+int xt_devices_open_streams(xt_devices_t *set);
+/* Destroys the streams and shuts xhal down. */
+void xt_devices_close(xt_devices_t *set);
+
 /* Opens `spec` and fails the test when that does not work. */
 xhal_device_t *xt_open(const char *spec);
 /* Allocates `size` bytes of device memory and uploads `host` (synchronizing `stream`). */

@@ -67,11 +67,9 @@ xhal_status_t cuda_attention(xhal_be_stream_t *stream, const xhal_attention_desc
     const char *force = cuda_env("XHAL_CUDA_ATTENTION");
     if (cuda_plan_attention(d, &dev->arch, &dev->tuning, force, &plan, why, sizeof why) != 0)
         return dev->host->set_error(XHAL_UNSUPPORTED, "%s", why);
-    if (plan.forced_refused && cuda_env("XHAL_CUDA_STRICT"))
-        return dev->host->set_error(XHAL_UNSUPPORTED,
-                                    "cuda: XHAL_CUDA_ATTENTION=%s cannot run this attention (the "
-                                    "%s kernel would)",
-                                    force, cuda_attention_kind_name(plan.kind));
+    status = cuda_check_forced(dev, "XHAL_CUDA_ATTENTION", force, plan.forced_refused,
+                               cuda_attention_kind_name(plan.kind), "attention");
+    if (status != XHAL_OK) return status;
 
     xk_attention_params_t p;
     memset(&p, 0, sizeof p);

@@ -82,3 +82,12 @@ const char *cuda_env(const char *name) {
     const char *value = getenv(name);
     return value && *value ? value : NULL;
 }
+
+xhal_status_t cuda_check_forced(const xhal_be_device_t *device, const char *variable,
+                                const char *force, int refused, const char *chosen,
+                                const char *op) {
+    if (!refused || !cuda_env("XHAL_CUDA_STRICT")) return XHAL_OK;
+    return device->host->set_error(XHAL_UNSUPPORTED,
+                                   "cuda: %s=%s cannot run this %s (the %s kernel would)", variable,
+                                   force, op, chosen);
+}

@@ -75,11 +75,9 @@ xhal_status_t cuda_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *d, xha
     const char *force = cuda_env("XHAL_CUDA_GEMM");
     if (cuda_plan_gemm(d, &dev->arch, &dev->tuning, force, &plan, why, sizeof why) != 0)
         return dev->host->set_error(XHAL_UNSUPPORTED, "%s", why);
-    if (plan.forced_refused && cuda_env("XHAL_CUDA_STRICT"))
-        return dev->host->set_error(XHAL_UNSUPPORTED,
-                                    "cuda: XHAL_CUDA_GEMM=%s cannot run this GEMM (the %s kernel "
-                                    "would)",
-                                    force, cuda_gemm_kind_name(plan.kind));
+    status = cuda_check_forced(dev, "XHAL_CUDA_GEMM", force, plan.forced_refused,
+                               cuda_gemm_kind_name(plan.kind), "GEMM");
+    if (status != XHAL_OK) return status;
 
     xk_gemm_params_t p;
     memset(&p, 0, sizeof p);

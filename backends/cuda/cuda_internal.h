@@ -161,6 +161,14 @@ xhal_status_t cuda_launch(xhal_be_stream_t *stream, CUfunction function, const u
 /* The environment variable `name`, or NULL when unset or empty. */
 const char *cuda_env(const char *name);
 
+/*
+ * After a plan with a kernel forced by environment variable `variable` (value `force`): with
+ * XHAL_CUDA_STRICT set and the forced kernel refused (`refused`), sets UNSUPPORTED naming the
+ * kernel `chosen` that would have run the `op` instead, and returns it; else XHAL_OK.
+ */
+xhal_status_t cuda_check_forced(const xhal_be_device_t *device, const char *variable,
+                                const char *force, int refused, const char *chosen, const char *op);
+
 /* The embedded data (cuda_embed.c). */
 extern const unsigned char xhal_cuda_fatbin_gpu[];
 extern const unsigned char xhal_cuda_fatbin_sm90[];
