@@ -224,7 +224,7 @@ static xhal_status_t measure(xhal_device_t *device, const xhal_device_info_t *in
 
 xhal_status_t conf_peak_measure(xhal_device_t *device, int quick, conf_progress_fn fn,
                                 void *context, conf_measured_t *out) {
-    xhal_device_info_t info;
+    xhal_device_info_t info = {.struct_size = sizeof info};
     memset(out, 0, sizeof *out);
     xhal_status_t status = xhal_device_info(device, &info);
     if (status != XHAL_OK) return status;

@@ -215,6 +215,7 @@ xhal_status_t conf_run_device(xhal_device_t *device, const conf_options_t *optio
     conf_format(run->commit, sizeof run->commit, "%s", XHAL_CONFORM_COMMIT);
     conf_utc_date(run->date, sizeof run->date);
     describe_settings(run, &o);
+    run->device.struct_size = sizeof run->device;
     xhal_status_t status = xhal_device_info(device, &run->device);
     if (status != XHAL_OK) {
         conf_format(run->error, sizeof run->error, "xhal_device_info: %s", xhal_last_error());

@@ -46,7 +46,7 @@ static acase_t make(int64_t batch, int64_t hq, int64_t hkv, int64_t sq, int64_t 
 
 /* Makes device `index` the one the next case runs on. */
 static void use_device(size_t index) {
-    xhal_device_info_t info;
+    xhal_device_info_t info = {.struct_size = sizeof info};
     device = set.device[index];
     stream = set.stream[index];
     if (xhal_device_info(device, &info) != XHAL_OK) fail_msg("xhal_device_info failed");

@@ -51,7 +51,7 @@ static void test_open_cpu(void **state) {
 static void test_open_by_name_substring(void **state) {
     (void)state;
     xhal_device_t *cpu = xt_open("cpu");
-    xhal_device_info_t info;
+    xhal_device_info_t info = {.struct_size = sizeof info};
     XT_OK(xhal_device_info(cpu, &info));
     /* Take the longest run of letters in the name (at most 8) and flip its case. */
     const char *name = info.name;
@@ -122,7 +122,7 @@ static void test_open_errors(void **state) {
     XT_EXPECT_ERR(XHAL_UNAVAILABLE, xhal_device_open("cpu:99", &d), "cpu:99");
     XT_EXPECT_ERR(XHAL_UNAVAILABLE, xhal_device_open("cpu:nomatch", &d), "cpu:nomatch");
     /* The message lists the devices there are. */
-    xhal_device_info_t info;
+    xhal_device_info_t info = {.struct_size = sizeof info};
     XT_OK(xhal_device_info(xt_open("cpu"), &info));
     XT_EXPECT_ERR(XHAL_UNAVAILABLE, xhal_device_open("cpu:nomatch", &d), "nomatch*");
     if (strstr(xhal_last_error(), info.name) == NULL && strstr(xhal_last_error(), "cpu:0") == NULL)
@@ -140,8 +140,9 @@ static void test_info_fields(void **state) {
     XT_OK(xhal_device_count(&count));
     for (size_t i = 0; i < count; i++) {
         xhal_device_t *d = NULL;
-        xhal_device_info_t info;
+        xhal_device_info_t info = {.struct_size = sizeof info};
         memset(&info, 0x5a, sizeof info);
+        info.struct_size = sizeof info;
         XT_OK(xhal_device_get(i, &d));
         XT_OK(xhal_device_info(d, &info));
         /* Every string is terminated inside its field. */
@@ -163,7 +164,7 @@ static void test_info_fields(void **state) {
         assert_int_equal(strncmp(info.spec, info.backend, strlen(info.backend)), 0);
     }
 
-    xhal_device_info_t info;
+    xhal_device_info_t info = {.struct_size = sizeof info};
     XT_OK(xhal_device_info(xt_open("cpu"), &info));
     assert_string_equal(info.backend, "cpu");
     assert_true(info.peak_flops[XHAL_DTYPE_F32] > 0.0);

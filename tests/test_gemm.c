@@ -58,7 +58,7 @@ static void describe(const gcase_t *c, char *buf, size_t size) {
 
 /* Makes device `index` the one the next case runs on. */
 static void use_device(size_t index) {
-    xhal_device_info_t info;
+    xhal_device_info_t info = {.struct_size = sizeof info};
     device = set.device[index];
     stream = set.stream[index];
     if (xhal_device_info(device, &info) != XHAL_OK) fail_msg("xhal_device_info failed");

@@ -163,7 +163,7 @@ static void test_cpu2_is_a_second_device(void **state) {
     xhal_device_t *cpu = xt_open("cpu"), *cpu2 = xt_open("cpu2:0");
     assert_ptr_not_equal(cpu, cpu2);
     assert_ptr_equal(xt_open("cpu2"), cpu2);
-    xhal_device_info_t info;
+    xhal_device_info_t info = {.struct_size = sizeof info};
     XT_OK(xhal_device_info(cpu2, &info));
     assert_string_equal(info.backend, "cpu2");
     assert_ptr_equal(xt_open(info.spec), cpu2);

@@ -119,7 +119,7 @@ static void test_init_shutdown_idempotent(void **state) {
     XT_OK(xhal_device_count(&n3));
     assert_int_equal(n1, n3);
     xhal_device_t *dev = xt_open("cpu");
-    xhal_device_info_t info;
+    xhal_device_info_t info = {.struct_size = sizeof info};
     XT_OK(xhal_device_info(dev, &info));
     assert_string_equal(info.backend, "cpu");
     xhal_shutdown();

@@ -370,7 +370,7 @@ size_t xt_devices_select(xt_devices_t *set) {
     if (xhal_device_count(&count) != XHAL_OK) return 0;
     for (size_t i = 0; i < count && set->count < XT_MAX_DEVICES; i++) {
         xhal_device_t *found = NULL;
-        xhal_device_info_t info;
+        xhal_device_info_t info = {.struct_size = sizeof info};
         if (xhal_device_get(i, &found) != XHAL_OK || xhal_device_info(found, &info) != XHAL_OK)
             continue;
         if (cpu_only && strcmp(cpu_only, "1") == 0 && strcmp(info.backend, "cpu") != 0) continue;

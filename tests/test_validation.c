@@ -42,7 +42,7 @@ static void test_library_and_devices(void **state) {
     char idx[32];
     snprintf(idx, sizeof idx, "%zu", count);
     xhal_device_t *d = NULL;
-    xhal_device_info_t info;
+    xhal_device_info_t info = {.struct_size = sizeof info};
     xhal_backend_info_t bi;
 
     XT_EXPECT_ERR(XHAL_INVALID_ARGUMENT, xhal_device_count(NULL), "out_count");
@@ -58,6 +58,10 @@ static void test_library_and_devices(void **state) {
     assert_null(d);
     XT_EXPECT_ERR(XHAL_INVALID_ARGUMENT, xhal_device_info(NULL, &info), "device");
     XT_EXPECT_ERR(XHAL_INVALID_ARGUMENT, xhal_device_info(cpu, NULL), "out_info");
+    xhal_device_info_t unsized = {.struct_size = 0};
+    XT_EXPECT_ERR(XHAL_INVALID_ARGUMENT, xhal_device_info(cpu, &unsized), "struct_size", "(0)");
+    unsized.struct_size = sizeof unsized + 8; /* a newer caller's struct */
+    XT_EXPECT_ERR(XHAL_INVALID_ARGUMENT, xhal_device_info(cpu, &unsized), "struct_size");
     XT_EXPECT_ERR(XHAL_INVALID_ARGUMENT, xhal_backend_count(NULL), "out_count");
     XT_EXPECT_ERR(XHAL_INVALID_ARGUMENT, xhal_backend_info(0, NULL), "out_info");
     XT_OK(xhal_backend_count(&count));

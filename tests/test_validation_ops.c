@@ -72,6 +72,8 @@ static void test_gemm_shape_and_types(void **state) {
     xhal_gemm_desc_t d = gemm_ok();
     XT_EXPECT_ERR(XHAL_INVALID_ARGUMENT, xhal_gemm(NULL, &d), "stream");
     XT_EXPECT_ERR(XHAL_INVALID_ARGUMENT, xhal_gemm(s, NULL), "desc");
+    GEMM_BAD(XHAL_INVALID_ARGUMENT, d.struct_size = 0, "struct_size", "(0)");
+    GEMM_BAD(XHAL_INVALID_ARGUMENT, d.struct_size = sizeof d + 4, "struct_size");
     GEMM_BAD(XHAL_INVALID_ARGUMENT, d.m = 0, "m", "0");
     GEMM_BAD(XHAL_INVALID_ARGUMENT, d.n = -1, "n", "-1");
     GEMM_BAD(XHAL_INVALID_ARGUMENT, d.k = 0, "k", "0");
@@ -225,6 +227,7 @@ static void test_attention_shape(void **state) {
     xhal_attention_desc_t d = attn_ok();
     XT_EXPECT_ERR(XHAL_INVALID_ARGUMENT, xhal_attention(NULL, &d), "stream");
     XT_EXPECT_ERR(XHAL_INVALID_ARGUMENT, xhal_attention(s, NULL), "desc");
+    ATTN_BAD(XHAL_INVALID_ARGUMENT, d.struct_size = 0, "struct_size", "(0)");
     ATTN_BAD(XHAL_INVALID_ARGUMENT, d.batch = 0, "batch", "0");
     ATTN_BAD(XHAL_INVALID_ARGUMENT, d.heads_q = 0, "heads_q", "0");
     ATTN_BAD(XHAL_INVALID_ARGUMENT, d.heads_kv = -2, "heads_kv", "-2");

@@ -341,6 +341,7 @@ static int shape_valid(const char *op, const char *shape) {
 
 static int open_context(bench_ctx_t *c, const char *spec) {
     xhal_status_t status = xhal_device_open(spec, &c->device);
+    c->info.struct_size = sizeof c->info;
     if (status == XHAL_OK) status = xhal_device_info(c->device, &c->info);
     if (status == XHAL_OK) status = xhal_stream_create(c->device, &c->stream);
     if (status == XHAL_OK) status = xhal_event_create(c->device, &c->start);

@@ -115,7 +115,7 @@ static xhal_status_t open_context(xhal_device_t *device, check_context_t *ctx) {
 /* Every op on one device. A device that cannot run the check counts as one failure. */
 static void check_device(xhal_device_t *device, const check_options_t *options,
                          check_tally_t *tally) {
-    xhal_device_info_t info;
+    xhal_device_info_t info = {.struct_size = sizeof info};
     check_context_t ctx = {.device = device};
     xhal_status_t status = xhal_device_info(device, &info);
     if (status != XHAL_OK) tool_report(status, "xhal_device_info");

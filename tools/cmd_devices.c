@@ -154,7 +154,7 @@ static int list_devices(int json) {
     if (!json) printf("\ndevices (%zu):\n", count);
     for (size_t i = 0; i < count; i++) {
         xhal_device_t *device = NULL;
-        xhal_device_info_t info;
+        xhal_device_info_t info = {.struct_size = sizeof info};
         status = xhal_device_get(i, &device);
         if (status == XHAL_OK) status = xhal_device_info(device, &info);
         if (status != XHAL_OK) return tool_fail(status, "xhal_device_info");

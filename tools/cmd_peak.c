@@ -67,7 +67,7 @@ static void print_device(const xhal_device_info_t *info, const conf_measured_t *
 
 /* Measures one device; returns 1 when it failed. */
 static int peak_device(xhal_device_t *device, int quick, int store, conform_progress_t *progress) {
-    xhal_device_info_t info;
+    xhal_device_info_t info = {.struct_size = sizeof info};
     xhal_status_t status = xhal_device_info(device, &info);
     if (status != XHAL_OK) return tool_report(status, "xhal_device_info") != XHAL_OK;
     conf_measured_t measured;

@@ -107,8 +107,8 @@ xhal_status_t cpu_attention_supports(xhal_be_device_t *device, const xhal_attent
 }
 
 xhal_status_t cpu_attention(xhal_be_stream_t *stream, const xhal_attention_desc_t *desc,
-                            xhal_be_buffer_t *q, xhal_be_buffer_t *k, xhal_be_buffer_t *v,
-                            xhal_be_buffer_t *o) {
+                            const xhal_be_attention_buffers_t *buffers) {
+    const xhal_be_buffer_t *q = buffers->q, *k = buffers->k, *v = buffers->v, *o = buffers->o;
     cpu_command_t *command =
         cpu_command_new(stream, run_attention, "attention", sizeof(attention_args_t));
     if (!command) return XHAL_OUT_OF_MEMORY;

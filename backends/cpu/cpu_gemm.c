@@ -197,8 +197,9 @@ xhal_status_t cpu_gemm_supports(xhal_be_device_t *device, const xhal_gemm_desc_t
     return XHAL_OK; /* every dtype mix, transpose and stride the core accepts */
 }
 
-xhal_status_t cpu_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc, xhal_be_buffer_t *a,
-                       xhal_be_buffer_t *b, xhal_be_buffer_t *c) {
+xhal_status_t cpu_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc,
+                       const xhal_be_gemm_buffers_t *buffers) {
+    const xhal_be_buffer_t *a = buffers->a, *b = buffers->b, *c = buffers->c;
     cpu_command_t *command = cpu_command_new(stream, run_gemm, "gemm", sizeof(gemm_args_t));
     if (!command) return XHAL_OUT_OF_MEMORY;
     gemm_args_t *args = (gemm_args_t *)command->payload;

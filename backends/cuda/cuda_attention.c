@@ -56,8 +56,8 @@ static xhal_status_t encode_attention_map(xhal_be_device_t *dev, CUtensorMap *ma
 }
 
 xhal_status_t cuda_attention(xhal_be_stream_t *stream, const xhal_attention_desc_t *d,
-                             xhal_be_buffer_t *q, xhal_be_buffer_t *k, xhal_be_buffer_t *v,
-                             xhal_be_buffer_t *o) {
+                             const xhal_be_attention_buffers_t *buffers) {
+    xhal_be_buffer_t *q = buffers->q, *k = buffers->k, *v = buffers->v, *o = buffers->o;
     xhal_be_device_t *dev = stream->device;
     xhal_status_t status = cuda_enter(dev);
     if (status != XHAL_OK) return status;

@@ -64,8 +64,9 @@ static xhal_status_t launch_sm90(xhal_be_stream_t *stream, const cuda_gemm_plan_
     return cuda_launch(stream, f, plan->grid, plan->threads, plan->smem, args, plan->kernel);
 }
 
-xhal_status_t cuda_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *d, xhal_be_buffer_t *a,
-                        xhal_be_buffer_t *b, xhal_be_buffer_t *c) {
+xhal_status_t cuda_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *d,
+                        const xhal_be_gemm_buffers_t *buffers) {
+    xhal_be_buffer_t *a = buffers->a, *b = buffers->b, *c = buffers->c;
     xhal_be_device_t *dev = stream->device;
     xhal_status_t status = cuda_enter(dev);
     if (status != XHAL_OK) return status;

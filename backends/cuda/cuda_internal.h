@@ -206,11 +206,10 @@ xhal_status_t cuda_fill(xhal_be_stream_t *stream, xhal_be_buffer_t *dst, uint64_
                         uint64_t size, const void *pattern, size_t pattern_size);
 
 xhal_status_t cuda_gemm_supports(xhal_be_device_t *device, const xhal_gemm_desc_t *desc);
-xhal_status_t cuda_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc, xhal_be_buffer_t *a,
-                        xhal_be_buffer_t *b, xhal_be_buffer_t *c);
+xhal_status_t cuda_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc,
+                        const xhal_be_gemm_buffers_t *buffers);
 xhal_status_t cuda_attention_supports(xhal_be_device_t *device, const xhal_attention_desc_t *desc);
 xhal_status_t cuda_attention(xhal_be_stream_t *stream, const xhal_attention_desc_t *desc,
-                             xhal_be_buffer_t *q, xhal_be_buffer_t *k, xhal_be_buffer_t *v,
-                             xhal_be_buffer_t *o);
+                             const xhal_be_attention_buffers_t *buffers);
 
 #endif /* XHAL_CUDA_INTERNAL_H */

@@ -158,8 +158,8 @@ static xhal_status_t decode(xhal_be_stream_t *stream, const xhal_attention_desc_
 }
 
 xhal_status_t ocl_attention(xhal_be_stream_t *stream, const xhal_attention_desc_t *desc,
-                            xhal_be_buffer_t *q, xhal_be_buffer_t *k, xhal_be_buffer_t *v,
-                            xhal_be_buffer_t *o) {
+                            const xhal_be_attention_buffers_t *buffers) {
+    xhal_be_buffer_t *q = buffers->q, *k = buffers->k, *v = buffers->v, *o = buffers->o;
     if (desc->seq_q <= stream->device->tuning.att_dec_max_q)
         return decode(stream, desc, q, k, v, o);
     return prefill(stream, desc, q, k, v, o);

@@ -271,8 +271,9 @@ static xhal_status_t gemm_fused(xhal_be_stream_t *stream, const xhal_gemm_desc_t
     return XHAL_OK;
 }
 
-xhal_status_t ocl_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc, xhal_be_buffer_t *a,
-                       xhal_be_buffer_t *b, xhal_be_buffer_t *c) {
+xhal_status_t ocl_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc,
+                       const xhal_be_gemm_buffers_t *buffers) {
+    xhal_be_buffer_t *a = buffers->a, *b = buffers->b, *c = buffers->c;
     if (desc->m <= stream->device->tuning.gemv_max_m) return gemm_gemv(stream, desc, a, b, c);
     if (fused_fits(stream->device, desc)) return gemm_fused(stream, desc, a, b, c);
     return gemm_tiled(stream, desc, a, b, c);

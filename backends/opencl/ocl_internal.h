@@ -250,13 +250,12 @@ xhal_status_t ocl_event_synchronize(xhal_be_event_t *event);
 xhal_status_t ocl_event_elapsed_ms(xhal_be_event_t *start, xhal_be_event_t *end, double *out_ms);
 
 xhal_status_t ocl_gemm_supports(xhal_be_device_t *device, const xhal_gemm_desc_t *desc);
-xhal_status_t ocl_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc, xhal_be_buffer_t *a,
-                       xhal_be_buffer_t *b, xhal_be_buffer_t *c);
+xhal_status_t ocl_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc,
+                       const xhal_be_gemm_buffers_t *buffers);
 
 xhal_status_t ocl_attention_supports(xhal_be_device_t *device, const xhal_attention_desc_t *desc);
 xhal_status_t ocl_attention(xhal_be_stream_t *stream, const xhal_attention_desc_t *desc,
-                            xhal_be_buffer_t *q, xhal_be_buffer_t *k, xhal_be_buffer_t *v,
-                            xhal_be_buffer_t *o);
+                            const xhal_be_attention_buffers_t *buffers);
 
 /* ---- ocl_device.c helpers ---- */
 

@@ -127,7 +127,7 @@ static double run_attention(xhal_device_t *dev, xhal_stream_t *stream) {
 int main(void) {
     xhal_device_t *device = NULL;
     xhal_stream_t *stream = NULL;
-    xhal_device_info_t info;
+    xhal_device_info_t info = {.struct_size = sizeof info};
     CHECK(xhal_device_open(NULL, &device)); /* XHAL_DEVICE, or the first device */
     CHECK(xhal_device_info(device, &info));
     printf("device: %s (%s)\n", info.name, info.spec);

@@ -1,4 +1,6 @@
 /* The argument checks every entry point shares; each names the function and the argument. */
+#include <string.h>
+
 #include "core.h"
 
 xhal_status_t xhal_check_not_null(const char *fn, const char *name, const void *ptr) {
@@ -23,6 +25,22 @@ xhal_status_t xhal_check_range(const char *fn, const char *buffer_name, const ch
                               "%s: %s (%llu) + size (%llu) runs past the %llu bytes of %s", fn,
                               offset_name, (unsigned long long)offset, (unsigned long long)size,
                               (unsigned long long)buffer->size, buffer_name);
+    return XHAL_OK;
+}
+
+xhal_status_t xhal_copy_versioned(const char *fn, const char *name, const void *src,
+                                  size_t min_size, size_t full_size, void *full) {
+    CHECK(xhal_check_not_null(fn, name, src));
+    uint32_t size;
+    memcpy(&size, src, sizeof size);
+    if (size < min_size || size > full_size)
+        return xhal_set_error(XHAL_INVALID_ARGUMENT,
+                              "%s: %s->struct_size (%u) is not a size this library knows (%zu .. "
+                              "%zu): make the struct with its *_init function or set struct_size "
+                              "to sizeof the struct",
+                              fn, name, (unsigned)size, min_size, full_size);
+    memset(full, 0, full_size);
+    memcpy(full, src, size);
     return XHAL_OK;
 }
 

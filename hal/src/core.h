@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "xhal/xhal_backend.h"
 
@@ -142,6 +143,23 @@ XHAL_INTERNAL_API xhal_status_t xhal_check_tensor(const char *fn, const char *na
                                                   const xhal_buffer_t *buffer, uint64_t offset,
                                                   uint64_t elements, xhal_dtype_t dtype,
                                                   const xhal_device_t *device, uint64_t *out_bytes);
+
+/*
+ * Structs that begin with `uint32_t struct_size` (descriptors, device info) are versioned by it:
+ * the smallest size accepted is the first versioned layout, XHAL_SIZE_THROUGH(type, its last
+ * field then), and the largest is this library's sizeof. Growing a struct appends fields whose
+ * zero means "off" and leaves the smallest size where it was.
+ */
+#define XHAL_SIZE_THROUGH(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+
+/*
+ * Copies a versioned struct the caller passed into `full` (full_size bytes), zeroing what lies
+ * past the caller's struct_size. INVALID_ARGUMENT naming `<name>->struct_size` when the size is
+ * outside [min_size, full_size] (the usual cause: a struct not made by its *_init function).
+ */
+XHAL_INTERNAL_API xhal_status_t xhal_copy_versioned(const char *fn, const char *name,
+                                                    const void *src, size_t min_size,
+                                                    size_t full_size, void *full);
 
 /* True when the byte ranges [a, a + a_bytes) and [b, b + b_bytes) of one buffer intersect. */
 static inline bool xhal_ranges_overlap(uint64_t a, uint64_t a_bytes, uint64_t b, uint64_t b_bytes) {

@@ -152,7 +152,14 @@ xhal_status_t xhal_device_info(const xhal_device_t *device, xhal_device_info_t *
     if (!device) return xhal_set_error(XHAL_INVALID_ARGUMENT, "xhal_device_info: device is NULL");
     if (!out_info)
         return xhal_set_error(XHAL_INVALID_ARGUMENT, "xhal_device_info: out_info is NULL");
-    *out_info = device->info;
+    xhal_device_info_t full;
+    CHECK(xhal_copy_versioned("xhal_device_info", "out_info", out_info,
+                              XHAL_SIZE_THROUGH(xhal_device_info_t, peak_source), sizeof full,
+                              &full));
+    uint32_t size = out_info->struct_size;
+    full = device->info;
+    full.struct_size = size;
+    memcpy(out_info, &full, size);
     return XHAL_OK;
 }
 

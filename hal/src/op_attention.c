@@ -22,6 +22,7 @@ void xhal_attention_desc_init(xhal_attention_desc_t *out_desc, int64_t batch, in
                               xhal_dtype_t dtype, xhal_layout_t layout) {
     if (!out_desc) return;
     *out_desc = (xhal_attention_desc_t){
+        .struct_size = sizeof(xhal_attention_desc_t),
         .batch = batch,
         .heads_q = heads_q,
         .heads_kv = heads_kv,
@@ -78,8 +79,15 @@ static xhal_status_t check_no_overlap(const char *fn, const xhal_attention_desc_
     return XHAL_OK;
 }
 
+/* The first versioned layout (0.2) ends here; see xhal_copy_versioned. */
+#define ATTENTION_DESC_MIN_SIZE XHAL_SIZE_THROUGH(xhal_attention_desc_t, lse_offset)
+
 static xhal_status_t check_shape(const char *fn, const xhal_attention_desc_t *d) {
-    CHECK(xhal_check_not_null(fn, "desc", d));
+    /* The serving features are validated by the serving-attention work; refused until then. */
+    if (d->flags || d->sliding_window || d->softcap != 0.0f || d->cu_seqlens_q ||
+        d->cu_seqlens_kv || d->seqlens_kv || d->block_table || d->lse)
+        return xhal_set_error(XHAL_UNSUPPORTED,
+                              "%s: the serving features of attention are not implemented yet", fn);
     CHECK(xhal_check_at_least(fn, "batch", d->batch, 1));
     CHECK(xhal_check_at_least(fn, "heads_q", d->heads_q, 1));
     CHECK(xhal_check_at_least(fn, "heads_kv", d->heads_kv, 1));
@@ -147,17 +155,21 @@ xhal_status_t xhal_attention_supports(const xhal_device_t *device,
                                       const xhal_attention_desc_t *desc) {
     static const char fn[] = "xhal_attention_supports";
     CHECK(xhal_check_not_null(fn, "device", device));
-    CHECK(check_shape(fn, desc));
+    xhal_attention_desc_t full;
+    CHECK(xhal_copy_versioned(fn, "desc", desc, ATTENTION_DESC_MIN_SIZE, sizeof full, &full));
+    CHECK(check_shape(fn, &full));
     uint64_t elements[4];
-    CHECK(extents(fn, desc, elements));
-    return ask_backend(fn, device, desc);
+    CHECK(extents(fn, &full, elements));
+    return ask_backend(fn, device, &full);
 }
 
 xhal_status_t xhal_attention(xhal_stream_t *stream, const xhal_attention_desc_t *desc) {
     static const char fn[] = "xhal_attention";
     CHECK(xhal_check_not_null(fn, "stream", stream));
-    CHECK(check_shape(fn, desc));
-    const xhal_attention_desc_t *d = desc;
+    xhal_attention_desc_t full;
+    CHECK(xhal_copy_versioned(fn, "desc", desc, ATTENTION_DESC_MIN_SIZE, sizeof full, &full));
+    const xhal_attention_desc_t *d = &full;
+    CHECK(check_shape(fn, d));
     const xhal_device_t *device = stream->device;
     uint64_t elements[4];
     CHECK(extents(fn, d, elements));
@@ -183,5 +195,7 @@ xhal_status_t xhal_attention(xhal_stream_t *stream, const xhal_attention_desc_t 
                                   (unsigned long long)t[i].offset);
     }
     CHECK(ask_backend(fn, device, d));
-    return device->api->attention(stream->impl, d, d->q->impl, d->k->impl, d->v->impl, d->o->impl);
+    const xhal_be_attention_buffers_t buffers = {
+        .q = d->q->impl, .k = d->k->impl, .v = d->v->impl, .o = d->o->impl};
+    return device->api->attention(stream->impl, d, &buffers);
 }

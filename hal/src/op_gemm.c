@@ -9,6 +9,7 @@ void xhal_gemm_desc_init(xhal_gemm_desc_t *out_desc, int64_t m, int64_t n, int64
                          xhal_dtype_t dtype) {
     if (!out_desc) return;
     *out_desc = (xhal_gemm_desc_t){
+        .struct_size = sizeof(xhal_gemm_desc_t),
         .m = m,
         .n = n,
         .k = k,
@@ -34,9 +35,15 @@ static xhal_status_t check_ld(const char *fn, const char *name, int64_t ld, cons
                           (long long)ld, dim, (long long)minimum, matrix, trans_name[trans]);
 }
 
+/* The first versioned layout (0.2) ends here; see xhal_copy_versioned. */
+#define GEMM_DESC_MIN_SIZE XHAL_SIZE_THROUGH(xhal_gemm_desc_t, b_zeros_offset)
+
 /* Everything about the descriptor except its buffers: what `supports` can judge. */
 static xhal_status_t check_shape(const char *fn, const xhal_gemm_desc_t *d) {
-    CHECK(xhal_check_not_null(fn, "desc", d));
+    /* Epilogues and quantized B are validated by the serving-GEMM work; refused until then. */
+    if (d->bias || d->activation || d->gated || d->b_quant)
+        return xhal_set_error(XHAL_UNSUPPORTED, "%s: epilogues and quantized B are not "
+                              "implemented yet", fn);
     CHECK(xhal_check_at_least(fn, "m", d->m, 1));
     CHECK(xhal_check_at_least(fn, "n", d->n, 1));
     CHECK(xhal_check_at_least(fn, "k", d->k, 1));
@@ -113,17 +120,21 @@ static xhal_status_t ask_backend(const char *fn, const xhal_device_t *device,
 xhal_status_t xhal_gemm_supports(const xhal_device_t *device, const xhal_gemm_desc_t *desc) {
     static const char fn[] = "xhal_gemm_supports";
     CHECK(xhal_check_not_null(fn, "device", device));
-    CHECK(check_shape(fn, desc));
+    xhal_gemm_desc_t full;
+    CHECK(xhal_copy_versioned(fn, "desc", desc, GEMM_DESC_MIN_SIZE, sizeof full, &full));
+    CHECK(check_shape(fn, &full));
     uint64_t a, b, c;
-    CHECK(extents(fn, desc, &a, &b, &c));
-    return ask_backend(fn, device, desc);
+    CHECK(extents(fn, &full, &a, &b, &c));
+    return ask_backend(fn, device, &full);
 }
 
 xhal_status_t xhal_gemm(xhal_stream_t *stream, const xhal_gemm_desc_t *desc) {
     static const char fn[] = "xhal_gemm";
     CHECK(xhal_check_not_null(fn, "stream", stream));
-    CHECK(check_shape(fn, desc));
-    const xhal_gemm_desc_t *d = desc;
+    xhal_gemm_desc_t full;
+    CHECK(xhal_copy_versioned(fn, "desc", desc, GEMM_DESC_MIN_SIZE, sizeof full, &full));
+    const xhal_gemm_desc_t *d = &full;
+    CHECK(check_shape(fn, d));
     const xhal_device_t *device = stream->device;
 
     uint64_t a_elements, b_elements, c_elements;
@@ -144,5 +155,6 @@ xhal_status_t xhal_gemm(xhal_stream_t *stream, const xhal_gemm_desc_t *desc) {
                               "%s: c (c_offset %llu) overlaps b (b_offset %llu) in one buffer", fn,
                               (unsigned long long)d->c_offset, (unsigned long long)d->b_offset);
     CHECK(ask_backend(fn, device, d));
-    return device->api->gemm(stream->impl, d, d->a->impl, d->b->impl, d->c->impl);
+    const xhal_be_gemm_buffers_t buffers = {.a = d->a->impl, .b = d->b->impl, .c = d->c->impl};
+    return device->api->gemm(stream->impl, d, &buffers);
 }

@@ -55,7 +55,9 @@ static xhal_status_t open_device(xhal_backend_entry_t *entry, uint32_t index,
     device->objects.next = device->objects.prev = &device->objects;
     xhal_status_t status = entry->api.device_open(entry->state, index, &device->impl);
     if (status == XHAL_OK) {
+        device->info.struct_size = sizeof device->info;
         status = entry->api.device_info(device->impl, &device->info);
+        device->info.struct_size = sizeof device->info; /* whatever the backend did with it */
         if (status != XHAL_OK) entry->api.device_close(device->impl);
     }
     /* Figures the backend left 0 come from the datasheet table when the device is in it. */

@@ -28,21 +28,20 @@ static void corrupt(xhal_be_stream_t *stream, void *payload) {
 }
 
 static xhal_status_t corrupting_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc,
-                                     xhal_be_buffer_t *a, xhal_be_buffer_t *b,
-                                     xhal_be_buffer_t *c) {
+                                     const xhal_be_gemm_buffers_t *buffers) {
     int target = desc->a_type == XHAL_DTYPE_F32 && desc->b_type == XHAL_DTYPE_F32 &&
                  desc->c_type == XHAL_DTYPE_F32 && desc->m > 4096;
     /* Allocated before the GEMM is queued, so that a failure leaves nothing half done. */
     cpu_command_t *command =
         target ? cpu_command_new(stream, corrupt, "corrupt", sizeof(float *)) : NULL;
     if (target && !command) return XHAL_OUT_OF_MEMORY;
-    xhal_status_t status = cpu_gemm(stream, desc, a, b, c);
+    xhal_status_t status = cpu_gemm(stream, desc, buffers);
     if (status != XHAL_OK || !command) {
         if (command) free(command);
         return status;
     }
     int64_t last = (desc->batch - 1) * desc->stride_c + (desc->m - 1) * desc->ldc + desc->n - 1;
-    float *element = (float *)((char *)c->data + desc->c_offset) + last;
+    float *element = (float *)((char *)buffers->c->data + desc->c_offset) + last;
     memcpy(command->payload, &element, sizeof element);
     /* The stream runs commands in order: this one runs after the GEMM has written C. */
     cpu_stream_push(stream, command);

@@ -29,7 +29,7 @@ static void open_named(const char *data_dir, xhal_device_info_t *info) {
 
 static void test_datasheet_fills_what_is_missing(void **state) {
     (void)state;
-    xhal_device_info_t info;
+    xhal_device_info_t info = {.struct_size = sizeof info};
     open_named(NULL, &info); /* the source tree's hal/data/devices.ini */
     assert_true(info.peak_flops[XHAL_DTYPE_F32] > 0);
     assert_true(info.peak_flops[XHAL_DTYPE_F32] < 10e12); /* the CPU's, not the H100's 51e12 */
@@ -42,7 +42,7 @@ static void test_datasheet_fills_what_is_missing(void **state) {
 
 static void test_data_dir_comes_first(void **state) {
     (void)state;
-    xhal_device_info_t info;
+    xhal_device_info_t info = {.struct_size = sizeof info};
     open_named(XT_DATA_DIR, &info);
     /* The test file's figures, divided by its per_device = 2. */
     assert_true(info.peak_flops[XHAL_DTYPE_F16] == 50e12);
@@ -60,7 +60,7 @@ static void test_cpu_is_not_matched(void **state) {
     setenv("XHAL_BACKENDS", "cpu", 1); /* the CPU alone: other plugins are not the point here */
     unsetenv("XHAL_DATA_DIR");
     xhal_device_t *device = NULL;
-    xhal_device_info_t info;
+    xhal_device_info_t info = {.struct_size = sizeof info};
     XT_OK(xhal_device_open("cpu", &device));
     XT_OK(xhal_device_info(device, &info));
     /* A CPU's peaks are derived by its backend; devices.ini has nothing to add. */

@@ -267,7 +267,7 @@ int cuda_gpu_bench(xhal_device_t *dev, FILE *results, int quick) {
         !gpu_ok(xhal_event_create(dev, &t.start), "event_create") ||
         !gpu_ok(xhal_event_create(dev, &t.stop), "event_create"))
         return 1;
-    xhal_device_info_t info;
+    xhal_device_info_t info = {.struct_size = sizeof info};
     xhal_device_info(dev, &info);
     gpu_say(out, "\n== timings on %s (median of %d after %d warm-ups) ==\n", info.name, REPEATS,
             WARMUP);

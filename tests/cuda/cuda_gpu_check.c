@@ -394,7 +394,7 @@ int main(int argc, char **argv) {
         xhal_shutdown();
         return 0;
     }
-    xhal_device_info_t info;
+    xhal_device_info_t info = {.struct_size = sizeof info};
     xhal_device_info(dev, &info);
     gpu_say(results, "device: %s (%s, %u SMs, %s)\n", info.name, info.architecture,
             info.compute_units, info.driver);

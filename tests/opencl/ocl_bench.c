@@ -97,7 +97,7 @@ int main(int argc, char **argv) {
         return 77; /* skipped, for ctest */
     }
     TRY(opened);
-    xhal_device_info_t info;
+    xhal_device_info_t info = {.struct_size = sizeof info};
     TRY(xhal_device_info(device, &info));
     TRY(xhal_stream_create(device, &stream));
     TRY(xhal_event_create(device, &start));

@@ -17,7 +17,7 @@
 #include <string.h>
 
 static xhal_device_t *device;
-static xhal_device_info_t info;
+static xhal_device_info_t info = {.struct_size = sizeof info};
 static xhal_stream_t *stream;
 
 /* ---- device info ---- */

@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 #define XHAL_VERSION_MAJOR 0
-#define XHAL_VERSION_MINOR 1
+#define XHAL_VERSION_MINOR 2
 #define XHAL_VERSION_PATCH 0
 
 /* ---------------------------------------------------------------------------------------------
@@ -126,7 +126,15 @@ typedef enum xhal_device_type {
     XHAL_DEVICE_TYPE_ACCELERATOR = 2, /* anything else: NPUs, inference chips, FPGAs */
 } xhal_device_type_t;
 
+/*
+ * Structs the caller hands the library (device info, op descriptors) begin with their size as
+ * the caller was compiled: the library reads and writes no further, and refuses a size it does
+ * not know with INVALID_ARGUMENT naming `struct_size`. The *_init functions set it; a struct
+ * filled by hand sets it to sizeof itself.
+ */
+
 typedef struct xhal_device_info {
+    uint32_t struct_size; /* sizeof(xhal_device_info_t): set it before xhal_device_info() */
     xhal_device_type_t type;
     char spec[64];  /* how to open it again: "cpu", "opencl:0", "cuda:1" */
     char name[128]; /* as the vendor reports it */
@@ -161,7 +169,11 @@ XHAL_API xhal_status_t xhal_device_get(size_t index, xhal_device_t **out_device)
  */
 XHAL_API xhal_status_t xhal_device_open(const char *spec, xhal_device_t **out_device);
 
-/** Copies the device's description and peaks to *out_info. */
+/**
+ * Copies the device's description and peaks to *out_info, whose struct_size the caller sets
+ * first (`xhal_device_info_t info = {.struct_size = sizeof info};`); INVALID_ARGUMENT naming
+ * struct_size when it is not a size this library knows.
+ */
 XHAL_API xhal_status_t xhal_device_info(const xhal_device_t *device, xhal_device_info_t *out_info);
 
 /* ---------------------------------------------------------------------------------------------
@@ -276,7 +288,52 @@ XHAL_API xhal_status_t xhal_fill(xhal_stream_t *stream, xhal_buffer_t *dst, uint
 /** Lets a backend run f32 inputs through TF32 (or similar reduced-precision) matrix units. */
 #define XHAL_GEMM_ALLOW_TF32 (1u << 0)
 
+/*
+ * Activations of the GEMM epilogue. GELU_ERF is x/2 (1 + erf(x/sqrt 2)); GELU_TANH is
+ * x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); SILU is x / (1 + exp(-x)).
+ */
+typedef enum xhal_activation {
+    XHAL_ACTIVATION_NONE = 0,
+    XHAL_ACTIVATION_RELU = 1,
+    XHAL_ACTIVATION_GELU_ERF = 2,
+    XHAL_ACTIVATION_GELU_TANH = 3,
+    XHAL_ACTIVATION_SILU = 4,
+    XHAL_ACTIVATION_COUNT = 5,
+} xhal_activation_t;
+
+/*
+ * Weight-only quantized formats of B (activations stay f32/f16/bf16, accumulation f32).
+ * Elements are laid out as a dense B would be (ldb and stride_b count elements, b_offset
+ * counts bytes); each element is dequantized as w = (q - z) * s:
+ *   INT8      one signed byte per element; z = 0.
+ *   INT4      two elements per byte, the even-indexed element (row * ldb + column) in the low
+ *             nibble, values 0..15; z from b_zeros, or 8 when b_zeros is NULL; ldb even.
+ *   FP8_E4M3  one byte per element (OCP FP8 E4M3: bias 7, no infinities, S.1111.111 is NaN).
+ *   FP8_E5M2  one byte per element (OCP FP8 E5M2: bias 15, IEEE-style infinities and NaNs).
+ * s comes from b_scales by b_scale_mode: one value (PER_TENSOR), one per output column j of
+ * op(B) (PER_CHANNEL, n values), or one per column and group of b_group_size consecutive k
+ * (PER_GROUP, laid out [n][ceil(k / b_group_size)], the column's groups contiguous).
+ * b_zeros (INT4 with PER_GROUP only; optional) holds one unsigned byte 0..15 per scale, laid
+ * out as the scales. With batch > 1, stride_b must be 0: one weight matrix for the batch.
+ * xhal_quantize_weights() makes these layouts from f32 weights.
+ */
+typedef enum xhal_quant {
+    XHAL_QUANT_NONE = 0, /* B is dense, of b_type */
+    XHAL_QUANT_INT8 = 1,
+    XHAL_QUANT_INT4 = 2,
+    XHAL_QUANT_FP8_E4M3 = 3,
+    XHAL_QUANT_FP8_E5M2 = 4,
+    XHAL_QUANT_COUNT = 5,
+} xhal_quant_t;
+
+typedef enum xhal_scale_mode {
+    XHAL_SCALE_PER_CHANNEL = 0,
+    XHAL_SCALE_PER_TENSOR = 1,
+    XHAL_SCALE_PER_GROUP = 2,
+} xhal_scale_mode_t;
+
 typedef struct xhal_gemm_desc {
+    uint32_t struct_size; /* sizeof(xhal_gemm_desc_t); set by xhal_gemm_desc_init */
     int64_t m, n, k;
     xhal_dtype_t a_type, b_type, c_type;
     int trans_a, trans_b; /* 0 or 1 */
@@ -287,11 +344,35 @@ typedef struct xhal_gemm_desc {
     uint32_t flags; /* XHAL_GEMM_* */
     xhal_buffer_t *a, *b, *c;
     uint64_t a_offset, b_offset, c_offset;
+
+    /*
+     * Epilogue, fused in the kernel: C = act(alpha * op(A) * op(B) + beta * C + bias).
+     * bias (NULL: none) holds n values of bias_type (f32, or any dtype a backend accepts),
+     * one per column. With gated set, n is even and the product T = alpha * op(A) * op(B) + bias
+     * is m x n while C is m x n/2: C[i][j] = act(T[i][j]) * T[i][j + n/2] (the first half is
+     * the gate, as in LLaMA's fused gate/up projection); ldc >= n/2 and beta must be 0.
+     */
+    xhal_buffer_t *bias;
+    uint64_t bias_offset;
+    xhal_dtype_t bias_type;
+    xhal_activation_t activation;
+    int gated; /* 0 or 1 */
+
+    /* Weight-only quantized B (see xhal_quant_t); b_type is not read when b_quant is set. */
+    xhal_quant_t b_quant;
+    xhal_scale_mode_t b_scale_mode;
+    int64_t b_group_size; /* PER_GROUP: 32, 64 or 128 */
+    xhal_dtype_t b_scale_type;
+    xhal_buffer_t *b_scales;
+    uint64_t b_scales_offset;
+    xhal_buffer_t *b_zeros; /* INT4 only; NULL: z = 8 */
+    uint64_t b_zeros_offset;
 } xhal_gemm_desc_t;
 
 /**
  * Fills *out_desc for a dense, contiguous, single-batch GEMM of m x n x k with one dtype
- * everywhere, alpha 1 and beta 0: set the buffers, then change what differs.
+ * everywhere, alpha 1, beta 0, no epilogue and no quantization (struct_size set): set the
+ * buffers, then change what differs.
  */
 XHAL_API void xhal_gemm_desc_init(xhal_gemm_desc_t *out_desc, int64_t m, int64_t n, int64_t k,
                                   xhal_dtype_t dtype);
@@ -325,7 +406,15 @@ typedef enum xhal_layout {
     XHAL_LAYOUT_BHSD = 1, /* [batch, head, seq, dim]: the layout of most KV caches */
 } xhal_layout_t;
 
+/*
+ * Has the core read the int32 index buffers of a variable-length or paged attention on the host
+ * (it synchronizes the stream to do so) and refuse a bad length, offset or block index with
+ * INVALID_ARGUMENT naming the sequence and the entry. XHAL_VALIDATE=1 sets it for every call.
+ */
+#define XHAL_ATTENTION_CHECK_INDICES (1u << 0)
+
 typedef struct xhal_attention_desc {
+    uint32_t struct_size; /* sizeof(xhal_attention_desc_t); set by xhal_attention_desc_init */
     int64_t batch, heads_q, heads_kv, seq_q, seq_kv, head_dim;
     xhal_dtype_t dtype; /* of Q, K, V and O */
     int causal;         /* 0 or 1 */
@@ -333,11 +422,68 @@ typedef struct xhal_attention_desc {
     xhal_attention_strides_t q_strides, k_strides, v_strides, o_strides;
     xhal_buffer_t *q, *k, *v, *o;
     uint64_t q_offset, k_offset, v_offset, o_offset;
+
+    uint32_t flags; /* XHAL_ATTENTION_* */
+
+    /*
+     * Masks and scores. Query i of a sequence with len_q queries and len_kv keys sits at key
+     * position p = i + len_kv - len_q. causal: it sees keys j <= p. sliding_window W > 0: it
+     * sees only keys j > p - W (W keys ending at p; with causal, as Mistral and Gemma).
+     * softcap c > 0: each score s = scale * q.k becomes c * tanh(s / c) (Gemma 2).
+     */
+    int64_t sliding_window; /* 0: none */
+    float softcap;          /* 0: none */
+
+    /*
+     * Packed variable-length batches (int32 buffers; NULL: not used). `batch` is the number of
+     * sequences.
+     * - cu_seqlens_q ([batch + 1], non-decreasing from 0): sequence b's queries are rows
+     *   cu_seqlens_q[b] .. cu_seqlens_q[b + 1] - 1 of Q and O, and seq_q is the rows Q and O
+     *   hold; q_strides.batch and o_strides.batch are not read. Without it, every sequence has
+     *   seq_q queries at its batch stride.
+     * - cu_seqlens_kv ([batch + 1]): the same for K and V; seq_kv is the rows they hold.
+     * - seqlens_kv ([batch]): sequence b has seqlens_kv[b] keys, at most seq_kv (dense K/V) or
+     *   max_blocks_per_seq * block_size (paged). Required when paged; not with cu_seqlens_kv.
+     * A sequence may have 0 queries (nothing written) or 0 keys (its rows are zeros).
+     */
+    xhal_buffer_t *cu_seqlens_q, *cu_seqlens_kv, *seqlens_kv;
+    uint64_t cu_seqlens_q_offset, cu_seqlens_kv_offset, seqlens_kv_offset;
+
+    /*
+     * Paged KV cache (block_table non-NULL): K and V are pools of num_blocks blocks of
+     * block_size (1 .. 256) tokens; k_strides/v_strides give the elements between blocks
+     * (.batch), between heads (.head) and between tokens of a block (.seq), so both
+     * [block, token, head, dim] and [block, head, token, dim] pools work. block_table is int32
+     * [batch][block_table_stride]: key t of sequence b is token t % block_size of block
+     * block_table[b * block_table_stride + t / block_size]; the first max_blocks_per_seq entries
+     * of a row may be read. Blocks may be shared between sequences and appear in any order.
+     * seq_kv is the longest KV length planned for (<= max_blocks_per_seq * block_size).
+     */
+    xhal_buffer_t *block_table;
+    uint64_t block_table_offset;
+    int64_t block_table_stride, max_blocks_per_seq;
+    int64_t block_size, num_blocks;
+
+    /*
+     * Log-sum-exp output (NULL: none): f32, ln(sum_j exp(s_j)) over the scores a query row saw
+     * (after scale and softcap), -inf for a row that saw no key; element (b, h, i) at
+     * (b * heads_q + h) * seq_q + i, with b = 0 and i the row when Q is packed.
+     */
+    xhal_buffer_t *lse;
+    uint64_t lse_offset;
 } xhal_attention_desc_t;
 
+/*
+ * Device-resident indices are not trusted: a kernel clamps every offset, length and block index
+ * it reads to the buffers it was given, so a bad entry never makes it read or write outside
+ * them; the output rows of a sequence with a bad entry are unspecified. Set
+ * XHAL_ATTENTION_CHECK_INDICES (or XHAL_VALIDATE=1) to have them checked on the host instead.
+ */
+
 /**
- * Fills *out_desc with a shape, dtype, scale 0 (1/sqrt(head_dim)), no mask and contiguous strides
- * of `layout` for all four tensors: set the buffers, then change what differs.
+ * Fills *out_desc with a shape, dtype, scale 0 (1/sqrt(head_dim)), no mask, no serving feature
+ * (struct_size set) and contiguous strides of `layout` for all four tensors: set the buffers,
+ * then change what differs.
  */
 XHAL_API void xhal_attention_desc_init(xhal_attention_desc_t *out_desc, int64_t batch,
                                        int64_t heads_q, int64_t heads_kv, int64_t seq_q,
@@ -350,6 +496,86 @@ XHAL_API xhal_status_t xhal_attention_supports(const xhal_device_t *device,
 
 /** Validates `desc` and enqueues the attention on `stream`. */
 XHAL_API xhal_status_t xhal_attention(xhal_stream_t *stream, const xhal_attention_desc_t *desc);
+
+/*
+ * Merging partial attention results (cascade and split attention): two outputs computed over
+ * disjoint key ranges for the same queries, each with its log-sum-exp, become the output over
+ * both ranges: w_x = exp(lse_x - max), O = (w_a O_a + w_b O_b) / (w_a + w_b),
+ * lse = max + ln(w_a + w_b). A row whose two LSEs are -inf is written as zeros with lse -inf.
+ * The three outputs share one shape and strides (as attention's O, head_dim contiguous); the
+ * LSEs are f32 [batch, heads, seq] contiguous. o may be o_a itself (same buffer and offset) and
+ * lse may be lse_a, for merging in place; no other overlap is allowed. lse may be NULL.
+ */
+typedef struct xhal_attention_merge_desc {
+    uint32_t struct_size; /* sizeof(xhal_attention_merge_desc_t); set by the init function */
+    int64_t batch, heads, seq, head_dim;
+    xhal_dtype_t dtype; /* of o_a, o_b and o */
+    xhal_attention_strides_t strides;
+    xhal_buffer_t *o_a, *o_b, *o;
+    uint64_t o_a_offset, o_b_offset, o_offset;
+    xhal_buffer_t *lse_a, *lse_b, *lse;
+    uint64_t lse_a_offset, lse_b_offset, lse_offset;
+} xhal_attention_merge_desc_t;
+
+/** Fills *out_desc with a shape, dtype and contiguous strides of `layout` (struct_size set). */
+XHAL_API void xhal_attention_merge_desc_init(xhal_attention_merge_desc_t *out_desc, int64_t batch,
+                                             int64_t heads, int64_t seq, int64_t head_dim,
+                                             xhal_dtype_t dtype, xhal_layout_t layout);
+
+/** Like xhal_gemm_supports, for the merge. */
+XHAL_API xhal_status_t xhal_attention_merge_supports(const xhal_device_t *device,
+                                                     const xhal_attention_merge_desc_t *desc);
+
+/** Validates `desc` and enqueues the merge on `stream`. */
+XHAL_API xhal_status_t xhal_attention_merge(xhal_stream_t *stream,
+                                            const xhal_attention_merge_desc_t *desc);
+
+/* ---------------------------------------------------------------------------------------------
+ * Quantizing weights on the host, into the layouts of xhal_quant_t.
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * What to make of an n x k f32 weight matrix W (row-major, row j = output channel j, as B with
+ * trans_b = 1). Scales are chosen by the reference rule: the largest magnitude of the values
+ * they cover maps to the format's largest (127 for INT8; 448 E4M3, 57344 E5M2), or, for INT4,
+ * [min, max] of the group to 0..15 with a zero point when zero_points is set and max|w| to 7
+ * around z = 8 otherwise. Values round to nearest, ties to even.
+ */
+typedef struct xhal_quantize_desc {
+    uint32_t struct_size; /* sizeof(xhal_quantize_desc_t) */
+    xhal_quant_t format;
+    int64_t n, k;
+    xhal_scale_mode_t scale_mode;
+    int64_t group_size; /* PER_GROUP: 32, 64 or 128 */
+    xhal_dtype_t scale_type;
+    int zero_points; /* INT4 with PER_GROUP: 1 to make b_zeros */
+} xhal_quantize_desc_t;
+
+/**
+ * Sets the bytes the quantized weights, scales and zero points take, and the ldb to pass in
+ * xhal_gemm_desc_t (k, or k rounded up to even for INT4). INVALID_ARGUMENT naming the field for
+ * an invalid description; out_zero_bytes is 0 when there are none.
+ */
+XHAL_API xhal_status_t xhal_quantize_sizes(const xhal_quantize_desc_t *desc,
+                                           uint64_t *out_weight_bytes, uint64_t *out_scale_bytes,
+                                           uint64_t *out_zero_bytes, int64_t *out_ldb);
+
+/**
+ * Quantizes `weights` (n x k f32, row stride ldw >= k elements) into caller-owned memory of the
+ * sizes xhal_quantize_sizes gives; out_zeros is NULL unless zero_points is set. Non-finite
+ * weights are INVALID_ARGUMENT naming the row and column.
+ */
+XHAL_API xhal_status_t xhal_quantize_weights(const xhal_quantize_desc_t *desc, const float *weights,
+                                             int64_t ldw, void *out_weights, void *out_scales,
+                                             void *out_zeros);
+
+/**
+ * The inverse: writes the n x k f32 values the quantized weights stand for (row stride ldw),
+ * exactly as a kernel dequantizes them; the reference tests compare against.
+ */
+XHAL_API xhal_status_t xhal_dequantize_weights(const xhal_quantize_desc_t *desc,
+                                               const void *weights, const void *scales,
+                                               const void *zeros, float *out_values, int64_t ldw);
 
 /* ---------------------------------------------------------------------------------------------
  * Helpers for host code

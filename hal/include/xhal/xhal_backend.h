@@ -11,7 +11,9 @@
  *   the device, sizes are > 0, views lie inside their buffers with byte counts that cannot
  *   overflow, GEMM and attention descriptors are consistent (see xhal.h);
  * - the public handles wrap yours: you receive your own device/buffer/stream/event objects;
- * - `supports` is asked before an op is enqueued, so an op entry may assume it was accepted.
+ * - `supports` is asked before an op is enqueued, so an op entry may assume it was accepted;
+ * - descriptors and device info reach you at this header's full size, whatever size the
+ *   application was compiled with: fields it did not know are zero (their "off" value).
  *
  * What a backend must do:
  * - never abort, exit or print; report failures through the host's set_error, naming the vendor
@@ -39,7 +41,7 @@ extern "C" {
  * accepts any minor: entries added in a later minor sit at the end of the table, and the core
  * reads only the entries that fit in the plugin's struct_size.
  */
-#define XHAL_BACKEND_ABI_MAJOR 1
+#define XHAL_BACKEND_ABI_MAJOR 2
 #define XHAL_BACKEND_ABI_MINOR 0
 
 /* The symbol a plugin exports; see xhal_backend_entry_fn. */
@@ -51,6 +53,20 @@ typedef struct xhal_be_device xhal_be_device_t; /* one per device */
 typedef struct xhal_be_buffer xhal_be_buffer_t;
 typedef struct xhal_be_stream xhal_be_stream_t;
 typedef struct xhal_be_event xhal_be_event_t;
+
+/* The backend's buffers behind an op descriptor's handles; NULL where the descriptor has none. */
+typedef struct xhal_be_gemm_buffers {
+    xhal_be_buffer_t *a, *b, *c, *bias, *b_scales, *b_zeros;
+} xhal_be_gemm_buffers_t;
+
+typedef struct xhal_be_attention_buffers {
+    xhal_be_buffer_t *q, *k, *v, *o;
+    xhal_be_buffer_t *cu_seqlens_q, *cu_seqlens_kv, *seqlens_kv, *block_table, *lse;
+} xhal_be_attention_buffers_t;
+
+typedef struct xhal_be_merge_buffers {
+    xhal_be_buffer_t *o_a, *o_b, *o, *lse_a, *lse_b, *lse;
+} xhal_be_merge_buffers_t;
 
 typedef enum xhal_log_level {
     XHAL_LOG_DEBUG = 0,
@@ -148,21 +164,34 @@ typedef struct xhal_backend_api {
     /*
      * Returns XHAL_OK when the device runs `desc`, else UNSUPPORTED with a reason via set_error.
      * The desc's shape is valid; its buffers may be NULL. NULL here with `gemm` set means "all".
+     * A backend must refuse here every field it does not implement (an epilogue, a quantized
+     * B, a serving feature of attention): the answer is what `xhal_*_supports` tells users.
      */
     xhal_status_t (*gemm_supports)(xhal_be_device_t *device, const xhal_gemm_desc_t *desc);
     /*
      * Enqueues the GEMM. `desc` is validated and accepted by gemm_supports; read its shape,
-     * strides and offsets from it and its memory from a, b and c (yours). `desc` is only
-     * valid during the call: copy what the queued work needs.
+     * strides and offsets from it and its memory from `buffers` (yours; NULL where the
+     * descriptor has no buffer). `desc` and `buffers` are only valid during the call: copy
+     * what the queued work needs.
      */
     xhal_status_t (*gemm)(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc,
-                          xhal_be_buffer_t *a, xhal_be_buffer_t *b, xhal_be_buffer_t *c);
+                          const xhal_be_gemm_buffers_t *buffers);
 
     xhal_status_t (*attention_supports)(xhal_be_device_t *device,
                                         const xhal_attention_desc_t *desc);
+    /*
+     * As `gemm`. Index buffers (cu_seqlens_*, seqlens_kv, block_table) are the caller's data:
+     * clamp every offset, length and block index read from them to the buffers (xhal.h).
+     */
     xhal_status_t (*attention)(xhal_be_stream_t *stream, const xhal_attention_desc_t *desc,
-                               xhal_be_buffer_t *q, xhal_be_buffer_t *k, xhal_be_buffer_t *v,
-                               xhal_be_buffer_t *o);
+                               const xhal_be_attention_buffers_t *buffers);
+
+    /* Merging two partial attention outputs by their LSEs (NULL: unsupported). */
+    xhal_status_t (*attention_merge_supports)(xhal_be_device_t *device,
+                                              const xhal_attention_merge_desc_t *desc);
+    xhal_status_t (*attention_merge)(xhal_be_stream_t *stream,
+                                     const xhal_attention_merge_desc_t *desc,
+                                     const xhal_be_merge_buffers_t *buffers);
 } xhal_backend_api_t;
 
 /* The plugin entry point: returns the backend's static table, or NULL if it cannot run at all. */
