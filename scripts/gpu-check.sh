@@ -46,6 +46,8 @@ results=${OUT:+$OUT/gpu-check}
 skip_build=0 quick=0 budget="" jobs="" extra_flags="" device=cuda:0
 while [[ $# -gt 0 ]]; do
   case $1 in
+    --build|--results|--budget|--jobs|--cmake-flags|--device)
+      [[ $# -ge 2 ]] || { echo "gpu-check: $1 needs a value" >&2; exit 2; } ;;&
     --build) build=$2; shift 2 ;;
     --results) results=$2; shift 2 ;;
     --skip-build) skip_build=1; shift ;;

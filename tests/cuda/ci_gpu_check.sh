@@ -19,7 +19,9 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$1 gbuild=$2
 [[ $build = /* ]] || build=$PWD/$build
 [[ $gbuild = /* ]] || gbuild=$PWD/$gbuild
+shown=""
 fail() {
+  [[ -n $shown ]] && cat "$shown"
   echo "ci-gpu-check: FAIL: $*"
   exit 1
 }
@@ -56,7 +58,7 @@ PATH=$hidden/bin:$PATH CMAKE_GENERATOR="Unix Makefiles" bash "$root/scripts/gpu-
   --cmake-flags "-DXHAL_WERROR=ON -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON -DPKG_CONFIG_EXECUTABLE=$hidden/bin/pkg-config -DCMAKE_C_FLAGS=-I$hidden/include" \
   >"$out" 2>&1
 rc=$?
-cat "$out"
+shown=$out
 [[ $rc -eq 3 ]] || fail "scripts/gpu-check.sh exited $rc, not 3 (no GPU); see $out and $results/log.txt"
 grep -q '^gpu-check: no GPU' "$out" || fail "the script did not say \"no GPU\""
 grep -q '^PASS build' "$out" || fail "the reduced build did not pass"
@@ -81,7 +83,7 @@ cpu_results=$gbuild/cpu-check
 bash "$root/scripts/gpu-check.sh" --quick --skip-build --device cpu:0 --build "$gbuild" \
   --results "$cpu_results" --budget 600 >"$gbuild/ci-gpu-check-cpu.log" 2>&1
 rc=$?
-cat "$gbuild/ci-gpu-check-cpu.log"
+shown=$gbuild/ci-gpu-check-cpu.log
 [[ $rc -le 1 ]] || fail "scripts/gpu-check.sh --device cpu:0 exited $rc"
 for want in '^PASS every GEMM \+ attention case on cpu:0' '^PASS xhal check --device cpu:0' \
             '^PASS every conformance case on cpu:0' '^(PASS|FAIL) gemm bf16 512x512x512 vs cuBLASLt' \
@@ -92,5 +94,7 @@ done
 ! grep -q 'stopped at its limit' "$gbuild/ci-gpu-check-cpu.log" || fail "a stage of the cpu:0 run was stopped"
 count=$(find "$cpu_results" -mindepth 1 -maxdepth 1 | wc -l)
 [[ $count -le 8 ]] || fail "$cpu_results holds $count entries"
+grep -E '^(PASS|SKIP) (build|SASS)|^gpu-check: no GPU' "$out" | sed 's/^/ci-gpu-check: /'
+grep -E '^PASS (every|xhal)' "$gbuild/ci-gpu-check-cpu.log" | sed 's/^/ci-gpu-check: cpu:0: /'
 echo "ci-gpu-check: the GPU check builds without cmocka and pkg-config, says \"no GPU\" here, and" \
-  "runs its later stages through on cpu:0"
+  "runs its later stages through on cpu:0 (logs: $out, $gbuild/ci-gpu-check-cpu.log)"
