@@ -344,13 +344,16 @@ fi
 say ""
 say "== xhal beside cuBLAS and PyTorch (median of 10 runs each, same machine) =="
 awk -F'\t' '
-  $1 == "RESULT" { v[$2] = $3; u[$2] = $4; if ($2 !~ /^(torch|sdpa|cublaslt)\./) keys[++n] = $2 }
+  $1 == "RESULT" { v[$2] = $3; u[$2] = $4; if ($2 !~ /^(torch|sdpa|sdpa_[a-z]+|cublaslt)\./) keys[++n] = $2 }
   END {
-    printf "%-40s %12s %12s %12s %8s\n", "shape", "xhal", "cuBLASLt", "torch/SDPA", "xhal/torch"
+    printf "%-36s %10s %10s %10s %10s %10s %10s\n", "shape", "xhal", "cuBLASLt", "torch/SDPA",
+      "SDPA FA2", "SDPA cuDNN", "xhal/torch"
     for (i = 1; i <= n; i++) {
       k = keys[i]; t = (k ~ /^(prefill|decode)\./) ? "sdpa." k : "torch." k
-      printf "%-40s %12s %12s %12s %8s  %s\n", k, v[k], ("cublaslt." k in v) ? v["cublaslt." k] : "-",
-        (t in v) ? v[t] : "-", (t in v && v[t] > 0) ? sprintf("%.2f", v[k] / v[t]) : "-", u[k]
+      printf "%-36s %10s %10s %10s %10s %10s %10s  %s\n", k, v[k],
+        ("cublaslt." k in v) ? v["cublaslt." k] : "-", (t in v) ? v[t] : "-",
+        ("sdpa_flash." k in v) ? v["sdpa_flash." k] : "-", ("sdpa_cudnn." k in v) ? v["sdpa_cudnn." k] : "-",
+        (t in v && v[t] > 0) ? sprintf("%.2f", v[k] / v[t]) : "-", u[k]
     }
   }' "$results/bench.txt" | tee -a "$summary"
 

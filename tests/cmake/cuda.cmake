@@ -50,8 +50,9 @@ add_test(NAME cuda_gpu COMMAND test_cuda_gpu --quick)
 # RESOURCE_LOCK: on a GPU machine ctest -j runs it alone on the GPU, never beside another GPU run.
 set_tests_properties(cuda_gpu PROPERTIES LABELS "unit;gpu" SKIP_RETURN_CODE 77 TIMEOUT 600
                      ENVIRONMENT "XHAL_BACKENDS=cuda,cpu" RESOURCE_LOCK cuda_device)
+# "slow": valgrind takes minutes over its CPU kernels; the ASan stage checks its memory.
 add_test(NAME cuda_gpu_harness_cpu COMMAND test_cuda_gpu --quick --device cpu)
-set_tests_properties(cuda_gpu_harness_cpu PROPERTIES LABELS "unit;cuda" TIMEOUT 300
+set_tests_properties(cuda_gpu_harness_cpu PROPERTIES LABELS "unit;cuda;slow" TIMEOUT 300
                      ENVIRONMENT "XHAL_BACKENDS=cpu" PASS_REGULAR_EXPRESSION "correctness: [1-9][0-9]* passed, 0 failed")
 
 # SASS: the wgmma kernel must show HGMMA (a matrix kernel showing only HMMA or FFMA is on a

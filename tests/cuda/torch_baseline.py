@@ -4,7 +4,8 @@
 
 scripts/gpu-check.sh runs it on the lent GPU machine, whose image has PyTorch (2.11, CUDA 13):
 scaled_dot_product_attention on the prefill shapes (bf16, BHSD, 32 heads, head_dim 128, 16k
-tokens a batch, s = 1k..16k; --quick: 4k only; causal and not) and the decode shapes (32 query
+tokens a batch, s = 1k..16k; --quick: 4k only; causal and not; SDPA's own choice of kernel, and
+in a full run its FlashAttention-2 and cuDNN backends pinned) and the decode shapes (32 query
 heads over 8 KV heads, enable_gqa), torch.matmul (cuBLAS) on the GEMM shapes, and a 1 GiB
 device-to-device copy. Each figure is the median of 10 runs timed with CUDA events after 3
 warm-ups, on random inputs (never zeros), as the C program times xhal's. Prints a table and, for
@@ -103,17 +104,39 @@ def main():
                     (2048, 14336, 4096), (2048, 4096, 14336)):
         measure(f"gemm {m}x{n}x{k}", lambda: gemm(m, n, k))
 
+    # SDPA's own choice ("sdpa."), and in a full run each of its fast backends pinned
+    # ("sdpa_flash.": FlashAttention-2; "sdpa_cudnn.": cuDNN's), where this PyTorch has them.
+    pinned = []
+    if not args.quick:
+        try:
+            from torch.nn.attention import SDPBackend, sdpa_kernel
+            pinned = [("flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION)]
+        except (ImportError, AttributeError) as error:
+            say(f"SDPA backends cannot be pinned: {error}")
+
     def prefill(seq):
         batch = 16384 // seq
         q, k, v = (torch.randn(batch, 32, seq, 128, device=dev, dtype=torch.bfloat16)
                    for _ in range(3))
         for causal in (False, True):
-            s = median_seconds(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal))
             flops = 4 * batch * 32 * seq * seq * 128 / (2 if causal else 1)
-            tag = ".causal" if causal else ""
-            say(f"sdpa prefill b{batch} h32 s{seq} d128{' causal' if causal else ''}: "
-                f"{s * 1e3:.3f} ms, {flops / s / 1e12:.1f} TFLOP/s")
-            result(f"sdpa.prefill.b{batch}.h32.s{seq}.d128{tag}", flops / s / 1e12, "TFLOP/s")
+            shape = f"b{batch} h32 s{seq} d128{' causal' if causal else ''}"
+            key = f"prefill.b{batch}.h32.s{seq}.d128{'.causal' if causal else ''}"
+            for name, backend in [("", None)] + pinned:
+                def run():
+                    return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+                try:
+                    if backend is None:
+                        s = median_seconds(run)
+                    else:
+                        with sdpa_kernel([backend]):
+                            s = median_seconds(run)
+                except RuntimeError as error:  # this backend cannot take the shape
+                    say(f"sdpa{'_' + name if name else ''} prefill {shape}: {error}")
+                    continue
+                say(f"sdpa{' (' + name + ')' if name else ''} prefill {shape}: {s * 1e3:.3f} ms, "
+                    f"{flops / s / 1e12:.1f} TFLOP/s")
+                result(f"sdpa{'_' + name if name else ''}.{key}", flops / s / 1e12, "TFLOP/s")
 
     for seq in (1024, 2048, 4096, 8192, 16384):
         if args.quick and seq != 4096:
