@@ -5,6 +5,8 @@
  *   conf_reference.c       the fp64 reference GEMM and attention (deliberately simple)
  *   conf_check_gemm.c      the GEMM correctness table
  *   conf_check_attention.c the attention correctness table
+ *   conf_check_serving.c   serving attention: varlen, paged, window, soft-cap, LSE
+ *   conf_check_merge.c     merging partial attention outputs by their LSEs
  *   conf_expected.c        per-backend expected failures
  *   conf_metrics.c         FLOPs, minimum bytes, MFU, MBU, roofline (PEAKS.md)
  *   conf_plan.c            the utilization cases, sized to the device
@@ -109,6 +111,13 @@ void conf_release(conf_ctx_t *ctx, conf_tensor_t *tensors, size_t count);
  */
 void conf_judge(conf_check_t *r, const double *out, const double *ref, size_t count, double bound);
 
+/*
+ * A log-sum-exp output (attention's lse, the merge's): FAIL with a note appended unless it is
+ * -inf exactly where `ref` is and within `bound` (relative Frobenius) elsewhere.
+ */
+void conf_judge_lse(conf_check_t *r, const double *got, const double *ref, size_t count,
+                    double bound);
+
 /* The relative Frobenius bound for a result stored in `dtype` after a reduction of `depth`. */
 double conf_gemm_bound(xhal_dtype_t out_dtype, int64_t k);
 double conf_attention_bound(xhal_dtype_t dtype);
@@ -128,6 +137,32 @@ int64_t conf_attention_visible(const xhal_attention_desc_t *d, int64_t i);
 void conf_ref_attention(const xhal_attention_desc_t *d, const double *q, const double *k,
                         const double *v, double *scores, double *ref);
 
+/* The index buffers of a serving attention as host arrays; NULL where the desc has none. */
+typedef struct conf_att_index {
+    const int32_t *cu_q, *cu_kv, *lens_kv, *table;
+} conf_att_index_t;
+
+/* Queries and keys of sequence b, as xhal.h defines them. */
+int64_t conf_att_len_q(const xhal_attention_desc_t *d, const conf_att_index_t *x, int64_t b);
+int64_t conf_att_len_kv(const xhal_attention_desc_t *d, const conf_att_index_t *x, int64_t b);
+/* Element 0 of query row (b, h, i) of Q or O (strides s): packed or per sequence. */
+int64_t conf_att_q_row(const xhal_attention_desc_t *d, const conf_att_index_t *x,
+                       const xhal_attention_strides_t *s, int64_t b, int64_t h, int64_t i);
+/* Element 0 of key t of sequence b, KV head kvh, in K or V (strides s): packed, paged or not. */
+int64_t conf_att_kv_row(const xhal_attention_desc_t *d, const conf_att_index_t *x,
+                        const xhal_attention_strides_t *s, int64_t b, int64_t kvh, int64_t t);
+/* Whether query i of a sequence of len_q queries and len_kv keys sees key j (causal, window). */
+int conf_att_sees(const xhal_attention_desc_t *d, int64_t len_q, int64_t len_kv, int64_t i,
+                  int64_t j);
+/*
+ * Attention with every serving feature, in fp64: ref gets each sequence's rows in [b][h][i][x]
+ * order (i < its query count), lse_ref (when not NULL) ln sum exp of each row's scores, -inf for
+ * a row that saw no key. `scores` holds max over sequences of the key count doubles.
+ */
+void conf_ref_attention_serving(const xhal_attention_desc_t *d, const conf_att_index_t *x,
+                                const double *q, const double *k, const double *v, double *scores,
+                                double *ref, double *lse_ref);
+
 /* ---- Correctness tables ---- */
 
 typedef struct conf_check_table {
@@ -141,6 +176,8 @@ typedef struct conf_check_table {
 
 extern const conf_check_table_t conf_check_gemm;
 extern const conf_check_table_t conf_check_attention;
+extern const conf_check_table_t conf_check_serving;
+extern const conf_check_table_t conf_check_merge;
 
 /* ---- conf_expected.c ---- */
 
