@@ -14,18 +14,18 @@
 typedef struct merge_case {
     const char *name;
     int64_t batch, heads, seq, head_dim;
+    int64_t pad; /* elements after each row of the axis next to head_dim */
     xhal_layout_t layout;
-    int64_t pad;  /* elements after each row of the axis next to head_dim */
     int in_place; /* o is o_a (and lse is lse_a) */
     int lse;      /* the merged LSE is written */
     int quick;
 } merge_case_t;
 
 static const merge_case_t cases[] = {
-    {"merge-bshd", 2, 4, 7, 64, XHAL_LAYOUT_BSHD, 0, 0, 1, 1},
-    {"merge-in-place-bhsd", 1, 8, 33, 128, XHAL_LAYOUT_BHSD, 0, 1, 1, 1},
-    {"merge-no-lse-padded", 3, 2, 5, 80, XHAL_LAYOUT_BSHD, 16, 0, 0, 0},
-    {"merge-d256-in-place", 1, 2, 3, 256, XHAL_LAYOUT_BSHD, 8, 1, 1, 0},
+    {"merge-bshd", 2, 4, 7, 64, 0, XHAL_LAYOUT_BSHD, 0, 1, 1},
+    {"merge-in-place-bhsd", 1, 8, 33, 128, 0, XHAL_LAYOUT_BHSD, 1, 1, 1},
+    {"merge-no-lse-padded", 3, 2, 5, 80, 16, XHAL_LAYOUT_BSHD, 0, 0, 0},
+    {"merge-d256-in-place", 1, 2, 3, 256, 8, XHAL_LAYOUT_BSHD, 1, 1, 0},
 };
 
 #define CASE_COUNT (sizeof cases / sizeof cases[0])

@@ -25,15 +25,15 @@ typedef struct serving_case {
     const int32_t *lens_q; /* one per sequence: packed Q (cu_seqlens_q); NULL: seq_q each */
     int64_t lens_q_count;
     int64_t seq_q;
-    int kv;                 /* KV_* */
     const int32_t *lens_kv; /* one per sequence; NULL with KV_DENSE: seq_kv each */
     int64_t batch;          /* sequences: the count of lens_kv (or lens_q) */
     int64_t seq_kv;         /* KV_DENSE only */
     int64_t block_size;     /* KV_PAGED */
-    int shared;             /* KV_PAGED: sequences share their first full blocks with sequence 0 */
-    int causal;
     int64_t window;
     float softcap, scale;
+    int kv;     /* KV_* */
+    int shared; /* KV_PAGED: sequences share their first full blocks with sequence 0 */
+    int causal;
     int lse;
     xhal_layout_t layout;
     int quick;
@@ -166,9 +166,9 @@ static int make_table(const serving_case_t *c, build_t *b, uint64_t *rng, conf_c
     }
     int64_t pool = distinct + 3;
     int64_t *perm = calloc((size_t)pool, sizeof *perm);
-    if (!conf_host_alloc(r, perm)) {
+    if (!perm) {
         free(ids);
-        return 0;
+        return conf_host_alloc(r, NULL);
     }
     for (int64_t i = 0; i < pool; i++)
         perm[i] = i;

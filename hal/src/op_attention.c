@@ -135,11 +135,6 @@ xhal_status_t xhal_attention_supports(const xhal_device_t *device,
     return ask_backend(fn, device, &full);
 }
 
-/* The backend's object behind a handle, or NULL. */
-static xhal_be_buffer_t *impl(const xhal_buffer_t *buffer) {
-    return buffer ? buffer->impl : NULL;
-}
-
 xhal_status_t xhal_attention(xhal_stream_t *stream, const xhal_attention_desc_t *desc) {
     static const char fn[] = "xhal_attention";
     CHECK(xhal_check_not_null(fn, "stream", stream));
@@ -155,15 +150,15 @@ xhal_status_t xhal_attention(xhal_stream_t *stream, const xhal_attention_desc_t 
     CHECK(ask_backend(fn, device, d));
     CHECK(xhal_attention_check_indices(fn, stream, d));
     const xhal_be_attention_buffers_t buffers = {
-        .q = impl(d->q),
-        .k = impl(d->k),
-        .v = impl(d->v),
-        .o = impl(d->o),
-        .cu_seqlens_q = impl(d->cu_seqlens_q),
-        .cu_seqlens_kv = impl(d->cu_seqlens_kv),
-        .seqlens_kv = impl(d->seqlens_kv),
-        .block_table = impl(d->block_table),
-        .lse = impl(d->lse),
+        .q = xhal_buffer_impl(d->q),
+        .k = xhal_buffer_impl(d->k),
+        .v = xhal_buffer_impl(d->v),
+        .o = xhal_buffer_impl(d->o),
+        .cu_seqlens_q = xhal_buffer_impl(d->cu_seqlens_q),
+        .cu_seqlens_kv = xhal_buffer_impl(d->cu_seqlens_kv),
+        .seqlens_kv = xhal_buffer_impl(d->seqlens_kv),
+        .block_table = xhal_buffer_impl(d->block_table),
+        .lse = xhal_buffer_impl(d->lse),
     };
     return device->api->attention(stream->impl, d, &buffers);
 }

@@ -15,6 +15,11 @@
 /* Elements of a paged KV block (block_size) the descriptor allows, as xhal.h documents. */
 #define XHAL_MAX_BLOCK_SIZE 256
 
+/* The backend's object behind a buffer handle, or NULL for none. */
+static inline xhal_be_buffer_t *xhal_buffer_impl(const xhal_buffer_t *buffer) {
+    return buffer ? buffer->impl : NULL;
+}
+
 /* Sets *s to the contiguous strides of `layout` for [batch, heads, seq, dim]. */
 XHAL_INTERNAL_API void xhal_attention_contiguous(xhal_attention_strides_t *s, xhal_layout_t layout,
                                                  int64_t heads, int64_t seq, int64_t dim);

@@ -40,13 +40,14 @@ static xhal_status_t fetch(const char *fn, xhal_stream_t *stream, const char *na
                            const xhal_buffer_t *buffer, uint64_t offset, uint64_t count,
                            int32_t **out) {
     if (!buffer) return XHAL_OK;
-    size_t bytes = (size_t)count * sizeof(int32_t); /* inside a buffer the core checked */
-    *out = malloc(bytes ? bytes : 1);
+    /* count >= 1 (batch >= 1), and inside a buffer the core checked, so the size fits. */
+    size_t bytes = (size_t)count * sizeof(int32_t);
+    *out = malloc(bytes);
     if (!*out)
         return xhal_set_error(XHAL_OUT_OF_MEMORY, "%s: no host memory (%zu bytes) to check %s", fn,
                               bytes, name);
     const xhal_backend_api_t *api = stream->device->api;
-    return bytes ? api->copy_d2h(stream->impl, *out, buffer->impl, offset, bytes) : XHAL_OK;
+    return api->copy_d2h(stream->impl, *out, buffer->impl, offset, bytes);
 }
 
 /* cu_seqlens_*: 0 first, never decreasing, never past `rows` (seq_q or seq_kv). */

@@ -69,13 +69,9 @@ xhal_status_t xhal_attention_merge_supports(const xhal_device_t *device,
     xhal_attention_merge_desc_t full;
     CHECK(xhal_copy_versioned(fn, "desc", desc, MERGE_DESC_MIN_SIZE, sizeof full, &full));
     CHECK(check_shape(fn, &full));
-    uint64_t rows, lse;
+    uint64_t rows = 0, lse = 0;
     CHECK(extents(fn, &full, &rows, &lse));
     return ask_backend(fn, device, &full);
-}
-
-static xhal_be_buffer_t *impl(const xhal_buffer_t *buffer) {
-    return buffer ? buffer->impl : NULL;
 }
 
 xhal_status_t xhal_attention_merge(xhal_stream_t *stream, const xhal_attention_merge_desc_t *desc) {
@@ -85,7 +81,7 @@ xhal_status_t xhal_attention_merge(xhal_stream_t *stream, const xhal_attention_m
     CHECK(xhal_copy_versioned(fn, "desc", desc, MERGE_DESC_MIN_SIZE, sizeof full, &full));
     const xhal_attention_merge_desc_t *d = &full;
     CHECK(check_shape(fn, d));
-    uint64_t rows, lse;
+    uint64_t rows = 0, lse = 0;
     CHECK(extents(fn, d, &rows, &lse));
     const xhal_device_t *device = stream->device;
     enum { O_A, O_B, O, LSE_A, LSE_B, LSE, VIEWS };
@@ -110,12 +106,12 @@ xhal_status_t xhal_attention_merge(xhal_stream_t *stream, const xhal_attention_m
     CHECK(xhal_check_overlaps(fn, views, VIEWS, in_place));
     CHECK(ask_backend(fn, device, d));
     const xhal_be_merge_buffers_t buffers = {
-        .o_a = impl(d->o_a),
-        .o_b = impl(d->o_b),
-        .o = impl(d->o),
-        .lse_a = impl(d->lse_a),
-        .lse_b = impl(d->lse_b),
-        .lse = impl(d->lse),
+        .o_a = xhal_buffer_impl(d->o_a),
+        .o_b = xhal_buffer_impl(d->o_b),
+        .o = xhal_buffer_impl(d->o),
+        .lse_a = xhal_buffer_impl(d->lse_a),
+        .lse_b = xhal_buffer_impl(d->lse_b),
+        .lse = xhal_buffer_impl(d->lse),
     };
     return device->api->attention_merge(stream->impl, d, &buffers);
 }
