@@ -42,10 +42,8 @@ static xhal_status_t check_ld(const char *fn, const char *name, int64_t ld, cons
 static xhal_status_t check_shape(const char *fn, const xhal_gemm_desc_t *d) {
     /* Epilogues and quantized B are validated by the serving-GEMM work; refused until then. */
     if (d->bias || d->activation || d->gated || d->b_quant)
-        return xhal_set_error(XHAL_UNSUPPORTED,
-                              "%s: epilogues and quantized B are not "
-                              "implemented yet",
-                              fn);
+        return xhal_set_error(XHAL_UNSUPPORTED, "%s: epilogues and quantized B are not "
+                              "implemented yet", fn);
     CHECK(xhal_check_at_least(fn, "m", d->m, 1));
     CHECK(xhal_check_at_least(fn, "n", d->n, 1));
     CHECK(xhal_check_at_least(fn, "k", d->k, 1));
