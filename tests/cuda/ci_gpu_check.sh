@@ -94,7 +94,9 @@ done
 ! grep -q 'stopped at its limit' "$gbuild/ci-gpu-check-cpu.log" || fail "a stage of the cpu:0 run was stopped"
 count=$(find "$cpu_results" -mindepth 1 -maxdepth 1 | wc -l)
 [[ $count -le 8 ]] || fail "$cpu_results holds $count entries"
-grep -E '^(PASS|SKIP) (build|SASS)|^gpu-check: no GPU' "$out" | sed 's/^/ci-gpu-check: /'
-grep -E '^PASS (every|xhal)' "$gbuild/ci-gpu-check-cpu.log" | sed 's/^/ci-gpu-check: cpu:0: /'
+grep -E '^(PASS|SKIP) (build|SASS)|^gpu-check: no GPU' "$out" | awk '!seen[$0]++' |
+  sed 's/^/ci-gpu-check: /'
+grep -E '^PASS (every|xhal)' "$gbuild/ci-gpu-check-cpu.log" | awk '!seen[$0]++' |
+  sed 's/^/ci-gpu-check: cpu:0: /'
 echo "ci-gpu-check: the GPU check builds without cmocka and pkg-config, says \"no GPU\" here, and" \
   "runs its later stages through on cpu:0 (logs: $out, $gbuild/ci-gpu-check-cpu.log)"
