@@ -66,15 +66,16 @@ static void describe(const scase_t *c, const char *spec, char *out, size_t size)
              (double)c->beta, (long long)c->pad);
 }
 
-/* The activation in fp64, as xhal.h defines it. */
+/* The activation in fp64, as xhal.h defines it; 1 + erf(z) as erfc(-z) and 1 + tanh(y) as
+ * 2 / (1 + e^(-2y)), the same values without cancellation where they approach 0. */
 static double activate(double x, xhal_activation_t act) {
     switch (act) {
     case XHAL_ACTIVATION_RELU:
         return x > 0 ? x : 0;
     case XHAL_ACTIVATION_GELU_ERF:
-        return 0.5 * x * (1 + erf(x / sqrt(2.0)));
+        return 0.5 * x * erfc(-x / sqrt(2.0));
     case XHAL_ACTIVATION_GELU_TANH:
-        return 0.5 * x * (1 + tanh(sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+        return x / (1 + exp(-2 * sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
     case XHAL_ACTIVATION_SILU:
         return x / (1 + exp(-x));
     default:
@@ -360,6 +361,68 @@ static void test_epilogue_activations(void **state) {
             }
 }
 
+/*
+ * The activations one by one, to f32 precision: with k = 1 and B all ones the product is A
+ * itself, exact, so each output is act(x) of a known x in [-12, 12]. Each is held to a relative
+ * error of 1e-6, times 1 + z on the negative side, where the value decays like e^-z and z
+ * rounded in f32 alone costs z ulps (values under 1e-30 count as 0), on the blocked path (x
+ * down a column) and both GEMV paths (x along a row).
+ */
+static void test_epilogue_precision(void **state) {
+    (void)state;
+    enum { COUNT = 481 }; /* x = -12 .. 12 in steps of 0.05 */
+    float x[COUNT], ones[COUNT];
+    for (int i = 0; i < COUNT; i++) {
+        x[i] = -12.0f + 0.05f * (float)i;
+        ones[i] = 1.0f;
+    }
+    for (size_t dv = 0; dv < set.count; dv++)
+        for (int a = 1; a < XHAL_ACTIVATION_COUNT; a++)
+            for (int form = 0; form < 3; form++) {
+                /* 0: C = x (481 x 1) * ones (1 x 17); 1: ones (1 x 1) * x (1 x 481), B k x n;
+                 * 2: the same with B n x k. */
+                int64_t m = form == 0 ? COUNT : 1, n = form == 0 ? 17 : COUNT;
+                xhal_gemm_desc_t d;
+                xhal_gemm_desc_init(&d, m, n, 1, XHAL_DTYPE_F32);
+                d.trans_b = form == 2;
+                d.ldb = form == 2 ? 1 : n;
+                d.activation = (xhal_activation_t)a;
+                if (xhal_gemm_supports(set.device[dv], &d) == XHAL_UNSUPPORTED) continue;
+                xhal_buffer_t *ba = xt_upload(set.device[dv], set.stream[dv], form ? ones : x,
+                                              sizeof(float) * (size_t)m);
+                xhal_buffer_t *bb = xt_upload(set.device[dv], set.stream[dv], form ? x : ones,
+                                              sizeof(float) * (size_t)n);
+                xhal_buffer_t *bc = NULL;
+                XT_OK(xhal_buffer_alloc(set.device[dv], sizeof(float) * (size_t)(m * n),
+                                        XHAL_MEMORY_DEVICE, &bc));
+                d.a = ba, d.b = bb, d.c = bc;
+                XT_OK(xhal_gemm(set.stream[dv], &d));
+                float *out = xt_malloc(sizeof(float) * (size_t)(m * n));
+                xt_download(set.stream[dv], out, bc, sizeof(float) * (size_t)(m * n));
+                double worst = 0;
+                for (int64_t e = 0; e < m * n; e++) {
+                    double xv = x[form == 0 ? e / n : e], want = activate(xv, d.activation);
+                    /* Where the value decays like e^-z, rounding z in f32 alone costs a
+                     * relative z ulps: the bound grows with it. */
+                    double z = a == XHAL_ACTIVATION_GELU_ERF    ? 0.5 * xv * xv
+                               : a == XHAL_ACTIVATION_GELU_TANH ? 1.6 * fabs(xv + 0.044715 * xv * xv * xv)
+                                                                : fabs(xv);
+                    double loose = xv < 0 ? 1 + z : 1;
+                    /* Values below 1e-30 (subnormal in f32, or near it) may flush to 0. */
+                    double err = fabs((double)out[e] - want) / (fabs(want) + 1e-24);
+                    if (!(err <= 1e-6 * loose))
+                        fail_msg("activation %d form %d: act(%g) = %.9g, want %.9g", a, form, xv,
+                                 (double)out[e], want);
+                    worst = fmax(worst, err / loose);
+                }
+                if (form == 0) print_message("activation %d: worst relative error %.2e\n", a, worst);
+                free(out);
+                xhal_buffer_free(ba);
+                xhal_buffer_free(bb);
+                xhal_buffer_free(bc);
+            }
+}
+
 /* Large products (alpha 8): the activations' tails, where exp saturates. */
 static void test_epilogue_large_values(void **state) {
     (void)state;
@@ -500,6 +563,7 @@ int main(void) {
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_epilogue_activations),
+        cmocka_unit_test(test_epilogue_precision),
         cmocka_unit_test(test_epilogue_large_values),
         cmocka_unit_test(test_epilogue_with_beta_and_batches),
         cmocka_unit_test(test_gated),
