@@ -404,9 +404,10 @@ static void test_epilogue_precision(void **state) {
                     double xv = x[form == 0 ? e / n : e], want = activate(xv, d.activation);
                     /* Where the value decays like e^-z, rounding z in f32 alone costs a
                      * relative z ulps: the bound grows with it. */
-                    double z = a == XHAL_ACTIVATION_GELU_ERF    ? 0.5 * xv * xv
-                               : a == XHAL_ACTIVATION_GELU_TANH ? 1.6 * fabs(xv + 0.044715 * xv * xv * xv)
-                                                                : fabs(xv);
+                    double z = a == XHAL_ACTIVATION_GELU_ERF ? 0.5 * xv * xv
+                               : a == XHAL_ACTIVATION_GELU_TANH
+                                   ? 1.6 * fabs(xv + 0.044715 * xv * xv * xv)
+                                   : fabs(xv);
                     double loose = xv < 0 ? 1 + z : 1;
                     /* Values below 1e-30 (subnormal in f32, or near it) may flush to 0. */
                     double err = fabs((double)out[e] - want) / (fabs(want) + 1e-24);
@@ -415,7 +416,8 @@ static void test_epilogue_precision(void **state) {
                                  (double)out[e], want);
                     worst = fmax(worst, err / loose);
                 }
-                if (form == 0) print_message("activation %d: worst relative error %.2e\n", a, worst);
+                if (form == 0)
+                    print_message("activation %d: worst relative error %.2e\n", a, worst);
                 free(out);
                 xhal_buffer_free(ba);
                 xhal_buffer_free(bb);
