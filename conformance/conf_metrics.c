@@ -25,10 +25,10 @@ double conf_gemm_flops(const xhal_gemm_desc_t *d) {
 /* A quantized B's bytes: the elements (INT4 half a byte each), the scales, the zero points. */
 static double quantized_b_bytes(const xhal_gemm_desc_t *d) {
     double elements = (double)d->k * (double)d->n;
-    double groups = d->b_scale_mode == XHAL_SCALE_PER_GROUP
-                        ? (double)((d->k + d->b_group_size - 1) / d->b_group_size)
-                        : 1.0;
-    double scales = d->b_scale_mode == XHAL_SCALE_PER_TENSOR ? 1.0 : (double)d->n * groups;
+    int64_t groups = d->b_scale_mode == XHAL_SCALE_PER_GROUP
+                         ? (d->k + d->b_group_size - 1) / d->b_group_size
+                         : 1;
+    double scales = d->b_scale_mode == XHAL_SCALE_PER_TENSOR ? 1.0 : (double)(d->n * groups);
     return elements * (d->b_quant == XHAL_QUANT_INT4 ? 0.5 : 1.0) +
            scales * (double)xhal_dtype_size(d->b_scale_type) + (d->b_zeros ? scales : 0.0);
 }

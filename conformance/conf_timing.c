@@ -105,11 +105,11 @@ static void add_quantized_b(job_t *job, const xhal_gemm_desc_t *d) {
     /* Clearing bit 6 keeps an FP8 exponent below all ones: no Inf or NaN. */
     b->raw_mask =
         d->b_quant == XHAL_QUANT_FP8_E4M3 || d->b_quant == XHAL_QUANT_FP8_E5M2 ? 0xbfu : 0xffu;
-    double groups = d->b_scale_mode == XHAL_SCALE_PER_GROUP
-                        ? (double)((d->k + d->b_group_size - 1) / d->b_group_size)
-                        : 1.0;
+    int64_t groups = d->b_scale_mode == XHAL_SCALE_PER_GROUP
+                         ? (d->k + d->b_group_size - 1) / d->b_group_size
+                         : 1;
     add_operand(job, d->b_scale_type,
-                d->b_scale_mode == XHAL_SCALE_PER_TENSOR ? 1.0 : (double)d->n * groups, 0);
+                d->b_scale_mode == XHAL_SCALE_PER_TENSOR ? 1.0 : (double)(d->n * groups), 0);
 }
 
 static void describe_operands(job_t *job) {

@@ -341,9 +341,11 @@ static void test_round_trips(void **state) {
         for (int t = 0; t < 3; t++) {
             /* Rows of different magnitudes; the last one too small for 16-bit scales, so
              * all zeros with those. */
-            for (int64_t i = 0; i < n * k; i++)
-                w[i] = (float)(xt_rng_uniform(&rng) *
-                               (i / k == 4 ? 1e-30 : pow(10, (double)(i / k) - 1)));
+            for (int64_t i = 0; i < n * k; i++) {
+                int64_t row = i / k;
+                w[i] =
+                    (float)(xt_rng_uniform(&rng) * (row == 4 ? 1e-30 : pow(10, (double)row - 1)));
+            }
             if (types[t] != XHAL_DTYPE_F32)
                 for (int64_t i = 4 * k; i < n * k; i++)
                     w[i] = 0.0f;

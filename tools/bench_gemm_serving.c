@@ -49,8 +49,9 @@ int bench_epilogue_parse(const char *text, bench_epilogue_t *out) {
     memset(out, 0, sizeof *out);
     snprintf(out->text, sizeof out->text, "%s", text);
     char copy[64];
-    if (strlen(text) >= sizeof copy) return 0;
-    strcpy(copy, text);
+    size_t length = strlen(text);
+    if (length >= sizeof copy) return 0;
+    memcpy(copy, text, length + 1);
     int have_activation = 0;
     for (char *save = NULL, *word = strtok_r(copy, "+", &save); word;
          word = strtok_r(NULL, "+", &save)) {

@@ -52,7 +52,6 @@ static void store_gated(const cpu_gemm_job_t *job, const xk_gemm_problem_t *p,
     enum { CHUNK = 256 };
     float gate[CHUNK], up[CHUNK];
     const int64_t half = p->n / 2;
-    const size_t es = p->c_type == XHAL_DTYPE_F32 ? 4 : 2;
     for (int64_t i = 0; i < p->m; i++)
         for (int64_t j0 = o0; j0 < o1; j0 += CHUNK) {
             int64_t cols = min64(CHUNK, o1 - j0);
@@ -69,8 +68,7 @@ static void store_gated(const cpu_gemm_job_t *job, const xk_gemm_problem_t *p,
                 gate[j] *= p->alpha;
                 up[j] *= p->alpha;
             }
-            xk_epilogue_gated(p->epi, gate, up, gate, j0, cols);
-            xk_store_row((char *)p->c + (size_t)(i * p->ldc + j0) * es, p->c_type, gate, cols);
+            xk_epilogue_store_gated(p, i, j0, gate, up, cols);
         }
 }
 
@@ -95,7 +93,6 @@ static void columns_gated(const xk_gemm_problem_t *p, const float *a, int64_t o0
     enum { CHUNK = 64 };
     float tile[XK_GEMV_MAX_M][2 * CHUNK];
     const int64_t half = p->n / 2;
-    const size_t es = p->c_type == XHAL_DTYPE_F32 ? 4 : 2;
     const size_t b_es = p->b.type == XHAL_DTYPE_F32 ? 4 : 2;
     for (int64_t j0 = o0; j0 < o1; j0 += CHUNK) {
         int64_t cols = min64(CHUNK, o1 - j0);
@@ -110,10 +107,8 @@ static void columns_gated(const xk_gemm_problem_t *p, const float *a, int64_t o0
             view.epi = NULL;
             xk_gemv_columns(&view, a, 0, cols);
         }
-        for (int64_t i = 0; i < p->m; i++) {
-            xk_epilogue_gated(p->epi, tile[i], tile[i] + CHUNK, tile[i], j0, cols);
-            xk_store_row((char *)p->c + (size_t)(i * p->ldc + j0) * es, p->c_type, tile[i], cols);
-        }
+        for (int64_t i = 0; i < p->m; i++)
+            xk_epilogue_store_gated(p, i, j0, tile[i], tile[i] + CHUNK, cols);
     }
 }
 

@@ -22,11 +22,6 @@ void xk_epilogue_row(const xk_epilogue_t *e, float *row, int64_t col, int64_t co
     kernels()->row(e, row, col, cols);
 }
 
-void xk_epilogue_gated(const xk_epilogue_t *e, const float *gate, const float *up, float *out,
-                       int64_t col, int64_t cols) {
-    kernels()->gated(e, gate, up, out, col, cols);
-}
-
 void xk_epilogue_tile(const xk_epilogue_t *e, float *tile, int64_t ld, int64_t rows, int64_t col,
                       int64_t cols) {
     if (!e->bias && e->activation == XHAL_ACTIVATION_NONE) return;
@@ -70,4 +65,11 @@ void xk_epilogue_write_c(const xk_gemm_problem_t *p, int64_t row, int64_t j0, co
         xk_epilogue_row(p->epi, line, j0 + c0, n);
         xk_store_row(c, p->c_type, line, n);
     }
+}
+
+void xk_epilogue_store_gated(const xk_gemm_problem_t *p, int64_t row, int64_t col, float *gate,
+                             const float *up, int64_t cols) {
+    size_t es = p->c_type == XHAL_DTYPE_F32 ? 4 : 2;
+    kernels()->gated(p->epi, gate, up, gate, col, cols);
+    xk_store_row((char *)p->c + (size_t)(row * p->ldc + col) * es, p->c_type, gate, cols);
 }

@@ -23,11 +23,6 @@ typedef struct xk_epilogue {
 /* row[j] = act(row[j] + bias[col + j]) for j < cols (not gated). */
 void xk_epilogue_row(const xk_epilogue_t *e, float *row, int64_t col, int64_t cols);
 
-/* out[j] = act(gate[j] + bias[col + j]) * (up[j] + bias[half + col + j]) for j < cols: output
- * columns col.. of a gated product whose product columns col.. and half + col.. are given. */
-void xk_epilogue_gated(const xk_epilogue_t *e, const float *gate, const float *up, float *out,
-                       int64_t col, int64_t cols);
-
 /* xk_epilogue_row over `rows` rows of a tile (row stride ld). */
 void xk_epilogue_tile(const xk_epilogue_t *e, float *tile, int64_t ld, int64_t rows, int64_t col,
                       int64_t cols);
@@ -43,6 +38,14 @@ struct xk_gemm_problem;
  */
 void xk_epilogue_write_c(const struct xk_gemm_problem *p, int64_t row, int64_t j0,
                          const float *values, int64_t cols);
+
+/*
+ * Gated: C[row][col + j] = act(gate[j] + bias[col + j]) * (up[j] + bias[half + col + j]) in
+ * C's dtype, j < cols: output columns col.. from the product's columns col.. and half + col..;
+ * `gate` is overwritten with the f32 result on the way.
+ */
+void xk_epilogue_store_gated(const struct xk_gemm_problem *p, int64_t row, int64_t col, float *gate,
+                             const float *up, int64_t cols);
 
 /* One ISA's loops (epilogue_impl.h compiled for it). */
 typedef struct xk_epilogue_kernels {

@@ -463,14 +463,9 @@ static void finish_tile(const xk_gemm_problem_t *p, float *c, int64_t ldv, int64
         return;
     }
     if (v / nr % 2 == 0) return; /* the first half: combined with the second */
-    int64_t out_column = column - p->n / 2;
-    size_t es = p->c_type == XHAL_DTYPE_F32 ? 4 : 2;
-    for (int r = 0; r < rows; r++) {
-        float *gate = c + r * ldv - nr; /* the combined row goes over the first half */
-        xk_epilogue_gated(p->epi, gate, c + r * ldv, gate, out_column, width);
-        xk_store_row((char *)p->c + ((i + r) * p->ldc + out_column) * (int64_t)es, p->c_type, gate,
-                     width);
-    }
+    /* The combined row goes over the first half, then to C. */
+    for (int r = 0; r < rows; r++)
+        xk_epilogue_store_gated(p, i + r, column - p->n / 2, c + r * ldv - nr, c + r * ldv, width);
 }
 
 void xk_gemm_block(const xk_gemm_problem_t *p, int64_t m0, int64_t m1, int64_t n0, int64_t n1,

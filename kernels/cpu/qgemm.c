@@ -70,7 +70,7 @@ static void dequant_k_generic(float *dst, const xk_qweights_t *q, int64_t j, int
 static void dot_generic(const xk_qweights_t *q, const float *prep, int64_t prep_ld, int64_t m,
                         int64_t k, int64_t j, int cols, float *out) {
     enum { RUN = 256 };
-    float w[RUN];
+    float w[RUN] = {0};
     for (int c = 0; c < cols; c++) {
         for (int64_t i = 0; i < m; i++)
             out[c * m + i] = 0.0f;
@@ -154,10 +154,7 @@ void xk_qgemv_columns(const xk_gemm_problem_t *p, const float *prep, int64_t n0,
                 xk_gemv_write_c(p, i, j0, values[0][i], cols);
                 continue;
             }
-            xk_epilogue_gated(p->epi, values[0][i], values[1][i], values[0][i], j0, cols);
-            size_t es = p->c_type == XHAL_DTYPE_F32 ? 4 : 2;
-            xk_store_row((char *)p->c + (size_t)(i * p->ldc + j0) * es, p->c_type, values[0][i],
-                         cols);
+            xk_epilogue_store_gated(p, i, j0, values[0][i], values[1][i], cols);
         }
     }
 }
