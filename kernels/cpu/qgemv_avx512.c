@@ -21,7 +21,7 @@ static inline float scale_at(const xk_qweights_t *q, int64_t index) {
     if (q->scale_type == XHAL_DTYPE_F32) return ((const float *)q->scales)[index];
     uint16_t h = ((const uint16_t *)q->scales)[index];
     if (q->scale_type == XHAL_DTYPE_F16) return _cvtsh_ss(h);
-    return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128((int)h << 16)));
+    return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128((int)((uint32_t)h << 16))));
 }
 
 static inline __mmask16 tail16(int64_t left) {
