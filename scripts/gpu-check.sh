@@ -37,6 +37,7 @@
 #                 changed anyway)
 #   --budget      seconds for the whole run (default 450, --quick 170)
 #   --cmake-flags more configure options (CI passes -DXHAL_WERROR=ON and hides cmocka)
+#   --device      the device to check (default cuda:0; cpu:0 tries the script without a GPU)
 # Exit status: 0 every item passed; 1 an item failed; 2 usage error or a missing tool; 3 no GPU.
 set -uo pipefail
 
@@ -56,7 +57,7 @@ while [[ $# -gt 0 ]]; do
     --jobs) jobs=$2; shift 2 ;;
     --cmake-flags) extra_flags=$2; shift 2 ;;
     --device) device=$2; shift 2 ;;
-    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
     *) echo "gpu-check: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
