@@ -65,7 +65,7 @@ static int toc(run_t *r, int op_class, double start) {
     do {                                                                                           \
         xhal_status_t st_ = (call);                                                                \
         if (st_ != XHAL_OK)                                                                        \
-            return say((r), "%s: %s: %s", #call, xhal_status_name(st_), xhal_last_error());      \
+            return say((r), "%s: %s: %s", #call, xhal_status_name(st_), xhal_last_error());        \
     } while (0)
 
 void minilm_workspace_free(minilm_model_t *model) {
@@ -289,8 +289,7 @@ static void pool(run_t *r, const int32_t *lengths, int count, float *out) {
 }
 
 int minilm_encode(minilm_model_t *model, const int32_t *ids, const int32_t *lengths, int count,
-                  float *out_embeddings, minilm_timing_t *timing, char *error,
-                  size_t error_size) {
+                  float *out_embeddings, minilm_timing_t *timing, char *error, size_t error_size) {
     run_t run = {.m = model, .timing = timing, .error = error, .error_size = error_size};
     run_t *r = &run;
     const minilm_config_t *c = &model->config;

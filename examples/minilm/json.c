@@ -241,8 +241,13 @@ static int parse_value(parser_t *p, int depth, int32_t *out_index) {
     case 't':
     case 'f':
     case 'n':
-        rc = parse_literal(p, c == 't' ? "true" : c == 'f' ? "false" : "null",
-                           c == 't' ? JSON_TRUE : c == 'f' ? JSON_FALSE : JSON_NULL);
+        rc = parse_literal(p,
+                           c == 't'   ? "true"
+                           : c == 'f' ? "false"
+                                      : "null",
+                           c == 't'   ? JSON_TRUE
+                           : c == 'f' ? JSON_FALSE
+                                      : JSON_NULL);
         node = p->doc->count - 1;
         break;
     default:
@@ -258,8 +263,8 @@ static int parse_value(parser_t *p, int depth, int32_t *out_index) {
 
 int json_parse(const char *text, size_t len, json_doc_t *out_doc, char *error, size_t error_size) {
     *out_doc = (json_doc_t){0};
-    parser_t p = {.text = text, .len = len, .doc = out_doc, .error = error,
-                  .error_size = error_size};
+    parser_t p = {
+        .text = text, .len = len, .doc = out_doc, .error = error, .error_size = error_size};
     if (error_size) error[0] = '\0';
     if (!text || len == SIZE_MAX) return fail(&p, "no text");
     out_doc->strings = malloc(len + 1);

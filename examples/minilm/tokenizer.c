@@ -236,8 +236,8 @@ int bert_encode(const bert_tokenizer_t *tok, const char *text, size_t len, int32
     /* The special tokens are found in the raw text first; the text between them is normalized. */
     for (size_t i = 0; i <= len && !full(&ids); i++) {
         size_t special_len = 0;
-        int special = i < len && text[i] == '[' ? special_at(tok, text + i, len - i, &special_len)
-                                                : -1;
+        int special =
+            i < len && text[i] == '[' ? special_at(tok, text + i, len - i, &special_len) : -1;
         if (special < 0 && i < len) continue;
         cps.count = 0;
         if (bert_normalize(text + segment, i - segment, &cps)) {

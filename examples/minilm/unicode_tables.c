@@ -3,6 +3,7 @@
  * with 559 code points overridden to match Hugging Face's tokenizers (older Unicode data in its
  * Rust crates). Do not edit: run the script.
  */
+/* clang-format off */
 #include "unicode_tables.h"
 
 const mt_range_t mt_class_ranges[] = {
