@@ -48,8 +48,11 @@ xhal_minilm_python(minilm_tokenizer_hf ${XHAL_MINILM_DIR}/tests/check_tokens.py
 xhal_minilm_python(minilm_unicode_tables ${XHAL_MINILM_DIR}/tools/gen_unicode_tables.py
                    --check ${XHAL_MINILM_DIR}/unicode_tables.c)
 
-# Embeddings: f32 weights within 1e-5 of the reference (cosine), 16-bit weights within 1e-3;
-# the fallback path (host epilogue, one attention per sentence) too. The fp64 reference is
+# Embeddings against the fp64 reference, by cosine. Issue 13 asks >= 0.99999 in f32 and >= 0.999
+# with 16-bit weights; the figures measured are 1 - 1e-12 (f32), 1 - 1.4e-5 (bf16) and
+# 1 - 1.8e-7 (f16) on cpu and PoCL, so the bounds here are tighter, enough to catch a tanh GELU
+# (1 - 1e-6) or a LayerNorm epsilon of 1e-5 (1 - 3e-6), which the issue's would let pass. The
+# fallback path (host epilogue, one attention per sentence) is checked too. The reference is
 # computed once per run (a fixture) and read by each check.
 set(minilm_reference ${CMAKE_BINARY_DIR}/tests/minilm-reference.txt)
 xhal_minilm_python(minilm_reference ${XHAL_MINILM_DIR}/tools/reference.py embed
@@ -61,7 +64,7 @@ if(TARGET xhal-opencl)
   list(APPEND minilm_devices opencl)
 endif()
 foreach(device IN LISTS minilm_devices)
-  foreach(spec "f32;0.99999" "bf16;0.999" "f16;0.999")
+  foreach(spec "f32;0.999999999" "bf16;0.9999" "f16;0.99999")
     list(GET spec 0 dtype)
     list(GET spec 1 bound)
     xhal_minilm_python(minilm_embeddings_${device}_${dtype}
@@ -74,7 +77,7 @@ foreach(device IN LISTS minilm_devices)
   xhal_minilm_python(minilm_embeddings_${device}_f32_unfused
                      ${XHAL_MINILM_DIR}/tests/check_embeddings.py $<TARGET_FILE:minilm>
                      ${XHAL_MINILM_DIR}/tests/embedding-sentences.txt --device ${device}
-                     --dtype f32 --min-cosine 0.99999 --unfused --reference ${minilm_reference})
+                     --dtype f32 --min-cosine 0.999999999 --unfused --reference ${minilm_reference})
   set_tests_properties(minilm_embeddings_${device}_f32_unfused PROPERTIES
                        FIXTURES_REQUIRED minilm_reference)
 endforeach()
