@@ -74,8 +74,9 @@ static int read_hex4(parser_t *p, unsigned *out) {
 }
 
 /*
- * Decodes the string at p->pos (on its opening quote) into the arena. The decoded bytes plus a
- * NUL never exceed the raw bytes with their quotes, so an arena of len + 1 bytes always fits.
+ * Decodes the string at p->pos (on its opening quote) into the arena. The arena has 2 len + 1
+ * bytes: a string's decoded bytes and NUL take no more than its raw bytes with the quotes, a
+ * number's literal and NUL no more than twice its bytes.
  */
 static int parse_string(parser_t *p, const char **out, size_t *out_len) {
     p->pos++; /* the opening quote */
@@ -151,8 +152,14 @@ static int parse_number(parser_t *p, int32_t node) {
         while (p->pos < p->len && is_digit(p->text[p->pos]))
             p->pos++;
     }
-    p->doc->nodes[node].text = p->text + start;
-    p->doc->nodes[node].len = p->pos - start;
+    /* Copied, so that the doc outlives the text it was parsed from. */
+    size_t len = p->pos - start;
+    char *copy = p->doc->strings + p->arena_used;
+    memcpy(copy, p->text + start, len);
+    copy[len] = '\0';
+    p->arena_used += len + 1;
+    p->doc->nodes[node].text = copy;
+    p->doc->nodes[node].len = len;
     return 0;
 }
 
@@ -266,9 +273,9 @@ int json_parse(const char *text, size_t len, json_doc_t *out_doc, char *error, s
     parser_t p = {
         .text = text, .len = len, .doc = out_doc, .error = error, .error_size = error_size};
     if (error_size) error[0] = '\0';
-    if (!text || len == SIZE_MAX) return fail(&p, "no text");
-    out_doc->strings = malloc(len + 1);
-    if (!out_doc->strings) return fail(&p, "out of memory for %zu bytes", len + 1);
+    if (!text || len >= SIZE_MAX / 2) return fail(&p, "no text");
+    out_doc->strings = malloc(2 * len + 1);
+    if (!out_doc->strings) return fail(&p, "out of memory for %zu bytes", 2 * len + 1);
     int32_t root;
     int rc = parse_value(&p, 0, &root);
     if (!rc) {

@@ -29,7 +29,7 @@ typedef struct json_node {
     int32_t count;        /* arrays and objects: number of elements */
     const char *key;      /* members of an object: the decoded key (NUL-terminated) */
     size_t key_len;
-    const char *text; /* strings: decoded (NUL-terminated); numbers: the literal (not terminated) */
+    const char *text; /* strings: decoded; numbers: the literal (both NUL-terminated, owned) */
     size_t len;
 } json_node_t;
 
@@ -41,8 +41,9 @@ typedef struct json_doc {
 
 /**
  * Parses `len` bytes of `text` (not necessarily NUL-terminated) into *out_doc, which the caller
- * frees with json_free. Returns 0, or -1 with a sentence (byte offset and what was expected) in
- * `error` (size `error_size`) and *out_doc empty.
+ * frees with json_free; the doc holds copies of its strings and numbers, so `text` may go first.
+ * Returns 0, or -1 with a sentence (byte offset and what was expected) in `error` (size
+ * `error_size`) and *out_doc empty.
  */
 int json_parse(const char *text, size_t len, json_doc_t *out_doc, char *error, size_t error_size);
 
