@@ -38,18 +38,13 @@ static uint32_t range_lookup(const mt_range_t *table, size_t count, uint32_t cp)
     return 0;
 }
 
+static int map_order(const void *key, const void *entry) {
+    uint32_t cp = *(const uint32_t *)key, other = ((const mt_map_t *)entry)->cp;
+    return cp < other ? -1 : cp > other;
+}
+
 static const mt_map_t *map_lookup(uint32_t cp) {
-    size_t lo = 0, hi = mt_map_count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cp < mt_map[mid].cp)
-            hi = mid;
-        else if (cp > mt_map[mid].cp)
-            lo = mid + 1;
-        else
-            return &mt_map[mid];
-    }
-    return NULL;
+    return bsearch(&cp, mt_map, mt_map_count, sizeof mt_map[0], map_order);
 }
 
 /* BERT's list of "Chinese characters" (CJK ideograph blocks), padded with spaces. */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "errors.h"
 #include "model.h"
 
 typedef struct minilm_workspace {
@@ -34,10 +35,12 @@ typedef struct run {
     int64_t tokens;
 } run_t;
 
+static int say(run_t *r, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
 static int say(run_t *r, const char *format, ...) {
     va_list args;
     va_start(args, format);
-    vsnprintf(r->error, r->error_size, format, args);
+    minilm_vsay(r->error, r->error_size, format, args);
     va_end(args);
     return -1;
 }

@@ -103,11 +103,11 @@ static int parse_string(parser_t *p, const char **out, size_t *out_len) {
             continue;
         }
         if (e != 'u') return fail(p, "invalid escape '\\%c'", e);
-        unsigned cp;
+        unsigned cp = 0;
         if (read_hex4(p, &cp)) return -1;
         if (cp >= 0xDC00 && cp <= 0xDFFF) return fail(p, "lone low surrogate \\u%04x", cp);
         if (cp >= 0xD800 && cp <= 0xDBFF) {
-            unsigned low;
+            unsigned low = 0;
             if (p->len - p->pos < 2 || p->text[p->pos] != '\\' || p->text[p->pos + 1] != 'u')
                 return fail(p, "high surrogate \\u%04x without its low half", cp);
             p->pos += 2;
@@ -196,8 +196,8 @@ static int parse_container(parser_t *p, int depth, int32_t node, int object) {
                 return fail(p, "expected ':' after key \"%s\"", key);
             p->pos++;
         }
-        int32_t child;
-        if (parse_value(p, depth + 1, &child)) return -1;
+        int32_t child = -1;
+        if (parse_value(p, depth + 1, &child) || child < 0) return -1;
         json_node_t *nodes = p->doc->nodes; /* parse_value may have moved them */
         nodes[child].key = key;
         nodes[child].key_len = key_len;
@@ -224,7 +224,7 @@ static int parse_value(parser_t *p, int depth, int32_t *out_index) {
     skip_space(p);
     if (p->pos >= p->len) return fail(p, "expected a value, found the end");
     char c = p->text[p->pos];
-    int32_t node;
+    int32_t node = -1;
     int rc = 0;
     switch (c) {
     case '{':
@@ -236,8 +236,8 @@ static int parse_value(parser_t *p, int depth, int32_t *out_index) {
     case '"': {
         node = new_node(p, JSON_STRING);
         if (node < 0) return -1;
-        const char *s;
-        size_t n;
+        const char *s = NULL;
+        size_t n = 0;
         rc = parse_string(p, &s, &n);
         if (!rc) {
             p->doc->nodes[node].text = s;

@@ -67,11 +67,12 @@ static int add_sentence(options_t *o, const char *text, size_t len) {
         o->sentences = s;
         o->capacity = capacity;
     }
-    char *copy = malloc(len + 1);
-    if (!copy) return -1;
-    memcpy(copy, text, len);
-    copy[len] = '\0';
-    o->sentences[o->count++] = (sentence_t){copy, len};
+    sentence_t *s = &o->sentences[o->count];
+    if (!(s->text = malloc(len + 1))) return -1;
+    memcpy(s->text, text, len);
+    s->text[len] = '\0';
+    s->len = len;
+    o->count++;
     return 0;
 }
 
@@ -117,11 +118,11 @@ static int read_sentences(options_t *o, const char *path) {
 static int parse_args(int argc, char **argv, options_t *o) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *value = i + 1 < argc ? argv[i + 1] : "";
         int takes = strcmp(a, "--device") == 0 || strcmp(a, "--dtype") == 0 ||
                     strcmp(a, "--model") == 0 || strcmp(a, "--file") == 0 ||
                     strcmp(a, "--repeats") == 0;
-        if (takes && !value) {
+        if (takes && i + 1 >= argc) {
             fprintf(stderr, "minilm: %s needs a value (see --help)\n", a);
             return 2;
         }

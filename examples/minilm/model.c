@@ -2,22 +2,16 @@
 #include "model.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors.h"
 #include "json.h"
 
 void minilm_workspace_free(minilm_model_t *model); /* encoder.c */
 
-static int say(char *error, size_t error_size, const char *format, ...) {
-    va_list args;
-    va_start(args, format);
-    vsnprintf(error, error_size, format, args);
-    va_end(args);
-    return -1;
-}
+#define say minilm_say
 
 /* Reads a whole small file (a config) into a NUL-terminated string the caller frees. */
 static char *read_text(const char *path, size_t *out_len) {
@@ -91,7 +85,7 @@ static int load_config(const char *dir, minilm_config_t *c, char *error, size_t 
     snprintf(path, sizeof path, "%s/sentence_bert_config.json", dir);
     text = read_text(path, &len);
     if (text && json_parse(text, len, &doc, json_error, sizeof json_error) == 0) {
-        int max;
+        int max = 0;
         if (config_int(&doc, "max_seq_length", 2, c->max_positions, &max, path, json_error,
                        sizeof json_error) == 0)
             c->max_tokens = max;
@@ -135,8 +129,6 @@ static float *host_vector(const minilm_model_t *m, const char *name, int64_t n, 
 
 typedef struct uploader {
     minilm_model_t *m;
-    void *staging;
-    size_t staging_size;
     char *error;
     size_t error_size;
 } uploader_t;
@@ -150,31 +142,38 @@ static xhal_buffer_t *upload(uploader_t *u, const char *const *names, int count,
                              int64_t cols, xhal_dtype_t dtype, float **out_host) {
     size_t each = (size_t)(rows * (cols ? cols : 1)), elements = each * (size_t)count;
     size_t bytes = elements * xhal_dtype_size(dtype);
-    float *f32 = malloc(elements * sizeof *f32);
-    if (!f32) return say(u->error, u->error_size, "out of memory"), NULL;
+    float *f32 = calloc(elements, sizeof *f32);
+    uint16_t *half = dtype == XHAL_DTYPE_F32 ? NULL : malloc(elements * sizeof *half);
+    if (!f32 || (dtype != XHAL_DTYPE_F32 && !half)) {
+        free(f32);
+        free(half);
+        return say(u->error, u->error_size, "out of memory"), NULL;
+    }
     for (int i = 0; i < count; i++) {
         const st_tensor_t *t = tensor(u->m, names[i], rows, cols, u->error, u->error_size);
         if (!t) {
             free(f32);
+            free(half);
             return NULL;
         }
         memcpy(f32 + (size_t)i * each, t->data, each * sizeof *f32);
     }
-    if (dtype != XHAL_DTYPE_F32) { /* converted in place: the 16-bit values fill the front */
-        uint16_t *half = (uint16_t *)f32;
+    if (half)
         for (size_t i = 0; i < elements; i++)
             half[i] = dtype == XHAL_DTYPE_F16 ? xhal_f32_to_f16(f32[i]) : xhal_f32_to_bf16(f32[i]);
-    }
     xhal_buffer_t *buffer = NULL;
     xhal_status_t st = xhal_buffer_alloc(u->m->device, bytes, XHAL_MEMORY_DEVICE, &buffer);
-    if (st == XHAL_OK) st = xhal_copy_h2d(u->m->stream, buffer, 0, f32, bytes);
+    if (st == XHAL_OK)
+        st = xhal_copy_h2d(u->m->stream, buffer, 0, half ? (void *)half : f32, bytes);
     if (st == XHAL_OK) st = xhal_stream_synchronize(u->m->stream); /* f32 is in use until here */
     if (st != XHAL_OK) {
         say(u->error, u->error_size, "uploading '%s': %s", names[0], xhal_last_error());
         xhal_buffer_free(buffer);
         free(f32);
+        free(half);
         return NULL;
     }
+    free(half);
     if (out_host && dtype == XHAL_DTYPE_F32)
         *out_host = f32;
     else

@@ -1,9 +1,9 @@
 /* Reading a .safetensors file (see safetensors.h). */
+#include "errors.h"
 #include "safetensors.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,13 +30,7 @@ size_t st_dtype_size(st_dtype_t dtype) {
     return (unsigned)dtype < ST_DTYPE_COUNT ? dtypes[dtype].size : 0;
 }
 
-static int say(char *error, size_t error_size, const char *format, ...) {
-    va_list args;
-    va_start(args, format);
-    vsnprintf(error, error_size, format, args);
-    va_end(args);
-    return -1;
-}
+#define say minilm_say
 
 static int by_name(const void *a, const void *b) {
     return strcmp(((const st_tensor_t *)a)->name, ((const st_tensor_t *)b)->name);

@@ -2,23 +2,17 @@
 #include "tokenizer.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors.h"
 #include "bert_normalize.h"
 #include "utf8.h"
 
 static const char *const special_names[5] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
 
-static int say(char *error, size_t error_size, const char *format, ...) {
-    va_list args;
-    va_start(args, format);
-    vsnprintf(error, error_size, format, args);
-    va_end(args);
-    return -1;
-}
+#define say minilm_say
 
 static uint64_t hash_bytes(const char *s, size_t len) {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
@@ -167,8 +161,7 @@ static void word_piece(const bert_tokenizer_t *tok, const uint32_t *word, size_t
     }
     char utf8[2 + 4 * BERT_MAX_WORD_CHARS];
     size_t offset[BERT_MAX_WORD_CHARS + 1];
-    size_t bytes = 2;
-    utf8[0] = utf8[1] = '#';
+    size_t bytes = 2; /* room for "##" before the first character */
     for (size_t i = 0; i < n; i++) {
         offset[i] = bytes;
         bytes += utf8_encode(word[i], utf8 + bytes);
@@ -180,12 +173,16 @@ static void word_piece(const bert_tokenizer_t *tok, const uint32_t *word, size_t
         int32_t id = -1;
         size_t end = n;
         for (; end > start; end--) {
-            /* "##" + the piece, written into the two bytes before it (restored below). */
-            size_t from = start ? offset[start] - 2 : offset[start];
-            char saved[2] = {utf8[offset[start] - 2], utf8[offset[start] - 1]};
-            if (start) memcpy(utf8 + from, "##", 2);
-            id = bert_token_id(tok, utf8 + from, offset[end] - from);
-            if (start) memcpy(utf8 + from, saved, 2);
+            if (start == 0) {
+                id = bert_token_id(tok, utf8 + offset[0], offset[end] - offset[0]);
+            } else { /* "##" + the piece, in the two bytes before it (restored after) */
+                size_t from = offset[start] - 2;
+                char saved[2];
+                memcpy(saved, utf8 + from, 2);
+                memcpy(utf8 + from, "##", 2);
+                id = bert_token_id(tok, utf8 + from, offset[end] - from);
+                memcpy(utf8 + from, saved, 2);
+            }
             if (id >= 0) break;
         }
         if (id < 0) {

@@ -143,7 +143,7 @@ static void test_truncations_and_mutations(void **state) {
     xt_rng_t rng;
     xt_rng_seed(&rng, 1313);
     static const char specials[] = "{}[]\",:0123456789-e\x00\xff";
-    unsigned char *copy = malloc(size);
+    unsigned char *copy = malloc(size ? size : 1);
     assert_non_null(copy);
     int accepted = 0;
     for (int round = 0; round < 3000; round++) {
