@@ -1,6 +1,7 @@
 # Tests of examples/minilm (all-MiniLM-L6-v2 through xhal), included by tests/CMakeLists.txt.
 #
-# - C unit tests of the JSON and safetensors readers and of the tokenizer (no model needed).
+# - C unit tests of the JSON and safetensors readers, the tokenizer, and the encoder on a small
+#   random BERT written by the test (no model needed).
 # - minilm_similarity: the program on the real model, on the CPU, as the README shows it.
 # - Python checks (tests/run-python.sh runs them with the project's venv): the tokenizer against
 #   Hugging Face's `tokenizers`, the embeddings on every device and weight dtype against the fp64
@@ -14,7 +15,7 @@ endif()
 
 set(XHAL_MINILM_DIR ${XHAL_TEST_ROOT}/examples/minilm)
 
-foreach(name json safetensors tokenizer)
+foreach(name json safetensors tokenizer encoder)
   xhal_test(minilm_${name} SOURCE ${XHAL_MINILM_DIR}/tests/test_${name}.c LABELS minilm)
   target_link_libraries(test_minilm_${name} PRIVATE minilm_core)
 endforeach()
