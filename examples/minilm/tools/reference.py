@@ -125,8 +125,9 @@ class Model:
             ctx = np.empty_like(x)
             for s in range(len(lengths)):  # each sentence attends to itself only
                 r = slice(starts[s], starts[s + 1])
-                qh, kh, vh = (t[r].reshape(-1, self.heads, d).transpose(1, 0, 2)
-                              for t in (q, k, v))
+                # [heads][tokens][d], contiguous: numpy's matmul only calls BLAS on those
+                qh, kh, vh = (np.ascontiguousarray(t[r].reshape(-1, self.heads, d)
+                                                   .transpose(1, 0, 2)) for t in (q, k, v))
                 scores = qh @ kh.transpose(0, 2, 1) / math.sqrt(d)
                 scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
                 probs = scores / scores.sum(axis=-1, keepdims=True)
