@@ -321,8 +321,10 @@ static void test_against_reference(void **state) {
                 }
                 xhal_device_info_t info = {.struct_size = sizeof info};
                 XT_OK(xhal_device_info(devices.device[d], &info));
-                print_message("%s, %s path, %s weights: 1 - cosine %.2e (bound %.0e)\n", info.spec,
-                              model.fused_epilogue ? "serving" : "fallback",
+                print_message("%s, %s epilogue, %s attention, %s weights: 1 - cosine %.2e (bound "
+                              "%.0e)\n",
+                              info.spec, model.fused_epilogue ? "fused" : "host",
+                              model.varlen_attention ? "packed" : "per-sentence",
                               xhal_dtype_name(dtypes[t].dtype), worst, dtypes[t].bound);
                 minilm_free(&model);
                 assert_true(worst <= dtypes[t].bound);
