@@ -18,6 +18,7 @@
 
 #include "attention_kernel.h"
 #include "cpu_internal.h"
+#include "xc_features.h"
 
 #define MAX_HEAD_DIM 256
 
@@ -98,12 +99,15 @@ static void run_attention(xhal_be_stream_t *stream, void *payload) {
     free(job.partial);
 }
 
+/* The serving features of attention this backend runs (xc_features.h): none yet. */
+#define CPU_ATTENTION_FEATURES 0u
+
 xhal_status_t cpu_attention_supports(xhal_be_device_t *device, const xhal_attention_desc_t *desc) {
     if (desc->head_dim < 1 || desc->head_dim > MAX_HEAD_DIM)
         return device->host->set_error(XHAL_UNSUPPORTED,
                                        "cpu: attention head_dim %lld is not supported (1..%d)",
                                        (long long)desc->head_dim, MAX_HEAD_DIM);
-    return XHAL_OK;
+    return xc_attention_features(device->host, "cpu", desc, CPU_ATTENTION_FEATURES);
 }
 
 xhal_status_t cpu_attention(xhal_be_stream_t *stream, const xhal_attention_desc_t *desc,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cpu_internal.h"
+#include "xc_features.h"
 #include "gemm_kernel.h"
 #include "gemv_kernel.h"
 
@@ -191,10 +192,12 @@ static void run_gemm(xhal_be_stream_t *stream, void *payload) {
     pthread_mutex_unlock(&device->scratch_lock);
 }
 
+/* The serving features of GEMM this backend runs (backends/common/xc_features.h): none yet. */
+#define CPU_GEMM_FEATURES 0u
+
 xhal_status_t cpu_gemm_supports(xhal_be_device_t *device, const xhal_gemm_desc_t *desc) {
-    (void)device;
-    (void)desc;
-    return XHAL_OK; /* every dtype mix, transpose and stride the core accepts */
+    /* Every dtype mix, transpose and stride the core accepts; of the serving features, these. */
+    return xc_gemm_features(device->host, "cpu", desc, CPU_GEMM_FEATURES);
 }
 
 xhal_status_t cpu_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc,

@@ -87,14 +87,6 @@ static void tensor_free(tensor_t *t) {
     memset(t, 0, sizeof(*t));
 }
 
-/* Sets `name` for the backend (NULL unsets). */
-static void force(const char *name, const char *value) {
-    if (value)
-        setenv(name, value, 1);
-    else
-        unsetenv(name);
-}
-
 /* Judges one run: PASS, FAIL (error over the bound, NaN, an xhal error) or SKIP (refused). */
 static void judge(const char *op, const char *path, const char *shape, xhal_status_t status,
                   double err, size_t nonfinite, double bound) {
@@ -163,7 +155,9 @@ static const gemm_case_t gemm_cases[] = {
 
 static const char *const gemm_paths[] = {"auto", "simt", "mma", "sm90", "gemv"};
 
-static void run_gemm_case(xhal_device_t *dev, xhal_stream_t *s, const gemm_case_t *gc) {
+/* Runs one case with the kernel `path` forced (XHAL_CUDA_GEMM, read when the device opened). */
+static void run_gemm_case(xhal_device_t *dev, xhal_stream_t *s, const gemm_case_t *gc,
+                          const char *path) {
     xhal_gemm_desc_t d;
     xhal_gemm_desc_init(&d, gc->m, gc->n, gc->k, gc->a);
     d.b_type = gc->b;
@@ -220,8 +214,7 @@ static void run_gemm_case(xhal_device_t *dev, xhal_stream_t *s, const gemm_case_
     d.c = c.buffer;
     uint64_t c0 = gc->offset / xt_dtype_size(gc->c);
 
-    for (size_t p = 0; p < sizeof gemm_paths / sizeof gemm_paths[0]; p++) {
-        force("XHAL_CUDA_GEMM", gemm_paths[p]);
+    do {
         if (!tensor_restore(&c, s, c_initial)) break;
         xhal_status_t st = xhal_gemm(s, &d);
         if (st == XHAL_OK && !tensor_download(&c, s)) st = XHAL_DEVICE_ERROR;
@@ -235,9 +228,8 @@ static void run_gemm_case(xhal_device_t *dev, xhal_stream_t *s, const gemm_case_
                             c.image, gc->c, c0 + (uint64_t)(bi * d.stride_c + i * d.ldc + j));
             err = xt_rel_error(got, ref, outputs, &bad);
         }
-        judge("gemm", gemm_paths[p], shape, st, err, bad, xt_tolerance(gc->c));
-    }
-    force("XHAL_CUDA_GEMM", NULL);
+        judge("gemm", path, shape, st, err, bad, xt_tolerance(gc->c));
+    } while (0);
     free(c_initial);
     tensor_free(&a);
     tensor_free(&b);
@@ -283,7 +275,9 @@ static const attention_case_t attention_cases[] = {
 
 static const char *const attention_paths[] = {"auto", "simple", "fa2", "decode", "sm90"};
 
-static void run_attention_case(xhal_device_t *dev, xhal_stream_t *s, const attention_case_t *ac) {
+/* Runs one case with the kernel `path` forced (XHAL_CUDA_ATTENTION, read at device open). */
+static void run_attention_case(xhal_device_t *dev, xhal_stream_t *s, const attention_case_t *ac,
+                               const char *path) {
     xhal_attention_desc_t d;
     xhal_attention_desc_init(&d, ac->batch, ac->hq, ac->hkv, ac->sq, ac->skv, ac->d, ac->dtype,
                              ac->layout);
@@ -330,8 +324,7 @@ static void run_attention_case(xhal_device_t *dev, xhal_stream_t *s, const atten
     d.k = k.buffer;
     d.v = v.buffer;
     d.o = o.buffer;
-    for (size_t p = 0; p < sizeof attention_paths / sizeof attention_paths[0]; p++) {
-        force("XHAL_CUDA_ATTENTION", attention_paths[p]);
+    do {
         if (!tensor_restore(&o, s, poison)) break;
         xhal_status_t st = xhal_attention(s, &d);
         if (st == XHAL_OK && !tensor_download(&o, s)) st = XHAL_DEVICE_ERROR;
@@ -348,9 +341,8 @@ static void run_attention_case(xhal_device_t *dev, xhal_stream_t *s, const atten
                                                  i * d.o_strides.seq + c));
             err = xt_rel_error(got, ref, outputs, &bad);
         }
-        judge("attention", attention_paths[p], shape, st, err, bad, xt_tolerance(ac->dtype));
-    }
-    force("XHAL_CUDA_ATTENTION", NULL);
+        judge("attention", path, shape, st, err, bad, xt_tolerance(ac->dtype));
+    } while (0);
     free(poison);
     tensor_free(&q);
     tensor_free(&k);
@@ -398,17 +390,43 @@ int main(int argc, char **argv) {
     xhal_device_info(dev, &info);
     gpu_say(results, "device: %s (%s, %u SMs, %s)\n", info.name, info.architecture,
             info.compute_units, info.driver);
-    xhal_stream_t *s = NULL;
-    if (!gpu_ok(xhal_stream_create(dev, &s), "stream_create")) return 1;
-    setenv("XHAL_CUDA_STRICT", "1", 1);
-    for (size_t i = 0; i < sizeof gemm_cases / sizeof gemm_cases[0]; i++)
-        if (!quick || gemm_cases[i].quick) run_gemm_case(dev, s, &gemm_cases[i]);
-    for (size_t i = 0; i < sizeof attention_cases / sizeof attention_cases[0]; i++)
-        if (!quick || attention_cases[i].quick) run_attention_case(dev, s, &attention_cases[i]);
+    /*
+     * Each kernel path in a pass of its own: the forced-kernel options are read when the device
+     * opens (backends/common/xc_options.h), so each pass sets them and opens cuda:0 afresh.
+     */
+    size_t paths = sizeof gemm_paths / sizeof gemm_paths[0];
+    if (sizeof attention_paths / sizeof attention_paths[0] > paths)
+        paths = sizeof attention_paths / sizeof attention_paths[0];
+    for (size_t p = 0; p < paths; p++) {
+        const char *gemm_path = p < sizeof gemm_paths / sizeof gemm_paths[0] ? gemm_paths[p] : NULL;
+        const char *attention_path =
+            p < sizeof attention_paths / sizeof attention_paths[0] ? attention_paths[p] : NULL;
+        xhal_shutdown();
+        setenv("XHAL_CUDA_STRICT", "1", 1);
+        setenv("XHAL_CUDA_GEMM", gemm_path ? gemm_path : "auto", 1);
+        setenv("XHAL_CUDA_ATTENTION", attention_path ? attention_path : "auto", 1);
+        xhal_stream_t *s = NULL;
+        if (!gpu_ok(xhal_device_open("cuda:0", &dev), "device_open") ||
+            !gpu_ok(xhal_stream_create(dev, &s), "stream_create"))
+            return 1;
+        for (size_t i = 0; gemm_path && i < sizeof gemm_cases / sizeof gemm_cases[0]; i++)
+            if (!quick || gemm_cases[i].quick) run_gemm_case(dev, s, &gemm_cases[i], gemm_path);
+        for (size_t i = 0; attention_path && i < sizeof attention_cases / sizeof attention_cases[0];
+             i++)
+            if (!quick || attention_cases[i].quick)
+                run_attention_case(dev, s, &attention_cases[i], attention_path);
+        xhal_stream_destroy(s);
+    }
     unsetenv("XHAL_CUDA_STRICT");
+    unsetenv("XHAL_CUDA_GEMM");
+    unsetenv("XHAL_CUDA_ATTENTION");
+    xhal_shutdown();
     gpu_say(results, "correctness: %d passed, %d failed, %d skipped\n", passes, failures, skips);
-    int bench_failures = bench ? cuda_gpu_bench(dev, results, quick) : 0;
-    xhal_stream_destroy(s);
+    int bench_failures = 0;
+    if (bench) {
+        if (!gpu_ok(xhal_device_open("cuda:0", &dev), "device_open")) return 1;
+        bench_failures = cuda_gpu_bench(dev, results, quick);
+    }
     if (results) fclose(results);
     xhal_shutdown();
     return failures || bench_failures ? 1 : 0;
