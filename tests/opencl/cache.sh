@@ -17,7 +17,7 @@ if ! "$xhal" devices 2>/dev/null | grep -qE '^ +spec +opencl:0'; then
     exit 77
 fi
 run() {
-    "$xhal" check --quick --device opencl:0 2>&1 | tee "$dir/$1.log" | grep -E 'program|failed|refused'
+    "$xhal" check --quick --dtype f32 --device opencl:0 2>&1 | tee "$dir/$1.log" | grep -E 'program|failed|refused'
 }
 echo "== first process (empty cache)"
 run first
