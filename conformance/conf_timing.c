@@ -302,6 +302,43 @@ static xhal_status_t stop(conf_timed_t *out, xhal_status_t status, const char *c
     return status;
 }
 
+/* Runs first..first+repeats-1 back to back, events[i] before run i, one synchronize. */
+static xhal_status_t timed_back_to_back(xhal_stream_t *stream, xhal_event_t *const *events,
+                                        conf_enqueue_fn enqueue, void *context, int first,
+                                        int repeats, double *times, conf_timed_t *out) {
+    xhal_status_t status = xhal_event_record(events[0], stream);
+    if (status != XHAL_OK) return stop(out, status, "xhal_event_record");
+    for (int i = 0; i < repeats; i++) {
+        if ((status = enqueue(context, first + i)) != XHAL_OK) return status;
+        if ((status = xhal_event_record(events[i + 1], stream)) != XHAL_OK)
+            return stop(out, status, "xhal_event_record");
+    }
+    if ((status = xhal_stream_synchronize(stream)) != XHAL_OK)
+        return stop(out, status, "xhal_stream_synchronize");
+    for (int i = 0; i < repeats; i++)
+        if ((status = xhal_event_elapsed_ms(events[i], events[i + 1], &times[i])) != XHAL_OK)
+            return stop(out, status, "xhal_event_elapsed_ms");
+    return XHAL_OK;
+}
+
+/* Each run between events[0] and events[1], synchronized before the next is enqueued. */
+static xhal_status_t timed_alone(xhal_stream_t *stream, xhal_event_t *const *events,
+                                 conf_enqueue_fn enqueue, void *context, int first, int repeats,
+                                 double *times, conf_timed_t *out) {
+    for (int i = 0; i < repeats; i++) {
+        xhal_status_t status = xhal_event_record(events[0], stream);
+        if (status != XHAL_OK) return stop(out, status, "xhal_event_record");
+        if ((status = enqueue(context, first + i)) != XHAL_OK) return status;
+        if ((status = xhal_event_record(events[1], stream)) != XHAL_OK)
+            return stop(out, status, "xhal_event_record");
+        if ((status = xhal_stream_synchronize(stream)) != XHAL_OK)
+            return stop(out, status, "xhal_stream_synchronize");
+        if ((status = xhal_event_elapsed_ms(events[0], events[1], &times[i])) != XHAL_OK)
+            return stop(out, status, "xhal_event_elapsed_ms");
+    }
+    return XHAL_OK;
+}
+
 xhal_status_t conf_time_runs(xhal_stream_t *stream, xhal_event_t *const *events,
                              const conf_timing_t *timing, conf_enqueue_fn enqueue, void *context,
                              conf_timed_t *out) {
@@ -311,17 +348,10 @@ xhal_status_t conf_time_runs(xhal_stream_t *stream, xhal_event_t *const *events,
     double last_ms = 0, start = conf_now();
     /* Warm-up: each run synchronized, the last one timed to size the timed part. */
     for (; conf_warming(run, timing->warmup_runs, conf_now() - start, timing->warmup_seconds);
-         run++) {
-        if ((status = xhal_event_record(events[0], stream)) != XHAL_OK)
-            return stop(out, status, "xhal_event_record");
-        if ((status = enqueue(context, run)) != XHAL_OK) return status;
-        if ((status = xhal_event_record(events[1], stream)) != XHAL_OK)
-            return stop(out, status, "xhal_event_record");
-        if ((status = xhal_stream_synchronize(stream)) != XHAL_OK)
-            return stop(out, status, "xhal_stream_synchronize");
-        if ((status = xhal_event_elapsed_ms(events[0], events[1], &last_ms)) != XHAL_OK)
-            return stop(out, status, "xhal_event_elapsed_ms");
-    }
+         run++)
+        if ((status = timed_alone(stream, events, enqueue, context, run, 1, &last_ms, out)) !=
+            XHAL_OK)
+            return status;
     int repeats = timing->repeats;
     if (timing->target_seconds > 0 && run > 0 && last_ms > 0) {
         double fit = timing->target_seconds / (last_ms * 1e-3);
@@ -333,18 +363,10 @@ xhal_status_t conf_time_runs(xhal_stream_t *stream, xhal_event_t *const *events,
     if (repeats < 1) repeats = 1;
     double *times = calloc((size_t)repeats, sizeof *times);
     if (!times) return stop(out, XHAL_OUT_OF_MEMORY, "calloc");
-    status = xhal_event_record(events[0], stream);
-    if (status != XHAL_OK) out->failed_call = "xhal_event_record";
-    for (int i = 0; status == XHAL_OK && i < repeats; i++) {
-        status = enqueue(context, run + i);
-        if (status == XHAL_OK && (status = xhal_event_record(events[i + 1], stream)) != XHAL_OK)
-            out->failed_call = "xhal_event_record";
-    }
-    if (status == XHAL_OK && (status = xhal_stream_synchronize(stream)) != XHAL_OK)
-        out->failed_call = "xhal_stream_synchronize";
-    for (int i = 0; status == XHAL_OK && i < repeats; i++)
-        if ((status = xhal_event_elapsed_ms(events[i], events[i + 1], &times[i])) != XHAL_OK)
-            out->failed_call = "xhal_event_elapsed_ms";
+    if (timing->synchronize_each)
+        status = timed_alone(stream, events, enqueue, context, run, repeats, times, out);
+    else
+        status = timed_back_to_back(stream, events, enqueue, context, run, repeats, times, out);
     if (status == XHAL_OK) {
         out->runs = repeats;
         out->min_ms = times[0];

@@ -225,6 +225,12 @@ typedef struct conf_timing {
      * 3 for a median; 1 when that run took more than ten times this); 0: `repeats` runs.
      */
     double target_seconds;
+    /*
+     * 0: the timed runs go back to back, an event between each two (the suite); 1: each timed
+     * run is enqueued between two events and synchronized alone (`xhal bench`, whose figures in
+     * docs/PERFORMANCE.md were taken so: no run overlaps the host enqueuing the next).
+     */
+    int synchronize_each;
 } conf_timing_t;
 
 typedef struct conf_timed {
@@ -238,8 +244,8 @@ typedef xhal_status_t (*conf_enqueue_fn)(void *context, int run);
 
 /*
  * Times an op by the stream's own events (device time): warm-up runs, each synchronized, then
- * the timed runs back to back with an event between each two, so that every run has its own
- * time and the median is not pulled by one slow run. Runs are numbered from 0 across both.
+ * the timed runs, each with its own time (see synchronize_each), so that the median is not
+ * pulled by one slow run. Runs are numbered from 0 across both.
  * Returns XHAL_OK with *out filled, or the status of the call that failed (enqueue's, or the
  * event's or synchronize's named in out->failed_call).
  */

@@ -17,7 +17,7 @@ typedef struct bench_ctx {
     xhal_device_t *device;
     xhal_device_info_t info;
     xhal_stream_t *stream;
-    xhal_event_t **events; /* repeats + 1, for conf_time_runs */
+    xhal_event_t *events[2]; /* around each run (conf_time_runs, synchronize_each) */
     const bench_options_t *o;
     double stream_bw; /* host STREAM triad, bytes/s; 0 when not measured */
 } bench_ctx_t;
@@ -107,8 +107,10 @@ static xhal_status_t time_op(bench_ctx_t *c, enqueue_fn enqueue, void *op, int r
     const bench_options_t *o = c->o;
     timed_op_t t = {c, enqueue, op, rotation};
     /* Untimed runs until the warm-up is over (see BENCH_WARMUP_SECONDS), then --repeats runs. */
-    conf_timing_t timing = {
-        .warmup_runs = o->warmup, .warmup_seconds = BENCH_WARMUP_SECONDS, .repeats = o->repeats};
+    conf_timing_t timing = {.warmup_runs = o->warmup,
+                            .warmup_seconds = BENCH_WARMUP_SECONDS,
+                            .repeats = o->repeats,
+                            .synchronize_each = 1};
     conf_timed_t timed;
     xhal_status_t status = conf_time_runs(c->stream, c->events, &timing, enqueue_run, &t, &timed);
     if (status == XHAL_OK) *out_seconds = timed.median_ms * 1e-3;
@@ -321,18 +323,14 @@ static int open_context(bench_ctx_t *c, const char *spec) {
     c->info.struct_size = sizeof c->info;
     if (status == XHAL_OK) status = xhal_device_info(c->device, &c->info);
     if (status == XHAL_OK) status = xhal_stream_create(c->device, &c->stream);
-    int events = c->o->repeats + 1;
-    if (status == XHAL_OK && !(c->events = calloc((size_t)events, sizeof *c->events)))
-        status = XHAL_OUT_OF_MEMORY;
-    for (int i = 0; status == XHAL_OK && i < events; i++)
+    for (int i = 0; status == XHAL_OK && i < 2; i++)
         status = xhal_event_create(c->device, &c->events[i]);
     return status == XHAL_OK ? TOOL_EXIT_OK : tool_fail(status, "bench");
 }
 
 static void close_context(bench_ctx_t *c) {
-    for (int i = 0; c->events && i < c->o->repeats + 1; i++)
+    for (int i = 0; i < 2; i++)
         xhal_event_destroy(c->events[i]);
-    free(c->events);
     xhal_stream_destroy(c->stream);
 }
 
