@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "conf_internal.h"
+#include "host_cpu.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -113,9 +114,10 @@ __attribute__((target("avx2,fma"))) static double loop_avx2_f32(uint64_t iterati
 /* The loop for dtype on this CPU and its FLOPs per iteration; NULL when there is none. */
 static fma_kernel_fn pick(xhal_dtype_t dtype, double *flops_per_iteration, const char **isa) {
 #if CONF_X86
-    __builtin_cpu_init();
-    int avx512 = __builtin_cpu_supports("avx512f");
-    if (dtype == XHAL_DTYPE_BF16 && avx512 && __builtin_cpu_supports("avx512bf16")) {
+    host_cpu_features_t f;
+    host_cpu_detect(&f);
+    int avx512 = f.avx512f;
+    if (dtype == XHAL_DTYPE_BF16 && avx512 && f.avx512bf16) {
         *flops_per_iteration = CHAINS * 16 * 2 * 2.0; /* 2 products per lane, 2 FLOP each */
         *isa = "avx512-bf16 vdpbf16ps";
         return loop_avx512_bf16;
@@ -125,7 +127,7 @@ static fma_kernel_fn pick(xhal_dtype_t dtype, double *flops_per_iteration, const
         *isa = "avx512 vfmadd f32";
         return loop_avx512_f32;
     }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (f.avx2 && f.fma) {
         *flops_per_iteration = CHAINS * 8 * 2.0;
         *isa = "avx2 vfmadd f32";
         return loop_avx2_f32;

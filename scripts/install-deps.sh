@@ -17,7 +17,6 @@ packages=(
   "opencl-headers:building the OpenCL backend (CL/cl.h)"
   "ocl-icd-opencl-dev:the OpenCL ICD loader (libOpenCL.so.1), which the OpenCL backend dlopens"
   "pocl-opencl-icd:an OpenCL driver for the CPU, so the OpenCL backend's tests run for real"
-  "libiniparser-dev:the OpenCL backend reads its tuned parameters (kernels/tuning/opencl.ini)"
   "clinfo:nothing required; shows what the OpenCL platforms and devices are"
   "libclblast1:nothing required; the baseline of xhal bench --vs clblast"
   "libopenblas0:nothing required; the baseline of xhal bench --vs openblas"

@@ -20,6 +20,7 @@
 
 #include "attention_kernel.h"
 #include "cpu_internal.h"
+#include "xc_features.h"
 
 #define MAX_HEAD_DIM 256
 
@@ -163,13 +164,18 @@ static void run_attention(xhal_be_stream_t *stream, void *payload) {
     free(seqs);
 }
 
-/* Every serving feature runs here, on every ISA path: only head_dim limits it. */
+/* Every serving feature runs here, on every ISA path (xc_features.h): only head_dim limits it. A
+ * feature added later is refused until its bit is in CPU_ATTENTION_FEATURES. */
+#define CPU_ATTENTION_FEATURES                                                                     \
+    (XC_ATTENTION_SLIDING_WINDOW | XC_ATTENTION_SOFTCAP | XC_ATTENTION_VARLEN_Q |                  \
+     XC_ATTENTION_VARLEN_KV | XC_ATTENTION_SEQLENS_KV | XC_ATTENTION_PAGED | XC_ATTENTION_LSE)
+
 xhal_status_t cpu_attention_supports(xhal_be_device_t *device, const xhal_attention_desc_t *desc) {
     if (desc->head_dim < 1 || desc->head_dim > MAX_HEAD_DIM)
         return device->host->set_error(XHAL_UNSUPPORTED,
                                        "cpu: attention head_dim %lld is not supported (1..%d)",
                                        (long long)desc->head_dim, MAX_HEAD_DIM);
-    return XHAL_OK;
+    return xc_attention_features(device->host, "cpu", desc, CPU_ATTENTION_FEATURES);
 }
 
 static const void *at(const xhal_be_buffer_t *buffer, uint64_t offset) {

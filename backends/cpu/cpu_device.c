@@ -24,6 +24,7 @@
 
 #include "cpu_internal.h"
 #include "host_cpu.h"
+#include "xc_options.h"
 
 /* A thread count beyond this in XHAL_CPU_THREADS is taken for a typo. */
 #define CPU_MAX_THREADS 4096
@@ -126,26 +127,9 @@ static size_t default_threads(void) {
     return online > 0 ? (size_t)online : 1;
 }
 
-/* The integer in environment variable `name` when it is one in lo..hi, else `fallback` (with a
- * warning when the variable is set but not such an integer). */
-static long env_integer(const xhal_host_api_t *host, const char *name, long lo, long hi,
-                        long fallback) {
-    const char *env = getenv(name);
-    if (!env || !*env) return fallback;
-    char *end = NULL;
-    errno = 0;
-    long value = strtol(env, &end, 10);
-    if (errno != 0 || *end != '\0' || value < lo || value > hi) {
-        host->log(XHAL_LOG_WARN, "%s=\"%s\" is not an integer in %ld..%ld; using %ld", name, env,
-                  lo, hi, fallback);
-        return fallback;
-    }
-    return value;
-}
-
 static size_t thread_count(const xhal_host_api_t *host) {
-    return (size_t)env_integer(host, "XHAL_CPU_THREADS", 1, CPU_MAX_THREADS,
-                               (long)default_threads());
+    return (size_t)xc_option_int(host, "XHAL_CPU_THREADS", 1, CPU_MAX_THREADS,
+                                 (long)default_threads());
 }
 
 /* How long idle threads poll before they sleep (see cpu_spin.h), in microseconds. */
@@ -194,7 +178,7 @@ xhal_status_t cpu_device_open(xhal_be_state_t *state, uint32_t index,
     size_t threads = thread_count(host);
     int pool_error = 0;
     int64_t spin_us =
-        env_integer(host, "XHAL_CPU_SPIN_US", 0, CPU_MAX_SPIN_US, CPU_DEFAULT_SPIN_US);
+        xc_option_int(host, "XHAL_CPU_SPIN_US", 0, CPU_MAX_SPIN_US, CPU_DEFAULT_SPIN_US);
     device->spin_ns = spin_us * 1000;
     device->pool = cpu_pool_create(threads, spin_us, &pool_error);
     if (!device->pool) {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cpu_gemm.h"
+#include "xc_features.h"
 
 static int64_t min64(int64_t a, int64_t b) {
     return a < b ? a : b;
@@ -181,13 +182,15 @@ static void run_gemm(xhal_be_stream_t *stream, void *payload) {
     if (!ran) cpu_stream_fail(stream, XHAL_OUT_OF_MEMORY, "cpu: gemm: out of memory for %s", what);
 }
 
+/* The serving features of GEMM this backend runs (backends/common/xc_features.h): all of them. */
+#define CPU_GEMM_FEATURES (XC_GEMM_BIAS | XC_GEMM_ACTIVATION | XC_GEMM_GATED | XC_GEMM_QUANT_B)
+
 xhal_status_t cpu_gemm_supports(xhal_be_device_t *device, const xhal_gemm_desc_t *desc) {
-    (void)device;
-    (void)desc;
     /* Every dtype mix, transpose and stride the core accepts; every epilogue; every quantized
      * format and scale mode with B stored either way (the GEMV path takes B stored n x k, the
-     * packing path dequantizes either layout). */
-    return XHAL_OK;
+     * packing path dequantizes either layout). A feature added later is refused until its bit
+     * is in CPU_GEMM_FEATURES. */
+    return xc_gemm_features(device->host, "cpu", desc, CPU_GEMM_FEATURES);
 }
 
 xhal_status_t cpu_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc,

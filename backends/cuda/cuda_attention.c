@@ -9,9 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "attention_features.h"
 #include "cuda_internal.h"
+#include "xc_features.h"
 #include "xk_params.h"
+
+/* The serving features of attention this backend runs (xc_features.h): none yet. */
+#define CUDA_ATTENTION_FEATURES 0u
 
 xhal_status_t cuda_attention_supports(xhal_be_device_t *dev, const xhal_attention_desc_t *desc) {
     if (!dev->module)
@@ -23,11 +26,16 @@ xhal_status_t cuda_attention_supports(xhal_be_device_t *dev, const xhal_attentio
         return dev->host->set_error(XHAL_UNSUPPORTED,
                                     "cuda: attention head_dim %lld is not supported (1..256)",
                                     (long long)desc->head_dim);
-    const char *feature = xhal_attention_serving_feature(desc);
-    if (feature)
-        return dev->host->set_error(XHAL_UNSUPPORTED,
-                                    "cuda: attention with %s has no kernel here yet", feature);
-    return XHAL_OK;
+    xhal_status_t status = xc_attention_features(dev->host, "cuda", desc, CUDA_ATTENTION_FEATURES);
+    if (status != XHAL_OK) return status;
+    /* The answer is the planner's: what it cannot plan, the op would refuse. */
+    cuda_attention_plan_t plan;
+    char why[160] = "";
+    if (cuda_plan_attention(desc, &dev->arch, &dev->tuning, dev->forced.attention, &plan, why,
+                            sizeof why) != 0)
+        return dev->host->set_error(XHAL_UNSUPPORTED, "%s", why);
+    return xc_forced_check(dev->host, "CUDA", &dev->forced, "attention", plan.forced_refused,
+                           cuda_attention_kind_name(plan.kind));
 }
 
 /*
@@ -69,11 +77,11 @@ xhal_status_t cuda_attention(xhal_be_stream_t *stream, const xhal_attention_desc
 
     cuda_attention_plan_t plan;
     char why[160] = "";
-    const char *force = cuda_env("XHAL_CUDA_ATTENTION");
-    if (cuda_plan_attention(d, &dev->arch, &dev->tuning, force, &plan, why, sizeof why) != 0)
+    if (cuda_plan_attention(d, &dev->arch, &dev->tuning, dev->forced.attention, &plan, why,
+                            sizeof why) != 0)
         return dev->host->set_error(XHAL_UNSUPPORTED, "%s", why);
-    status = cuda_check_forced(dev, "XHAL_CUDA_ATTENTION", force, plan.forced_refused,
-                               cuda_attention_kind_name(plan.kind), "attention");
+    status = xc_forced_check(dev->host, "CUDA", &dev->forced, "attention", plan.forced_refused,
+                             cuda_attention_kind_name(plan.kind));
     if (status != XHAL_OK) return status;
 
     xk_attention_params_t p;

@@ -19,7 +19,7 @@ typedef struct cuda_arch {
     int has_sm90;           /* the sm_90a module (wgmma kernels) is loaded */
 } cuda_arch_t;
 
-/* kernels/tuning/cuda.ini, resolved for one device: [default], then [sm_XY], then [<name>]. */
+/* kernels/tuning/cuda.ini, resolved for one device: [default], [sm_XY], [<name>] (xc_tuning.h). */
 typedef struct cuda_tuning {
     char gemm_mma_large[32];          /* mma.sync config for big grids ("128x128x32") */
     char gemm_mma_small[32];          /* and for small ones ("64x64x32") */
@@ -34,12 +34,18 @@ typedef struct cuda_tuning {
 
 void cuda_tuning_defaults(cuda_tuning_t *tuning);
 
+struct xc_ini;
+
 /*
- * Applies the INI `text` for a device of architecture "sm_XY" named `device_name` on top of
- * *tuning: keys of [default], then of [sm_XY], then of a section named like the device.
- * Returns 0, or -1 with `error` set ("line 7: unknown key 'gemm_tile'") on a malformed file;
- * *tuning keeps the defaults for whatever was not read.
+ * Applies a parsed tuning file (named `source` in errors) for a device of architecture "sm_XY"
+ * named `device_name` on top of *tuning, in the sections' order (backends/common/xc_tuning.h).
+ * Returns 0, or -1 with `error` set ("cuda.ini line 7: [default] has an unknown key
+ * \"gemm_tile\"") when any section has a problem; *tuning is then unchanged.
  */
+int cuda_tuning_apply(const struct xc_ini *ini, const char *source, const char *arch_section,
+                      const char *device_name, cuda_tuning_t *tuning, char *error,
+                      size_t error_size);
+/* The same from the text of a file (parse errors included). */
 int cuda_tuning_parse(const char *text, const char *arch_section, const char *device_name,
                       cuda_tuning_t *tuning, char *error, size_t error_size);
 

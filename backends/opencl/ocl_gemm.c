@@ -18,6 +18,7 @@
 #include <limits.h>
 
 #include "ocl_internal.h"
+#include "xc_features.h"
 
 #define OCL_SCRATCH_BUDGET ((uint64_t)256 << 20)
 
@@ -40,7 +41,12 @@ static void panel_shape(const ocl_tuning_t *t, const xhal_gemm_desc_t *d, panels
     p->b_floats = (uint64_t)p->np * (uint64_t)p->kp;
 }
 
+/* The serving features of GEMM this backend runs (backends/common/xc_features.h): none yet. */
+#define OCL_GEMM_FEATURES 0u
+
 xhal_status_t ocl_gemm_supports(xhal_be_device_t *device, const xhal_gemm_desc_t *desc) {
+    xhal_status_t status = xc_gemm_features(device->host, "opencl", desc, OCL_GEMM_FEATURES);
+    if (status != XHAL_OK) return status;
     const ocl_tuning_t *t = &device->tuning;
     /* Epilogues and quantized B (API 0.2) have no OpenCL kernels yet. */
     if (desc->bias || desc->activation || desc->gated || desc->b_quant)

@@ -11,7 +11,7 @@
  *   ocl_memory.c     buffers (cl_mem)
  *   ocl_stream.c     streams (in-order command queues with profiling), copies, fill, scratch
  *   ocl_event.c      events (markers), waits across streams, elapsed time
- *   ocl_tuning.c     kernels/tuning/opencl.ini (libiniparser): the parameters of a device
+ *   ocl_tuning.c     kernels/tuning/opencl.ini (backends/common/xc_tuning.c): a device's parameters
  *   ocl_program.c    building the embedded kernels per device, and the binary cache on disk
  *   ocl_kernel.c     kernels per stream, argument setting and launches
  *   ocl_gemm.c       GEMM: packing + tile kernel, or the GEMV path for small m
@@ -35,6 +35,8 @@
 #include <stdint.h>
 
 #include "xhal/xhal_backend.h"
+
+#include "xc_scratch.h"
 
 /* ---- ocl_loader.c: the OpenCL entry points, loaded with dlsym ---- */
 
@@ -131,12 +133,13 @@ typedef struct ocl_tuning {
 } ocl_tuning_t;
 
 /*
- * Fills *out with the parameters for a device: the first section of the tuning file whose
- * `match` substrings and `type` fit the device, falling back to [default], then to the values
- * compiled in. `identity` is what `match` is searched in (name, vendor, platform, version).
+ * Fills *out with the parameters for a device named `name`: [default] of the tuning file, then
+ * the first section whose `match` substrings and `type` fit the device, then one named like it
+ * (backends/common/xc_tuning.h), over the values compiled in. `identity` is what `match` is
+ * searched in (name, vendor, platform, version, driver).
  */
-void ocl_tuning_load(const xhal_host_api_t *host, const char *identity, cl_device_type type,
-                     ocl_tuning_t *out);
+void ocl_tuning_load(const xhal_host_api_t *host, const char *name, const char *identity,
+                     cl_device_type type, ocl_tuning_t *out);
 
 /* ---- Programs and kernels ---- */
 
@@ -187,11 +190,13 @@ struct xhal_be_device {
     /* "name | vendor | platform | device version | driver": tuning match and cache key. */
     char identity[1024];
     ocl_tuning_t tuning;
-    int host_unified;      /* CL_DEVICE_HOST_UNIFIED_MEMORY: pinned memory is host memory */
-    uint64_t max_alloc;    /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
-    uint64_t local_memory; /* CL_DEVICE_LOCAL_MEM_SIZE */
-    size_t max_work_group; /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
-    pthread_mutex_t lock;  /* protects programs: built on first use by any stream */
+    char build_options[256]; /* XHAL_OPENCL_BUILD_OPTIONS, appended to every program's options */
+    int profile;             /* XHAL_OPENCL_PROFILE=1 with XHAL_LOG=info: time every launch */
+    int host_unified;        /* CL_DEVICE_HOST_UNIFIED_MEMORY: pinned memory is host memory */
+    uint64_t max_alloc;      /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
+    uint64_t local_memory;   /* CL_DEVICE_LOCAL_MEM_SIZE */
+    size_t max_work_group;   /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    pthread_mutex_t lock;    /* protects programs: built on first use by any stream */
     cl_program programs[OCL_PROGRAM_COUNT];
 };
 
@@ -212,8 +217,7 @@ struct xhal_be_stream {
     cl_kernel kernels[OCL_FAMILY_COUNT][XHAL_DTYPE_COUNT];
     /* Packed operands and partial results of the ops, grown on demand. The queue is in order
      * and one stream is used by one thread at a time, so these serve every op in turn. */
-    cl_mem scratch[OCL_SCRATCH_SLOTS];
-    uint64_t scratch_size[OCL_SCRATCH_SLOTS];
+    xc_scratch_t scratch[OCL_SCRATCH_SLOTS]; /* backends/common/xc_scratch.h */
 };
 
 /* ---- Entries of the table, by file ---- */
@@ -274,8 +278,10 @@ xhal_status_t ocl_program_get(xhal_be_device_t *device, ocl_program_id_t id,
                               cl_program *out_program);
 void ocl_programs_release(xhal_be_device_t *device);
 
-/* The -D options of program `id` from the device's tuning (for the build and the cache key). */
-void ocl_program_options(const ocl_tuning_t *tuning, ocl_program_id_t id, char *out, size_t size);
+/* The -D options of program `id` from the device's tuning, then `extra` (may be ""): for the
+ * build and the cache key. */
+void ocl_program_options(const ocl_tuning_t *tuning, const char *extra, ocl_program_id_t id,
+                         char *out, size_t size);
 
 /* ---- ocl_kernel.c ---- */
 

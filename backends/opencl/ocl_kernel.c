@@ -3,9 +3,9 @@
  * kernel object would race between clSetKernelArg and clEnqueueNDRangeKernel. Each stream
  * creates the kernels it launches, on first use, from the device's (shared, immutable) program.
  *
- * XHAL_OPENCL_PROFILE=1 makes every launch wait for its kernel and log the kernel's device
- * time at XHAL_LOG=info: slow (it serializes the host with the device), for finding which
- * kernel of an op takes the time.
+ * XHAL_OPENCL_PROFILE=1 (read at device open) makes every launch wait for its kernel and log the
+ * kernel's device time at XHAL_LOG=info: slow (it serializes the host with the device), for finding
+ * which kernel of an op takes the time.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,9 +71,8 @@ xhal_status_t ocl_launch(xhal_be_stream_t *stream, ocl_family_t family, xhal_dty
      * which overflow the stack. CPU sections of the tuning file therefore ask for one item. */
     static const size_t one[3] = {1, 1, 1};
     if (!local && stream->device->tuning.one_item_groups) local = one;
-    const char *profile = getenv("XHAL_OPENCL_PROFILE");
     cl_event event = NULL;
-    int profiling = profile && strcmp(profile, "1") == 0 && host->log_enabled(XHAL_LOG_INFO);
+    int profiling = stream->device->profile && host->log_enabled(XHAL_LOG_INFO);
     cl_int err = ocl.clEnqueueNDRangeKernel(stream->queue, kernel, dims, NULL, global, local, 0,
                                             NULL, profiling ? &event : NULL);
     if (err != CL_SUCCESS)

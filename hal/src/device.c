@@ -118,11 +118,21 @@ static xhal_status_t open_by_spec(const char *spec, const char *origin,
     for (const char *p = selector; *p; p++)
         numeric &= isdigit((unsigned char)*p) != 0;
     if (numeric) {
+        /* The backend's own index, as specs are written: not a position among those that opened. */
         unsigned long index = strtoul(selector, NULL, 10);
-        if (index < entry->device_count) {
-            *out_device = entry->devices[index];
-            return XHAL_OK;
+        for (uint32_t i = 0; i < entry->device_count; i++) {
+            if (entry->devices[i]->index == index) {
+                *out_device = entry->devices[i];
+                return XHAL_OK;
+            }
         }
+        for (uint32_t i = 0; i < entry->failure_count; i++)
+            if (entry->failures[i].index == index)
+                return xhal_set_error(XHAL_UNAVAILABLE,
+                                      "xhal_device_open: %s \"%s\": device %lu of backend %s did "
+                                      "not open: %s",
+                                      origin, spec, index, entry->info.name,
+                                      entry->failures[i].reason);
     } else {
         for (uint32_t i = 0; i < entry->device_count; i++) {
             if (contains_case_insensitive(entry->devices[i]->info.name, selector)) {
@@ -143,7 +153,7 @@ xhal_status_t xhal_device_open(const char *spec, xhal_device_t **out_device) {
     xhal_status_t status = xhal_init();
     if (status != XHAL_OK) return status;
     if (spec && *spec) return open_by_spec(spec, "spec", out_device);
-    const char *env = getenv("XHAL_DEVICE");
+    const char *env = xhal_option("XHAL_DEVICE");
     if (env && *env) return open_by_spec(env, "XHAL_DEVICE", out_device);
     return default_device(out_device);
 }

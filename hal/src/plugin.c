@@ -52,6 +52,7 @@ static xhal_status_t open_device(xhal_backend_entry_t *entry, uint32_t index,
     if (!device) return xhal_set_error(XHAL_OUT_OF_MEMORY, "out of host memory for a device");
     device->backend = entry;
     device->api = &entry->api;
+    device->index = index;
     device->objects.next = device->objects.prev = &device->objects;
     xhal_status_t status = entry->api.device_open(entry->state, index, &device->impl);
     if (status == XHAL_OK) {
@@ -119,7 +120,12 @@ void xhal_registry_adopt(xhal_backend_entry_t *entry, const xhal_backend_api_t *
     }
     uint32_t count = entry->api.device_count(entry->state);
     entry->devices = count ? calloc(count, sizeof *entry->devices) : NULL;
-    if (count && !entry->devices) {
+    entry->failures = count ? calloc(count, sizeof *entry->failures) : NULL;
+    if (count && (!entry->devices || !entry->failures)) {
+        free(entry->devices);
+        free(entry->failures);
+        entry->devices = NULL;
+        entry->failures = NULL;
         entry->api.shutdown(entry->state);
         entry->state = NULL;
         fail(entry, XHAL_OUT_OF_MEMORY, "out of host memory for its device list");
@@ -133,6 +139,10 @@ void xhal_registry_adopt(xhal_backend_entry_t *entry, const xhal_backend_api_t *
                      xhal_last_error());
             xhal_format(entry->info.reason, sizeof entry->info.reason, "device %u did not open: %s",
                         i, xhal_last_error());
+            xhal_device_failure_t *failure = &entry->failures[entry->failure_count++];
+            failure->index = i;
+            xhal_format(failure->reason, sizeof failure->reason, "%s",
+                        *xhal_last_error() ? xhal_last_error() : "its device_open failed");
             continue;
         }
         entry->devices[entry->device_count++] = device;
@@ -191,6 +201,9 @@ void xhal_registry_unload(xhal_backend_entry_t *entry) {
     free(entry->devices);
     entry->devices = NULL;
     entry->device_count = 0;
+    free(entry->failures);
+    entry->failures = NULL;
+    entry->failure_count = 0;
     if (entry->state) entry->api.shutdown(entry->state);
     entry->state = NULL;
     if (entry->library) dlclose(entry->library);

@@ -80,7 +80,7 @@ static void append_dir(char dirs[][PATH_MAX], size_t *count, size_t max, const c
 /* The folders searched for plugins, in priority order. */
 static size_t plugin_dirs(char dirs[][PATH_MAX], size_t max) {
     size_t count = 0;
-    const char *env = getenv("XHAL_BACKEND_PATH");
+    const char *env = xhal_option("XHAL_BACKEND_PATH");
     if (env && *env) {
         char *copy = strdup(env);
         if (copy) {
@@ -175,7 +175,7 @@ static void scan_dir(const char *dir, const char *filter) {
 }
 
 static xhal_status_t registry_load(void) {
-    const char *filter = getenv("XHAL_BACKENDS");
+    const char *filter = xhal_option("XHAL_BACKENDS");
     xhal_backend_entry_t *cpu = add_entry("cpu", "(built in)");
     if (!cpu) return xhal_set_error(XHAL_OUT_OF_MEMORY, "xhal_init: out of host memory");
     if (allowed_by_filter(filter, "cpu")) {
@@ -218,8 +218,9 @@ xhal_status_t xhal_init(void) {
     pthread_mutex_lock(&registry_lock);
     xhal_status_t status = XHAL_OK;
     if (!xhal_registry.initialized) {
+        status = xhal_options_load();
         xhal_log_configure();
-        status = registry_load();
+        if (status == XHAL_OK) status = registry_load();
         xhal_registry.initialized = status == XHAL_OK;
     }
     pthread_mutex_unlock(&registry_lock);
@@ -235,6 +236,7 @@ void xhal_shutdown(void) {
     }
     free(xhal_registry.entries);
     memset(&xhal_registry, 0, sizeof xhal_registry);
+    xhal_options_clear();
     pthread_mutex_unlock(&registry_lock);
 }
 

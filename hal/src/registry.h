@@ -4,13 +4,21 @@
 
 #include "core.h"
 
+/* A device of a backend that did not open, and why: its spec must say so, not name another. */
+typedef struct xhal_device_failure {
+    uint32_t index; /* the backend's own index */
+    char reason[256];
+} xhal_device_failure_t;
+
 struct xhal_backend_entry {
     xhal_backend_info_t info;
     xhal_backend_api_t api;  /* a zero-extended copy of the backend's table */
     void *library;           /* dlopen handle; NULL for the built-in backend */
     xhal_be_state_t *state;  /* from api.init, NULL when not loaded */
-    xhal_device_t **devices; /* api.device_count entries that opened */
+    xhal_device_t **devices; /* the devices that opened, in the backend's order */
     uint32_t device_count;
+    xhal_device_failure_t *failures; /* the devices that did not */
+    uint32_t failure_count;
 };
 
 typedef struct xhal_registry {

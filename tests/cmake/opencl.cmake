@@ -29,6 +29,13 @@ set_tests_properties(opencl_no_platform PROPERTIES LABELS "opencl;tool" TIMEOUT 
 set_tests_properties(opencl_cache PROPERTIES LABELS "opencl;tool;slow" TIMEOUT 600
                      SKIP_RETURN_CODE 77)
 
+# Issue 14, defect 9: a tuning file that is /dev/zero hung the plugin's init; now it is refused
+# with a warning and init finishes (the device opens where there is one).
+add_test(NAME opencl_tuning_not_a_file COMMAND xhal_tool devices)
+set_tests_properties(opencl_tuning_not_a_file PROPERTIES LABELS "opencl;tool" TIMEOUT 60
+                     ENVIRONMENT "XHAL_OPENCL_TUNING=/dev/zero;XHAL_BACKENDS=opencl"
+                     PASS_REGULAR_EXPRESSION "opencl +(not )?loaded")
+
 # The timing program of docs/PERFORMANCE.md, on tiny shapes so that it keeps working.
 add_executable(ocl_bench opencl/ocl_bench.c)
 target_link_libraries(ocl_bench PRIVATE xhal xhal_test_flags)

@@ -332,7 +332,7 @@ static void test_tuning_ini(void **state) {
 
     const char *text = "; comment\n"
                        "[default]\n"
-                       "gemm_splitk_max = 4   # trailing comment\n"
+                       "gemm_splitk_max = 4   ; trailing comment\n"
                        "[sm_90]\n"
                        "gemm_splitk_max=8\n"
                        "[My GPU]\n"
