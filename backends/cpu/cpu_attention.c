@@ -98,11 +98,23 @@ static void run_attention(xhal_be_stream_t *stream, void *payload) {
     free(job.partial);
 }
 
+/*
+ * The longest sequence the engine indexes. The core bounds every length by the memory of its
+ * tensor, except seq_kv when K and V both have a seq stride of 0 (one row broadcast to every
+ * position): then only this keeps the engine's key counts (rounded up to tiles and splits in
+ * int64) from overflowing, and an absurd length from running for years.
+ */
+#define MAX_SEQ INT32_MAX
+
 xhal_status_t cpu_attention_supports(xhal_be_device_t *device, const xhal_attention_desc_t *desc) {
     if (desc->head_dim < 1 || desc->head_dim > MAX_HEAD_DIM)
         return device->host->set_error(XHAL_UNSUPPORTED,
                                        "cpu: attention head_dim %lld is not supported (1..%d)",
                                        (long long)desc->head_dim, MAX_HEAD_DIM);
+    if (desc->seq_q > MAX_SEQ || desc->seq_kv > MAX_SEQ)
+        return device->host->set_error(
+            XHAL_UNSUPPORTED, "cpu: attention seq_q (%lld) and seq_kv (%lld) must be at most %d",
+            (long long)desc->seq_q, (long long)desc->seq_kv, MAX_SEQ);
     return XHAL_OK;
 }
 

@@ -28,6 +28,7 @@ typedef struct {
     int64_t block_m, block_n; /* rows and columns of a block (the last may be smaller) */
     float *scratch;           /* floats_per_thread per pool thread */
     size_t floats_per_thread;
+    int64_t batch0, batches; /* GEMV: the group of batches the scratch holds now */
 } gemm_job_t;
 
 static int64_t min64(int64_t a, int64_t b) {
@@ -69,8 +70,9 @@ static void gemm_task(void *ctx, size_t task, size_t thread) {
 }
 
 /*
- * GEMV scratch: op(A) of every batch in f32 (m x k each), then, with B not transposed, the
- * partial results of every (batch, part of k) (m x n each).
+ * GEMV scratch: op(A) of each batch of the group in f32 (m x k each), then, with B not
+ * transposed, the partial results of every (batch, part of k) (m x n each). `batch` counts from
+ * the group's first.
  */
 static const float *gemv_a(const gemm_job_t *job, int64_t batch) {
     const xhal_gemm_desc_t *d = &job->args->desc;
@@ -79,7 +81,7 @@ static const float *gemv_a(const gemm_job_t *job, int64_t batch) {
 
 static float *gemv_partial(const gemm_job_t *job, int64_t batch, int64_t part) {
     const xhal_gemm_desc_t *d = &job->args->desc;
-    return job->scratch + d->batch * d->m * d->k + (batch * job->grid_m + part) * d->m * d->n;
+    return job->scratch + job->batches * d->m * d->k + (batch * job->grid_m + part) * d->m * d->n;
 }
 
 /* GEMV, B not transposed: task (batch, part) sums its range of k into its partial result. */
@@ -87,7 +89,7 @@ static void gemv_rows_task(void *ctx, size_t task, size_t thread) {
     const gemm_job_t *job = ctx;
     (void)thread;
     int64_t batch = (int64_t)task / job->grid_m, part = (int64_t)task % job->grid_m;
-    xk_gemm_problem_t p = problem_of(job->args, batch);
+    xk_gemm_problem_t p = problem_of(job->args, job->batch0 + batch);
     int64_t k0 = part * job->block_m;
     xk_gemv_rows(&p, gemv_a(job, batch), k0, min64(k0 + job->block_m, p.k),
                  gemv_partial(job, batch, part));
@@ -98,7 +100,7 @@ static void gemv_store_task(void *ctx, size_t task, size_t thread) {
     const gemm_job_t *job = ctx;
     (void)thread;
     int64_t batch = (int64_t)task / job->grid_n, block = (int64_t)task % job->grid_n;
-    xk_gemm_problem_t p = problem_of(job->args, batch);
+    xk_gemm_problem_t p = problem_of(job->args, job->batch0 + batch);
     int64_t n0 = block * job->block_n;
     xk_gemv_store(&p, gemv_partial(job, batch, 0), job->grid_m, n0, min64(n0 + job->block_n, p.n));
 }
@@ -108,7 +110,7 @@ static void gemv_columns_task(void *ctx, size_t task, size_t thread) {
     const gemm_job_t *job = ctx;
     (void)thread;
     int64_t batch = (int64_t)task / job->grid_n, block = (int64_t)task % job->grid_n;
-    xk_gemm_problem_t p = problem_of(job->args, batch);
+    xk_gemm_problem_t p = problem_of(job->args, job->batch0 + batch);
     int64_t n0 = block * job->block_n;
     xk_gemv_columns(&p, gemv_a(job, batch), n0, min64(n0 + job->block_n, p.n));
 }
@@ -116,8 +118,12 @@ static void gemv_columns_task(void *ctx, size_t task, size_t thread) {
 /*
  * Decode-shaped GEMM. Each thread must stream a contiguous part of B: with B stored k x n that
  * is a range of its rows (then the partial results are added up), with B transposed a range of
- * columns of C. Returns 0 when scratch cannot be had.
+ * columns of C. Batches go through in groups whose scratch stays near GEMV_SCRATCH_FLOATS (at
+ * least one batch per thread): scratch proportional to batch x k would let a small broadcast
+ * input (batch stride 0) take gigabytes. Returns 0 when scratch cannot be had.
  */
+#define GEMV_SCRATCH_FLOATS ((int64_t)16 << 20)
+
 static int run_gemv(xhal_be_device_t *device, gemm_job_t *job, int64_t threads) {
     const xhal_gemm_desc_t *d = &job->args->desc;
     int64_t parts = d->batch >= threads ? 1 : ceil_div(threads, d->batch);
@@ -125,19 +131,24 @@ static int run_gemv(xhal_be_device_t *device, gemm_job_t *job, int64_t threads) 
     job->grid_n = ceil_div(d->n, job->block_n);
     job->block_m = ceil_div(d->k, parts); /* rows of B per part */
     job->grid_m = d->trans_b ? 0 : ceil_div(d->k, job->block_m);
-    size_t floats = (size_t)(d->batch * d->m * (d->k + job->grid_m * d->n));
+    int64_t per_batch = d->m * (d->k + job->grid_m * d->n);
+    int64_t group =
+        GEMV_SCRATCH_FLOATS / per_batch > threads ? GEMV_SCRATCH_FLOATS / per_batch : threads;
+    job->batches = min64(group, d->batch);
     pthread_mutex_lock(&device->scratch_lock);
-    job->scratch = cpu_device_scratch(device, floats);
-    if (job->scratch) {
-        for (int64_t b = 0; b < d->batch; b++) {
-            xk_gemm_problem_t p = problem_of(job->args, b);
+    job->scratch = cpu_device_scratch(device, (size_t)(job->batches * per_batch));
+    for (job->batch0 = 0; job->scratch && job->batch0 < d->batch; job->batch0 += job->batches) {
+        job->batches = min64(job->batches, d->batch - job->batch0);
+        for (int64_t b = 0; b < job->batches; b++) {
+            xk_gemm_problem_t p = problem_of(job->args, job->batch0 + b);
             xk_gemv_convert_a(&p, job->scratch + b * d->m * d->k);
         }
         if (d->trans_b) {
-            cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_n), gemv_columns_task, job);
+            cpu_pool_run(device->pool, (size_t)(job->batches * job->grid_n), gemv_columns_task,
+                         job);
         } else {
-            cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_m), gemv_rows_task, job);
-            cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_n), gemv_store_task, job);
+            cpu_pool_run(device->pool, (size_t)(job->batches * job->grid_m), gemv_rows_task, job);
+            cpu_pool_run(device->pool, (size_t)(job->batches * job->grid_n), gemv_store_task, job);
         }
     }
     pthread_mutex_unlock(&device->scratch_lock);

@@ -16,21 +16,35 @@ static xk_isa_t detect(void) {
     else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         best = XK_ISA_AVX2;
 #endif
-    const char *wanted = getenv("XHAL_CPU_ISA");
     xk_isa_t cap = XK_ISA_AVX512;
-    if (wanted && !strcmp(wanted, "generic"))
-        cap = XK_ISA_GENERIC;
-    else if (wanted && !strcmp(wanted, "avx2"))
-        cap = XK_ISA_AVX2;
+    xk_isa_parse(getenv("XHAL_CPU_ISA"), &cap); /* anything else: no cap (the device warns) */
     return best < cap ? best : cap;
 }
 
-/* Computed once; a benign race (every thread computes the same value). */
+int xk_isa_parse(const char *name, xk_isa_t *out) {
+    static const struct {
+        const char *name;
+        xk_isa_t isa;
+    } names[] = {{"avx512", XK_ISA_AVX512}, {"avx2", XK_ISA_AVX2}, {"generic", XK_ISA_GENERIC}};
+    for (size_t i = 0; name && i < sizeof names / sizeof *names; i++) {
+        if (strcmp(name, names[i].name) != 0) continue;
+        if (out) *out = names[i].isa;
+        return 1;
+    }
+    return 0;
+}
+
+/* Computed once. Every thread computes the same value, so the race is benign; the atomic makes
+ * it defined (and quiet under ThreadSanitizer). */
 static int cached = -1;
 
 xk_isa_t xk_isa(void) {
-    if (cached < 0) cached = (int)detect();
-    return (xk_isa_t)cached;
+    int isa = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (isa < 0) {
+        isa = (int)detect();
+        __atomic_store_n(&cached, isa, __ATOMIC_RELAXED);
+    }
+    return (xk_isa_t)isa;
 }
 
 int xk_isa_has_bf16_dot(void) {

@@ -20,6 +20,9 @@ typedef enum xk_isa {
 /* The ISA to use (computed once). */
 xk_isa_t xk_isa(void);
 
+/* 1 and *out (when out is not NULL) for "avx512", "avx2" or "generic", else 0 (NULL too). */
+int xk_isa_parse(const char *name, xk_isa_t *out);
+
 /* True when the CPU has AVX512_BF16 and the chosen ISA is AVX-512. */
 int xk_isa_has_bf16_dot(void);
 
