@@ -207,11 +207,15 @@ static dictionary *load_builtin(void) {
     return d;
 }
 
-void ocl_tuning_load(const xhal_host_api_t *host, const char *identity, cl_device_type type,
-                     ocl_tuning_t *out) {
+void ocl_tuning_defaults(ocl_tuning_t *out) {
     memset(out, 0, sizeof(*out));
     for (size_t i = 0; i < PARAM_COUNT; i++)
         *field(out, &params[i]) = params[i].fallback;
+}
+
+void ocl_tuning_load(const xhal_host_api_t *host, const char *identity, cl_device_type type,
+                     ocl_tuning_t *out) {
+    ocl_tuning_defaults(out);
     ocl_copy_string(out->section, sizeof(out->section), "none");
     ocl_copy_string(out->source, sizeof(out->source), "the values compiled in");
 

@@ -80,3 +80,12 @@ if(TARGET xhal_conformance)
                              XT_WORK_DIR="${CMAKE_BINARY_DIR}/tests/chart-bounds")
   file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/tests/chart-bounds)
 endif()
+
+# An OpenCL tuning that passes every key's range but not the device's local memory.
+if(TARGET xhal-opencl)
+  add_test(NAME opencl_tuning_limits
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/opencl/tuning_limits.sh
+                   $<TARGET_FILE:xhal_tool> ${CMAKE_BINARY_DIR}/tests/opencl-tuning-limits)
+  set_tests_properties(opencl_tuning_limits PROPERTIES LABELS "opencl;tool" TIMEOUT 300
+                       SKIP_RETURN_CODE 77)
+endif()
