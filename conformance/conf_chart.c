@@ -82,13 +82,17 @@ static void draw_grid(conf_svg_t *svg, const axes_t *a) {
     char label[32];
     double left = R_LEFT, right = R_WIDTH - R_RIGHT, top = R_TOP, bottom = R_HEIGHT - R_BOTTOM;
     static const char prefixes[] = " kMGTPE";
-    for (double e = a->x0; e <= a->x1 + 1e-9; e++) {
+    /* Counted in integers: the axes are whole decades, at most R_MAX_DECADES of them. */
+    int x_decades = (int)(a->x1 - a->x0), y_decades = (int)(a->y1 - a->y0);
+    for (int i = 0; i <= x_decades; i++) {
+        double e = a->x0 + i;
         double x = px(a, pow(10, e));
         conf_svg_line(svg, x, top, x, bottom, "#dddddd", 1, 0);
         conf_format(label, sizeof label, "%g", pow(10, e));
         conf_svg_text(svg, x, bottom + 18, 12, "middle", "#333333", 0, label);
     }
-    for (double e = a->y0; e <= a->y1 + 1e-9; e++) {
+    for (int i = 0; i <= y_decades; i++) {
+        double e = a->y0 + i;
         double y = py(a, pow(10, e));
         conf_svg_line(svg, left, y, right, y, "#dddddd", 1, 0);
         /* Decades: 1, 10 or 100 of an SI prefix. */
@@ -254,8 +258,8 @@ int conf_chart_bars(const conf_bar_chart_t *chart, const char *path, char *error
     for (size_t r = 1; r < chart->rows; r += 2)
         conf_svg_rect(&svg, 4, top + (double)r * row_height, right - 4, row_height, "#f4f4f4",
                       NULL);
-    for (double v = 0; v <= max + 1e-9; v += 20) {
-        double x = left + v / max * (right - left);
+    for (int step = 0; step <= (int)(max / 20); step++) {
+        double v = 20.0 * step, x = left + v / max * (right - left);
         conf_svg_line(&svg, x, top, x, bottom, v == 100 ? "#888888" : "#e0e0e0", 1, v == 100);
         conf_format(label, sizeof label, "%.0f%%", v);
         conf_svg_text(&svg, x, bottom + 16, 11, "middle", "#333333", 0, label);

@@ -89,3 +89,9 @@ if(TARGET xhal-opencl)
   set_tests_properties(opencl_tuning_limits PROPERTIES LABELS "opencl;tool" TIMEOUT 300
                        SKIP_RETURN_CODE 77)
 endif()
+
+# Threads x streams x devices with every result checked, churn, and lookups racing shutdown. A
+# few seconds here; the ThreadSanitizer stage (make test-tsan) runs it longer.
+xhal_test(stress SOURCE stress/test_stress.c ENV XHAL_STRESS_SECONDS=3 TIMEOUT 600)
+target_compile_definitions(test_stress PRIVATE XT_FAULTY_DIR="${XHAL_FAULTY_PLUGIN_DIR}")
+add_dependencies(test_stress xhal_test_plugin_faulty)
