@@ -103,7 +103,8 @@ build-tsan: deps
 
 test-tsan: build-tsan
 	cd $(BUILD_TSAN)/tests && export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 && \
-	  XHAL_STRESS_SECONDS=$(STRESS_SECONDS) ./test_stress && ./test_reliability && ./test_faults
+	  XHAL_STRESS_SECONDS=$(STRESS_SECONDS) ./test_stress && ./test_reliability && \
+	  ./test_reliability heavy && ./test_faults
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_TSAN)

@@ -86,7 +86,8 @@ static void test_gemv_broadcast_scratch(void **state) {
     uint64_t grown = peak_rss() - before;
     printf("[ INFO     ] peak RSS grew by %.1f MiB for %d broadcast batches\n",
            (double)grown / (1 << 20), BATCH);
-    assert_true(grown < ((uint64_t)200 << 20));
+    /* 64 MiB of scratch now (plus sanitizer shadow: 190 MiB under TSan); 512 MiB before. */
+    assert_true(grown < ((uint64_t)320 << 20));
     float *c = xt_malloc(BATCH * sizeof *c);
     xt_download(s, c, cb, BATCH * sizeof *c);
     for (int i = 0; i < BATCH; i++)
@@ -284,17 +285,25 @@ static void test_lookups_race_shutdown(void **state) {
     printf("[ INFO     ] %lu lookups raced %d shutdowns\n", atomic_load(&lookups_done), CYCLES);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
+/*
+ * Two groups: the heavy tests (a 134M-FMA broadcast GEMV, 60 re-inits racing lookups) run as
+ * `reliability_heavy` ("heavy" argument), labelled slow, which keeps them out of the valgrind
+ * stage, where they would take minutes and check nothing valgrind adds to.
+ */
+int main(int argc, char **argv) {
+    const struct CMUnitTest heavy[] = {
         /* First: it measures this process's peak memory. */
         cmocka_unit_test(test_gemv_broadcast_scratch),
+        cmocka_unit_test_teardown(test_lookups_race_shutdown, teardown),
+    };
+    const struct CMUnitTest light[] = {
         cmocka_unit_test(test_attention_unbounded_seq),
         cmocka_unit_test(test_desc_init_saturates),
         cmocka_unit_test_teardown(test_plugin_data_entry, teardown),
         cmocka_unit_test_teardown(test_plugin_unknown_status, teardown),
         cmocka_unit_test_teardown(test_backend_path_many, teardown),
         cmocka_unit_test_teardown(test_cpu_threads_peak, teardown),
-        cmocka_unit_test_teardown(test_lookups_race_shutdown, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, teardown);
+    if (argc > 1 && !strcmp(argv[1], "heavy")) return cmocka_run_group_tests(heavy, NULL, teardown);
+    return cmocka_run_group_tests(light, NULL, teardown);
 }

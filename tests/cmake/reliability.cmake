@@ -30,6 +30,7 @@ foreach(spec "baddata;7" "badstatus;6")
 endforeach()
 
 xhal_test(reliability)
+xhal_test(reliability RUN_NAME reliability_heavy ARGS heavy LABELS slow)
 target_compile_definitions(test_reliability PRIVATE XT_ODD_DIR="${XHAL_ODD_PLUGIN_DIR}")
 if(TARGET xhal-opencl)
   target_compile_definitions(test_reliability PRIVATE XT_INSTALL_PLUGIN="opencl")

@@ -82,6 +82,8 @@ static uint64_t offset(reader_t *r, const state_t *s) {
 /* Calls made and calls accepted, by kind: printed at exit with XHAL_FUZZ_STATS=1, to see that
  * the fuzzer gets past validation (an op that is always refused tests only the refusal). */
 enum {
+    K_MERGE,
+    K_MERGE_ASKED,
     K_ALLOC,
     K_COPY,
     K_FILL,
@@ -93,7 +95,8 @@ enum {
     K_COUNT
 };
 static const char *const kind_names[K_COUNT] = {
-    "alloc", "copy", "fill", "gemm", "gemm_supports", "attention", "attention_supports", "other"};
+    "merge",     "merge_supports",     "alloc", "copy", "fill", "gemm", "gemm_supports",
+    "attention", "attention_supports", "other"};
 static unsigned long calls[K_COUNT], accepted[K_COUNT];
 static int kind = K_OTHER; /* of the next check() */
 
@@ -190,7 +193,12 @@ static void attention(reader_t *r, state_t *s) {
         d.block_size = value(r, s), d.num_blocks = value(r, s);
         d.max_blocks_per_seq = value(r, s), d.block_table_stride = value(r, s);
     }
-    if (edits & 64) d.cu_seqlens_q = buffer_or_null(r, s), d.lse = buffer_or_null(r, s);
+    if (edits & 64) {
+        d.cu_seqlens_q = buffer_or_null(r, s), d.cu_seqlens_kv = buffer_or_null(r, s);
+        d.lse = buffer_or_null(r, s);
+        d.cu_seqlens_q_offset = offset(r, s), d.seqlens_kv_offset = offset(r, s);
+        d.block_table_offset = offset(r, s), d.lse_offset = offset(r, s);
+    }
     if (edits & 128) d.struct_size = (uint32_t)bits(r, 2);
     d.q = buffer_or_null(r, s), d.k = buffer_or_null(r, s);
     d.v = buffer_or_null(r, s), d.o = buffer_or_null(r, s);
@@ -206,6 +214,30 @@ static void attention(reader_t *r, state_t *s) {
     } else {
         kind = K_ATTENTION;
         check(xhal_attention(stream, &d));
+    }
+}
+
+static void merge(reader_t *r, state_t *s) {
+    xhal_attention_merge_desc_t d;
+    xhal_dtype_t dtype = (xhal_dtype_t)(byte(r) % 4);
+    int64_t batch = value(r, s), heads = value(r, s), seq = value(r, s), dim = value(r, s);
+    xhal_attention_merge_desc_init(&d, batch, heads, seq, dim, dtype, (xhal_layout_t)(byte(r) % 2));
+    uint8_t edits = byte(r);
+    if (edits & 1) strides(r, s, &d.strides);
+    if (edits & 2) d.struct_size = (uint32_t)bits(r, 2);
+    d.o_a = buffer_or_null(r, s), d.o_b = buffer_or_null(r, s), d.o = buffer_or_null(r, s);
+    d.lse_a = buffer_or_null(r, s), d.lse_b = buffer_or_null(r, s), d.lse = buffer_or_null(r, s);
+    d.o_a_offset = offset(r, s), d.o_b_offset = offset(r, s), d.o_offset = offset(r, s);
+    d.lse_a_offset = offset(r, s), d.lse_b_offset = offset(r, s), d.lse_offset = offset(r, s);
+    uint64_t work = sat_mul(sat_mul(positive(d.batch), positive(d.heads)),
+                            sat_mul(positive(d.seq), positive(d.head_dim)));
+    xhal_stream_t *stream = stream_of(r, s);
+    if (work > WORK_BUDGET || !stream) {
+        kind = K_MERGE_ASKED;
+        check(xhal_attention_merge_supports(s->device, &d));
+    } else {
+        kind = K_MERGE;
+        check(xhal_attention_merge(stream, &d));
     }
 }
 
@@ -253,7 +285,7 @@ static void run(reader_t *r, state_t *s) {
     while (r->at < r->size && steps++ < 64) {
         uint8_t op = byte(r);
         int slot = byte(r) % SLOTS;
-        switch (op % 18) {
+        switch (op % 19) {
         case 0:
             if (!s->buffers[slot]) {
                 /* Sizes from 16 TiB up stay (they must fail cleanly); the rest are capped so
@@ -308,7 +340,7 @@ static void run(reader_t *r, state_t *s) {
         case 11:
         case 12:
         case 13:
-            copy(r, s, op % 18 - 11);
+            copy(r, s, op % 19 - 11);
             break;
         case 14:
             fill(r, s);
@@ -318,6 +350,9 @@ static void run(reader_t *r, state_t *s) {
             break;
         case 16:
             attention(r, s);
+            break;
+        case 17:
+            merge(r, s);
             break;
         default:
             device_calls(r, s);

@@ -79,12 +79,16 @@ def main():
     write("api", "attention-decode", setup + h2d(0, 0, 4096) + h2d(0, 1, 4096) +
           h2d(0, 2, 4096) + attention(1, 4, 2, 1, 30, 8, 0, 1, 0, 1, 2, 3, 0, edits=1,
                                       extra=bytes([1])) + sync(0))
+    # merge of two partial outputs (f32, 1 x 2 x 3 x 8, BHSD) with their LSEs, in place
+    write("api", "merge", setup + h2d(0, 0, 4096) + h2d(0, 1, 4096) + h2d(0, 2, 4096) +
+          bytes([17, 0, 0]) + small(1) + small(2) + small(3) + small(8) + bytes([1, 0]) +
+          bytes([0, 1, 0, 2, 3, 2]) + (small(0) + bytes([1])) * 6 + bytes([0]) + sync(0))
     write("api", "events", setup + bytes([6, 0, 0, 7, 0, 1, 8, 0, 6, 1, 1, 9, 0, 1]) + sync(1))
     write("api", "copies", setup + h2d(1, 0, 4096) + bytes([13, 0, 1, 3]) + small(0) +
           bytes([1]) + u16(2048) + bytes([0, 0, 0]) + small(4) + bytes([4]) + d2h(1, 3, 64) +
           bytes([1, 0, 3, 1, 5, 0]))
-    write("api", "devices", bytes([17, 0, 5]) + b"cpu:0" + bytes([1, 1]) + small(0) + small(1) +
-          bytes([17, 0, 9]) + b"opencl:x" + bytes([0, 0]) + u16(300) + small(9) + small(0))
+    write("api", "devices", bytes([18, 0, 5]) + b"cpu:0" + bytes([1, 1]) + small(0) + small(1) +
+          bytes([18, 0, 9]) + b"opencl:x" + bytes([0, 0]) + u16(300) + small(9) + small(0))
 
     with open(os.path.join(HERE, "..", "conformance", "data", "pocl-report.json")) as f:
         report = json.load(f)
