@@ -83,11 +83,15 @@ build-fuzz: deps
 
 # Each target for FUZZ_SECONDS on its committed seeds plus what earlier runs found.
 test-fuzz: build-fuzz
+	rm -f $(BUILD_FUZZ)/fuzz/*.summary
 	cd $(BUILD_FUZZ) && XHAL_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CTEST) -L fuzz
+	@cat $(BUILD_FUZZ)/fuzz/*.summary
 
 fuzz: build-fuzz
+	rm -f $(BUILD_FUZZ)/fuzz/*.summary
 	cd $(BUILD_FUZZ) && XHAL_FUZZ_SECONDS=$(FUZZ_LONG_SECONDS) $(CTEST) -L fuzz \
 	  --timeout $$(( $(FUZZ_LONG_SECONDS) * 2 + 600 ))
+	@cat $(BUILD_FUZZ)/fuzz/*.summary
 
 # Adds the inputs of the last runs that reach new code, minimized, to tests/fuzz/corpus/.
 fuzz-merge: build-fuzz

@@ -39,4 +39,5 @@ if [[ $status -ne 0 ]]; then
     echo "fuzz $name: FAILED (exit $status) after ${runs:-?} executions; inputs in $artifacts"
     exit 1
 fi
-echo "fuzz $name: ${runs:-?} executions in $seconds s, corpus $corpus inputs (+ seeds $(find "$seeds" -type f | wc -l))"
+summary="fuzz $name: ${runs:-?} executions in $seconds s, corpus $corpus inputs (+ seeds $(find "$seeds" -type f | wc -l))"
+echo "$summary" | tee "$(dirname "$work")/$name.summary"
