@@ -3,6 +3,7 @@
  * defect, each failing (or hanging, or crashing under the sanitizer stages) before its fix:
  *
  *   gemv_broadcast_scratch     CPU batched GEMV took scratch of batch x k for stride-0 inputs
+ *   qgemv_broadcast_scratch    the same on the quantized GEMV (INT8 B)
  *   attention_unbounded_seq    CPU attention accepted seq_kv = INT64_MAX / 2^62 with K/V seq
  *                              stride 0 (a signed overflow, or a run of years)
  *   desc_init_saturates        *_desc_init multiplied sizes with a signed overflow
@@ -97,6 +98,75 @@ static void test_gemv_broadcast_scratch(void **state) {
     free(c);
     xhal_buffer_free(ab);
     xhal_buffer_free(bb);
+    xhal_buffer_free(cb);
+    xhal_stream_destroy(s);
+}
+
+/*
+ * The same with an INT8 weight (B n x k, stride 0 as quantized B must be) on the quantized GEMV:
+ * its A and prepared rows took scratch per batch too. Run after the test above, so the device's
+ * scratch is already the bounded size; before the fix this one grew it by over 512 MiB.
+ */
+static void test_qgemv_broadcast_scratch(void **state) {
+    (void)state;
+    enum { K = 16384, BATCH = 8192 };
+    xhal_device_t *cpu = xt_open("cpu");
+    xhal_stream_t *s = NULL;
+    XT_OK(xhal_stream_create(cpu, &s));
+    xhal_quantize_desc_t qd = {.struct_size = sizeof qd,
+                               .format = XHAL_QUANT_INT8,
+                               .n = 1,
+                               .k = K,
+                               .scale_mode = XHAL_SCALE_PER_CHANNEL,
+                               .scale_type = XHAL_DTYPE_F32};
+    uint64_t weight_bytes = 0, scale_bytes = 0, zero_bytes = 0;
+    int64_t ldb = 0;
+    XT_OK(xhal_quantize_sizes(&qd, &weight_bytes, &scale_bytes, &zero_bytes, &ldb));
+    float *a = xt_malloc(K * sizeof *a), *w = xt_malloc(K * sizeof *w);
+    xt_rng_t rng;
+    xt_rng_seed(&rng, 6);
+    for (int i = 0; i < K; i++)
+        a[i] = (float)xt_rng_uniform(&rng), w[i] = (float)xt_rng_uniform(&rng);
+    unsigned char *q = xt_malloc((size_t)weight_bytes);
+    float scale = 0;
+    XT_OK(xhal_quantize_weights(&qd, w, K, q, &scale, NULL));
+    XT_OK(xhal_dequantize_weights(&qd, q, &scale, NULL, w, K));
+    double want = 0;
+    for (int i = 0; i < K; i++)
+        want += (double)a[i] * w[i];
+    xhal_buffer_t *ab = xt_upload(cpu, s, a, K * sizeof *a);
+    xhal_buffer_t *qb = xt_upload(cpu, s, q, weight_bytes);
+    xhal_buffer_t *sb = xt_upload(cpu, s, &scale, sizeof scale), *cb = NULL;
+    XT_OK(xhal_buffer_alloc(cpu, BATCH * sizeof(float), XHAL_MEMORY_DEVICE, &cb));
+    xhal_gemm_desc_t d;
+    xhal_gemm_desc_init(&d, 1, 1, K, XHAL_DTYPE_F32);
+    d.trans_b = 1;
+    d.ldb = ldb;
+    d.b_quant = XHAL_QUANT_INT8;
+    d.b_scale_mode = XHAL_SCALE_PER_CHANNEL;
+    d.b_scale_type = XHAL_DTYPE_F32;
+    d.batch = BATCH;
+    d.stride_a = d.stride_b = 0;
+    d.stride_c = 1;
+    d.a = ab, d.b = qb, d.c = cb, d.b_scales = sb;
+    uint64_t before = peak_rss();
+    XT_OK(xhal_gemm(s, &d));
+    XT_OK(xhal_stream_synchronize(s));
+    uint64_t grown = peak_rss() - before;
+    printf("[ INFO     ] peak RSS grew by %.1f MiB for %d broadcast batches of an INT8 GEMV\n",
+           (double)grown / (1 << 20), BATCH);
+    assert_true(grown < ((uint64_t)320 << 20));
+    float *c = xt_malloc(BATCH * sizeof *c);
+    xt_download(s, c, cb, BATCH * sizeof *c);
+    for (int i = 0; i < BATCH; i++)
+        assert_true(fabs(c[i] - want) <= 1e-4 * (fabs(want) + 1));
+    free(a);
+    free(w);
+    free(q);
+    free(c);
+    xhal_buffer_free(ab);
+    xhal_buffer_free(qb);
+    xhal_buffer_free(sb);
     xhal_buffer_free(cb);
     xhal_stream_destroy(s);
 }
@@ -294,6 +364,7 @@ int main(int argc, char **argv) {
     const struct CMUnitTest heavy[] = {
         /* First: it measures this process's peak memory. */
         cmocka_unit_test(test_gemv_broadcast_scratch),
+        cmocka_unit_test(test_qgemv_broadcast_scratch),
         cmocka_unit_test_teardown(test_lookups_race_shutdown, teardown),
     };
     const struct CMUnitTest light[] = {
