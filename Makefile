@@ -4,6 +4,7 @@
 #   make test      install missing packages, build, run every test (plain, ASan+UBSan, valgrind,
 #                  libFuzzer for FUZZ_SECONDS per target, ThreadSanitizer stress)
 #   make fuzz      the libFuzzer targets for FUZZ_LONG_SECONDS each (docs/RELIABILITY.md)
+#   make model     the project's Python venv and the all-MiniLM-L6-v2 model (examples/minilm)
 # Variables: BUILD (build folder), JOBS (parallel jobs).
 
 BUILD ?= build
@@ -27,10 +28,20 @@ CLANG_FLAGS = -DCMAKE_C_COMPILER=$(CLANG) -DXHAL_WITH_OPENCL=OFF -DXHAL_WITH_CUD
 all: build
 
 help:
-	@sed -n '2,4p' Makefile
+	@sed -n '2,5p' Makefile
 
+# Debian's packages, then the venv and the model (scripts/setup-python.sh). Without network the
+# Python step says so and goes on (--soft): the tests that need it skip, saying why.
 deps:
 	bash scripts/install-deps.sh
+	bash scripts/setup-python.sh --model --soft
+
+# The same Python set-up, failing loudly when it cannot be done.
+.PHONY: python model
+python:
+	bash scripts/setup-python.sh
+model:
+	bash scripts/setup-python.sh --model
 
 build: deps
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)

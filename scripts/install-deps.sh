@@ -12,6 +12,7 @@ packages=(
   "libcmocka-dev:the unit tests"
   "valgrind:the leak check of the test binaries"
   "python3:the conformance tests: an XML parser checks the SVG charts, a JSON parser the reports"
+  "python3-venv:scripts/setup-python.sh makes the project's venv (examples/minilm's tests)"
   "clang-14:the libFuzzer and ThreadSanitizer stages of make test (docs/RELIABILITY.md)"
   "libclang-rt-14-dev:libFuzzer and the sanitizer runtimes of those clang builds"
   "opencl-headers:building the OpenCL backend (CL/cl.h)"
