@@ -28,7 +28,7 @@ CLANG_FLAGS = -DCMAKE_C_COMPILER=$(CLANG) -DXHAL_WITH_OPENCL=OFF -DXHAL_WITH_CUD
 all: build
 
 help:
-	@sed -n '2,5p' Makefile
+	@sed -n '2,8p' Makefile
 
 # Debian's packages, then the venv and the model (scripts/setup-python.sh). Without network the
 # Python step says so and goes on (--soft): the tests that need it skip, saying why.
