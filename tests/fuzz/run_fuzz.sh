@@ -4,9 +4,10 @@
 # usage: run_fuzz.sh <target> <seed corpus (read only)> <work corpus> <seconds> [libFuzzer flags]
 #
 # New inputs go to the work corpus, never to the committed seeds; a crash, a leak, a timeout
-# (10 s per input) or an out-of-memory leaves its input beside the work corpus (crash-*, leak-*,
-# timeout-*, oom-*) and fails the run. XHAL_FUZZ_SECONDS overrides <seconds>. Prints
-# "fuzz <target>: N executions in S s, corpus K inputs" for docs/RELIABILITY.md.
+# (10 s per input) or an out-of-memory leaves its input in <work>/../../artifacts-<target>/
+# (crash-*, leak-*, timeout-*, oom-*) and fails the run. XHAL_FUZZ_SECONDS overrides <seconds>.
+# Prints "fuzz <target>: N executions in S s, corpus K inputs" for docs/RELIABILITY.md, and
+# leaves it in <work>/../../<target>.summary.
 set -uo pipefail
 target=$1
 seeds=$2
@@ -15,7 +16,9 @@ seconds=${XHAL_FUZZ_SECONDS:-$4}
 shift 4
 name=$(basename "$target")
 mkdir -p "$work"
-artifacts=$(dirname "$work")/artifacts-$name/
+# Logs, summaries and artifacts beside the corpora: <build>/fuzz/ for <build>/fuzz/corpus/<t>.
+out=$(dirname "$(dirname "$work")")
+artifacts=$out/artifacts-$name/
 mkdir -p "$artifacts"
 
 # LeakSanitizer needs ptrace, which some containers refuse: then leaks are left to valgrind.
@@ -27,7 +30,7 @@ fi
 export ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=$leaks:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
 
-log=$(dirname "$work")/$name.log
+log=$out/$name.log
 "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=3072 -malloc_limit_mb=3072 \
     -print_final_stats=1 -artifact_prefix="$artifacts" -detect_leaks=$leaks "$@" \
     "$work" "$seeds" > "$log" 2>&1
@@ -40,4 +43,4 @@ if [[ $status -ne 0 ]]; then
     exit 1
 fi
 summary="fuzz $name: ${runs:-?} executions in $seconds s, corpus $corpus inputs (+ seeds $(find "$seeds" -type f | wc -l))"
-echo "$summary" | tee "$(dirname "$work")/$name.summary"
+echo "$summary" | tee "$out/$name.summary"
