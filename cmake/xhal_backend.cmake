@@ -10,7 +10,7 @@ set(XHAL_CMAKE_DIR ${CMAKE_CURRENT_LIST_DIR})
 #                  [OUTPUT_DIRECTORY <dir>]      default: lib/xhal, where the core looks
 #                  [NO_INSTALL])
 # makes the plugin libxhal-<name>.so (target xhal-<name>) linked with backends/common
-# (xhal_common), the project's warnings and -Wl,--no-undefined, and installs it beside the others.
+# (xhal_common), the project's warnings and XHAL_NO_UNDEFINED, and installs it beside the others.
 function(xhal_add_backend name)
   cmake_parse_arguments(B "NO_INSTALL" "OUTPUT_DIRECTORY"
                         "SOURCES;EMBED;INCLUDES;LIBRARIES" ${ARGN})
@@ -39,7 +39,7 @@ function(xhal_add_backend name)
   target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR} ${B_INCLUDES})
   target_link_libraries(${target} PRIVATE xhal xhal_common xhal_warnings Threads::Threads
                         ${CMAKE_DL_LIBS} m ${B_LIBRARIES})
-  target_link_options(${target} PRIVATE -Wl,--no-undefined)
+  target_link_options(${target} PRIVATE ${XHAL_NO_UNDEFINED})
   set_target_properties(${target} PROPERTIES PREFIX "lib" OUTPUT_NAME "xhal-${name}"
                         LIBRARY_OUTPUT_DIRECTORY ${B_OUTPUT_DIRECTORY})
   if(NOT B_NO_INSTALL)

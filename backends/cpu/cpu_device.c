@@ -25,6 +25,7 @@
 #include "cpu_internal.h"
 #include "host_cpu.h"
 #include "xc_options.h"
+#include "isa.h"
 
 /* A thread count beyond this in XHAL_CPU_THREADS is taken for a typo. */
 #define CPU_MAX_THREADS 4096
@@ -128,8 +129,15 @@ static size_t default_threads(void) {
 }
 
 static size_t thread_count(const xhal_host_api_t *host) {
-    return (size_t)xc_option_int(host, "XHAL_CPU_THREADS", 1, CPU_MAX_THREADS,
-                                 (long)default_threads());
+    size_t cpus = default_threads();
+    size_t threads =
+        (size_t)xc_option_int(host, "XHAL_CPU_THREADS", 1, CPU_MAX_THREADS, (long)cpus);
+    if (threads > cpus)
+        host->log(XHAL_LOG_WARN,
+                  "XHAL_CPU_THREADS=%zu is more than the %zu CPUs this process may run on: the "
+                  "threads share them, and the peaks count %zu",
+                  threads, cpus, cpus);
+    return threads;
 }
 
 /* How long idle threads poll before they sleep (see cpu_spin.h), in microseconds. */
@@ -138,16 +146,24 @@ static size_t thread_count(const xhal_host_api_t *host) {
 
 /* ---- Peaks ---- */
 
+/* Peaks count the CPUs the threads can run on: more threads than CPUs (XHAL_CPU_THREADS=4096)
+ * share them and add no FLOP/s. */
 static void fill_peaks(xhal_device_info_t *info, const host_cpu_features_t *f, double ghz,
                        const char *clock_source) {
     unsigned flop_per_cycle = host_cpu_f32_flop_per_cycle(f);
-    double f32 = (double)info->compute_units * flop_per_cycle * ghz * 1e9;
+    size_t cpus = default_threads();
+    unsigned cores = cpus < info->compute_units ? (unsigned)cpus : info->compute_units;
+    double f32 = (double)cores * flop_per_cycle * ghz * 1e9;
     info->peak_flops[XHAL_DTYPE_F32] = f32;
     /* vdpbf16ps and the AVX512-FP16 FMAs do twice the multiplies of an f32 FMA per cycle. */
     info->peak_flops[XHAL_DTYPE_BF16] = f->avx512bf16 ? 2 * f32 : f32;
     info->peak_flops[XHAL_DTYPE_F16] = f->avx512fp16 ? 2 * f32 : f32;
     info->peak_bandwidth = 0; /* unknown: `xhal peak` measures it */
-    if (ghz > 0) {
+    if (ghz > 0 && cores < info->compute_units) {
+        snprintf(info->peak_source, sizeof(info->peak_source),
+                 "derived: %u CPUs (for %u threads) x %u FLOP/cycle x %.2f GHz (%s)", cores,
+                 info->compute_units, flop_per_cycle, ghz, clock_source);
+    } else if (ghz > 0) {
         snprintf(info->peak_source, sizeof(info->peak_source),
                  "derived: %u threads x %u FLOP/cycle x %.2f GHz (%s)", info->compute_units,
                  flop_per_cycle, ghz, clock_source);

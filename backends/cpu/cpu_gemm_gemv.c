@@ -22,8 +22,22 @@ static int64_t out_columns(const xhal_gemm_desc_t *d) {
 }
 
 /*
- * GEMV scratch: op(A) of every batch in f32 (m x k each), then, with B not transposed, the
- * partial results of every (batch, part of k) (m x n each).
+ * Batches go through in groups (job->batch0, job->batches) whose scratch stays near
+ * GEMV_SCRATCH_FLOATS, with at least one batch per thread: scratch proportional to batch x k let
+ * a small broadcast input (batch stride 0) take gigabytes (issue 14). Batch numbers in the
+ * scratch count from the group's first.
+ */
+#define GEMV_SCRATCH_FLOATS ((int64_t)16 << 20)
+
+static int64_t batch_group(int64_t per_batch, int64_t batch, int64_t threads) {
+    int64_t fit = per_batch > 0 ? GEMV_SCRATCH_FLOATS / per_batch : batch;
+    if (fit < threads) fit = threads;
+    return fit < batch ? fit : batch;
+}
+
+/*
+ * GEMV scratch: op(A) of each batch of the group in f32 (m x k each), then, with B not
+ * transposed, the partial results of every (batch, part of k) (m x n each).
  */
 static const float *gemv_a(const cpu_gemm_job_t *job, int64_t batch) {
     const xhal_gemm_desc_t *d = &job->args->desc;
@@ -32,7 +46,7 @@ static const float *gemv_a(const cpu_gemm_job_t *job, int64_t batch) {
 
 static float *gemv_partial(const cpu_gemm_job_t *job, int64_t batch, int64_t part) {
     const xhal_gemm_desc_t *d = &job->args->desc;
-    return job->scratch + d->batch * d->m * d->k + (batch * job->grid_m + part) * d->m * d->n;
+    return job->scratch + job->batches * d->m * d->k + (batch * job->grid_m + part) * d->m * d->n;
 }
 
 /* GEMV, B not transposed: task (batch, part) sums its range of k into its partial result. */
@@ -40,7 +54,7 @@ static void gemv_rows_task(void *ctx, size_t task, size_t thread) {
     const cpu_gemm_job_t *job = ctx;
     (void)thread;
     int64_t batch = (int64_t)task / job->grid_m, part = (int64_t)task % job->grid_m;
-    xk_gemm_problem_t p = cpu_gemm_problem(job, batch);
+    xk_gemm_problem_t p = cpu_gemm_problem(job, job->batch0 + batch);
     int64_t k0 = part * job->block_m;
     xk_gemv_rows(&p, gemv_a(job, batch), k0, min64(k0 + job->block_m, p.k),
                  gemv_partial(job, batch, part));
@@ -77,7 +91,7 @@ static void gemv_store_task(void *ctx, size_t task, size_t thread) {
     const cpu_gemm_job_t *job = ctx;
     (void)thread;
     int64_t batch = (int64_t)task / job->grid_n, block = (int64_t)task % job->grid_n;
-    xk_gemm_problem_t p = cpu_gemm_problem(job, batch);
+    xk_gemm_problem_t p = cpu_gemm_problem(job, job->batch0 + batch);
     int64_t n0 = block * job->block_n, n1 = min64(n0 + job->block_n, job->columns);
     if (p.epi && p.epi->gated)
         store_gated(job, &p, gemv_partial(job, batch, 0), n0, n1);
@@ -117,7 +131,7 @@ static void gemv_columns_task(void *ctx, size_t task, size_t thread) {
     const cpu_gemm_job_t *job = ctx;
     (void)thread;
     int64_t batch = (int64_t)task / job->grid_n, block = (int64_t)task % job->grid_n;
-    xk_gemm_problem_t p = cpu_gemm_problem(job, batch);
+    xk_gemm_problem_t p = cpu_gemm_problem(job, job->batch0 + batch);
     int64_t n0 = block * job->block_n, n1 = min64(n0 + job->block_n, job->columns);
     if (p.epi && p.epi->gated)
         columns_gated(&p, gemv_a(job, batch), n0, n1);
@@ -139,18 +153,23 @@ int cpu_gemm_run_gemv(xhal_be_device_t *device, cpu_gemm_job_t *job, int64_t thr
     plan_columns(job, parts);
     job->block_m = cpu_ceil_div(d->k, parts); /* rows of B per part */
     job->grid_m = d->trans_b ? 0 : cpu_ceil_div(d->k, job->block_m);
-    size_t floats = (size_t)(d->batch * d->m * (d->k + job->grid_m * d->n));
-    job->scratch = cpu_gemm_scratch(device, job, floats);
+    int64_t per_batch = d->m * (d->k + job->grid_m * d->n);
+    job->batches = batch_group(per_batch, d->batch, threads);
+    job->scratch = cpu_gemm_scratch(device, job, (size_t)(job->batches * per_batch));
     if (!job->scratch) return 0;
-    for (int64_t b = 0; b < d->batch; b++) {
-        xk_gemm_problem_t p = cpu_gemm_problem(job, b);
-        xk_gemv_convert_a(&p, job->scratch + b * d->m * d->k);
-    }
-    if (d->trans_b) {
-        cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_n), gemv_columns_task, job);
-    } else {
-        cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_m), gemv_rows_task, job);
-        cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_n), gemv_store_task, job);
+    for (job->batch0 = 0; job->batch0 < d->batch; job->batch0 += job->batches) {
+        job->batches = min64(job->batches, d->batch - job->batch0);
+        for (int64_t b = 0; b < job->batches; b++) {
+            xk_gemm_problem_t p = cpu_gemm_problem(job, job->batch0 + b);
+            xk_gemv_convert_a(&p, job->scratch + b * d->m * d->k);
+        }
+        size_t tasks = (size_t)job->batches;
+        if (d->trans_b) {
+            cpu_pool_run(device->pool, tasks * (size_t)job->grid_n, gemv_columns_task, job);
+        } else {
+            cpu_pool_run(device->pool, tasks * (size_t)job->grid_m, gemv_rows_task, job);
+            cpu_pool_run(device->pool, tasks * (size_t)job->grid_n, gemv_store_task, job);
+        }
     }
     return 1;
 }
@@ -166,14 +185,14 @@ static size_t qgemv_prep_floats(const cpu_gemm_job_t *job) {
 
 static size_t qgemv_a_floats(const cpu_gemm_job_t *job) {
     const xhal_gemm_desc_t *d = &job->args->desc;
-    return (size_t)cpu_ceil_div(d->batch * d->m * d->k, CPU_CHUNK) * CPU_CHUNK;
+    return (size_t)cpu_ceil_div(job->batches * d->m * d->k, CPU_CHUNK) * CPU_CHUNK;
 }
 
 static void qgemv_task(void *ctx, size_t task, size_t thread) {
     const cpu_gemm_job_t *job = ctx;
     (void)thread;
     int64_t batch = (int64_t)task / job->grid_n, block = (int64_t)task % job->grid_n;
-    xk_gemm_problem_t p = cpu_gemm_problem(job, batch);
+    xk_gemm_problem_t p = cpu_gemm_problem(job, job->batch0 + batch);
     const float *prep = job->scratch + qgemv_a_floats(job) + (size_t)batch * qgemv_prep_floats(job);
     int64_t n0 = block * job->block_n;
     xk_qgemv_columns(&p, prep, n0, min64(n0 + job->block_n, job->columns));
@@ -182,17 +201,23 @@ static void qgemv_task(void *ctx, size_t task, size_t thread) {
 int cpu_gemm_run_qgemv(xhal_be_device_t *device, cpu_gemm_job_t *job, int64_t threads) {
     const xhal_gemm_desc_t *d = &job->args->desc;
     plan_columns(job, d->batch >= threads ? 1 : cpu_ceil_div(threads, d->batch));
-    size_t a_floats = qgemv_a_floats(job);
-    size_t floats = a_floats + (size_t)d->batch * qgemv_prep_floats(job);
+    /* Per batch: its A (rounded up, as the region is) and its prepared rows. */
+    int64_t per_batch = d->m * d->k + CPU_CHUNK + (int64_t)qgemv_prep_floats(job);
+    job->batches = batch_group(per_batch, d->batch, threads);
+    size_t floats = qgemv_a_floats(job) + (size_t)job->batches * qgemv_prep_floats(job);
     job->scratch = cpu_gemm_scratch(device, job, floats);
     if (!job->scratch) return 0;
-    for (int64_t b = 0; b < d->batch; b++) {
-        xk_gemm_problem_t p = cpu_gemm_problem(job, b);
-        float *a = job->scratch + b * d->m * d->k;
-        xk_gemv_convert_a(&p, a);
-        xk_qgemv_prepare(a, d->m, d->k, &job->quant,
-                         job->scratch + a_floats + (size_t)b * qgemv_prep_floats(job));
+    for (job->batch0 = 0; job->batch0 < d->batch; job->batch0 += job->batches) {
+        job->batches = min64(job->batches, d->batch - job->batch0);
+        size_t a_floats = qgemv_a_floats(job);
+        for (int64_t b = 0; b < job->batches; b++) {
+            xk_gemm_problem_t p = cpu_gemm_problem(job, job->batch0 + b);
+            float *a = job->scratch + b * d->m * d->k;
+            xk_gemv_convert_a(&p, a);
+            xk_qgemv_prepare(a, d->m, d->k, &job->quant,
+                             job->scratch + a_floats + (size_t)b * qgemv_prep_floats(job));
+        }
+        cpu_pool_run(device->pool, (size_t)job->batches * (size_t)job->grid_n, qgemv_task, job);
     }
-    cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_n), qgemv_task, job);
     return 1;
 }

@@ -103,6 +103,14 @@ static void fill_info(xhal_be_device_t *device) {
     snprintf(device->identity, sizeof(device->identity), "%s | %s | %s | %s | %s", info->name,
              info->vendor, platform, version, info->driver);
     ocl_tuning_load(device->host, info->name, device->identity, type, &device->tuning);
+    ocl_limits_t limits = {.local_memory = device->local_memory,
+                           .max_work_group = device->max_work_group};
+    size_t items[3] = {0, 0, 0};
+    if (ocl.clGetDeviceInfo(id, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof(items), items, NULL) !=
+        CL_SUCCESS)
+        items[0] = items[1] = items[2] = device->max_work_group;
+    memcpy(limits.max_item, items, sizeof(items));
+    ocl_tuning_fit(device->host, info->name, &limits, &device->tuning);
 }
 
 xhal_status_t ocl_device_open(xhal_be_state_t *state, uint32_t index,

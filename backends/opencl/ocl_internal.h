@@ -141,6 +141,30 @@ typedef struct ocl_tuning {
 void ocl_tuning_load(const xhal_host_api_t *host, const char *name, const char *identity,
                      cl_device_type type, ocl_tuning_t *out);
 
+/* Fills *out with the values compiled in (what a key no file sets gets). */
+void ocl_tuning_defaults(ocl_tuning_t *out);
+
+/* ---- ocl_limits.c: a tuning checked against its device ---- */
+
+/* What a device allows a kernel configuration. */
+typedef struct ocl_limits {
+    uint64_t local_memory; /* CL_DEVICE_LOCAL_MEM_SIZE */
+    size_t max_work_group; /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    size_t max_item[3];    /* CL_DEVICE_MAX_WORK_ITEM_SIZES */
+} ocl_limits_t;
+
+/* Bytes of local memory the GEMM tile kernel declares with this tuning (0 with gemm_local 0). */
+uint64_t ocl_gemm_local_bytes(const ocl_tuning_t *t);
+
+/* 1 when every kernel configuration of `t` fits `limits`; else 0 and the first that does not,
+ * with the limit it exceeds, in why[size]. */
+int ocl_tuning_fits(const ocl_tuning_t *t, const ocl_limits_t *limits, char *why, size_t size);
+
+/* Makes `t` fit: a configuration that does not is refused with a warning naming it and the
+ * limit, and falls back to the compiled-in defaults, else to gemm_local 0. */
+void ocl_tuning_fit(const xhal_host_api_t *host, const char *device_name,
+                    const ocl_limits_t *limits, ocl_tuning_t *t);
+
 /* ---- Programs and kernels ---- */
 
 typedef enum ocl_program_id {

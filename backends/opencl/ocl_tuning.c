@@ -69,6 +69,10 @@ static const ocl_tuning_t fallback = {
     .att_dec_items = 64,
 };
 
+void ocl_tuning_defaults(ocl_tuning_t *out) {
+    *out = fallback;
+}
+
 static void warn(void *context, const char *message) {
     const xhal_host_api_t *host = context;
     host->log(XHAL_LOG_WARN, "%s; keeping the previous value", message);

@@ -105,6 +105,18 @@ static inline bool xhal_add_u64(uint64_t a, uint64_t b, uint64_t *out) {
     return !__builtin_add_overflow(a, b, out);
 }
 
+/*
+ * a * b, or INT64_MAX (INT64_MIN when the signs differ) when that overflows: for strides the
+ * *_desc_init helpers derive from sizes the caller has not had validated yet. A saturated
+ * stride spans more than any buffer, so the op's validation refuses it rather than a wrapped
+ * value slipping through.
+ */
+static inline int64_t xhal_mul_sat_i64(int64_t a, int64_t b) {
+    int64_t product;
+    if (!__builtin_mul_overflow(a, b, &product)) return product;
+    return (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
+}
+
 /* Returns from the calling function when a check fails (its error is already set). */
 #define CHECK(expr)                                                                                \
     do {                                                                                           \

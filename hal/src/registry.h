@@ -27,8 +27,18 @@ typedef struct xhal_registry {
     bool initialized;
 } xhal_registry_t;
 
-/* Written only under the registry lock by init and shutdown; read freely between them. */
+/*
+ * Written by init and shutdown, read by the lookups (device count/get/open, backend info), all
+ * under the registry lock: a lookup racing xhal_shutdown must not read what shutdown frees.
+ */
 extern XHAL_INTERNAL_API xhal_registry_t xhal_registry;
+
+/*
+ * Takes the registry lock and initialises the library if it is not (as xhal_init). XHAL_OK with
+ * the lock held, to be given back with xhal_registry_release; any other status without it.
+ */
+XHAL_INTERNAL_API xhal_status_t xhal_registry_acquire(void);
+XHAL_INTERNAL_API void xhal_registry_release(void);
 
 /* Loads one plugin file into `entry` (whose info.name/path are set). Never fails the registry. */
 XHAL_INTERNAL_API void xhal_registry_load_plugin(xhal_backend_entry_t *entry);

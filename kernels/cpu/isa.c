@@ -27,12 +27,14 @@ static void detect(void) {
 }
 
 int xk_isa_parse(const char *name, xk_isa_t *out) {
-    static const char *const names[] = {"generic", "avx2", "avx512"};
-    for (int i = 0; i < 3; i++) {
-        if (strcmp(name, names[i]) == 0) {
-            *out = (xk_isa_t)i;
-            return 1;
-        }
+    static const struct {
+        const char *name;
+        xk_isa_t isa;
+    } names[] = {{"avx512", XK_ISA_AVX512}, {"avx2", XK_ISA_AVX2}, {"generic", XK_ISA_GENERIC}};
+    for (size_t i = 0; name && i < sizeof names / sizeof *names; i++) {
+        if (strcmp(name, names[i].name) != 0) continue;
+        if (out) *out = names[i].isa;
+        return 1;
     }
     return 0;
 }

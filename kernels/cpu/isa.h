@@ -24,7 +24,7 @@ xk_isa_t xk_isa(void);
 /* Sets the most the kernels may use (XK_ISA_AVX512: whatever the CPU has). Any thread. */
 void xk_isa_set_limit(xk_isa_t isa);
 
-/* "generic", "avx2", "avx512" -> *out; 1, or 0 for another name. */
+/* 1 and *out (when out is not NULL) for "avx512", "avx2" or "generic", else 0 (NULL too). */
 int xk_isa_parse(const char *name, xk_isa_t *out);
 
 /* True when the CPU has AVX512_BF16 and the chosen ISA is AVX-512. */

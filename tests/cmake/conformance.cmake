@@ -39,7 +39,7 @@ foreach(spec "conformbad;CORRUPT" "conformnamed;NAMED")
   target_compile_definitions(${target} PRIVATE CONFORM_MODE_${pmode}
                              $<TARGET_PROPERTY:xhal,COMPILE_DEFINITIONS>)
   target_link_libraries(${target} PRIVATE xhal xhal_common xhal_test_flags Threads::Threads m)
-  target_link_options(${target} PRIVATE -Wl,--no-undefined)
+  target_link_options(${target} PRIVATE ${XHAL_NO_UNDEFINED})
 endforeach()
 
 # ---- Unit tests of the library (formulas, verdicts, parsers, plan, reports, compare) ----
