@@ -202,6 +202,23 @@ void conf_slug(const char *spec, char *out, size_t size);
 xhal_status_t conf_peak_measure(xhal_device_t *device, int quick, conf_progress_fn progress,
                                 void *progress_context, conf_measured_t *out);
 
+/* The host's memory bandwidth as STREAM measures it (conf_stream.c). */
+typedef struct conf_stream {
+    double copy, triad;   /* bytes/s: Copy counts 2 arrays, Triad 3, as STREAM does */
+    uint64_t array_bytes; /* per array */
+    unsigned threads;
+} conf_stream_t;
+
+/*
+ * STREAM Copy and Triad on `threads` threads over three arrays of `array_bytes` each (pages
+ * first touched by the thread that uses them, best of 10 trials). 0, or -1 when memory or
+ * threads cannot be had (then *out is zeros).
+ */
+int conf_stream_host(unsigned threads, uint64_t array_bytes, conf_stream_t *out);
+
+/* The array size STREAM's rule asks for on this host: 4 x the last-level cache, >= 64 MiB. */
+uint64_t conf_stream_array_bytes(void);
+
 /* $XDG_CACHE_HOME/xhal/peaks.ini, else $HOME/.cache/xhal/peaks.ini; 0 or -1. */
 int conf_peak_cache_path(char *out, size_t size);
 /* Reads this device's section (keyed by spec and name); 1 when found, else 0. */

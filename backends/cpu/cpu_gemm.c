@@ -5,8 +5,9 @@
  * the GEMM engine in kernels/cpu/ (packing, cache blocking, a register-blocked microkernel per
  * ISA; see kernels/cpu/gemm_kernel.h). Each batch's C is cut into a grid of blocks on the
  * microkernel's tile boundaries, preferring column blocks: threads then pack disjoint parts of B
- * and share nothing. Decode-shaped products (a few rows of A against a large B) go to the GEMV
- * path instead, which streams B once at memory speed rather than packing it.
+ * and share nothing. Decode-shaped products (a few rows of A against a large B) may go to the
+ * GEMV paths instead (kernels/cpu/gemv_kernel.h), which read B once in place rather than
+ * packing it; which one runs is decided per shape class by measurement (cpu_gemm_plan.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -103,29 +104,56 @@ static void gemv_store_task(void *ctx, size_t task, size_t thread) {
     xk_gemv_store(&p, gemv_partial(job, batch, 0), job->grid_m, n0, min64(n0 + job->block_n, p.n));
 }
 
-/* GEMV, B transposed: task (batch, column block) computes its columns of C directly. */
+/*
+ * GEMV, B transposed: task (batch, k part, column block) computes its columns, straight into C
+ * when k is not split, else into its part's partial result.
+ */
 static void gemv_columns_task(void *ctx, size_t task, size_t thread) {
     const gemm_job_t *job = ctx;
     (void)thread;
-    int64_t batch = (int64_t)task / job->grid_n, block = (int64_t)task % job->grid_n;
+    int64_t per_batch = job->grid_m * job->grid_n;
+    int64_t batch = (int64_t)task / per_batch, rest = (int64_t)task % per_batch;
+    int64_t part = rest / job->grid_n, block = rest % job->grid_n;
     xk_gemm_problem_t p = problem_of(job->args, batch);
-    int64_t n0 = block * job->block_n;
-    xk_gemv_columns(&p, gemv_a(job, batch), n0, min64(n0 + job->block_n, p.n));
+    int64_t n0 = block * job->block_n, k0 = part * job->block_m;
+    xk_gemv_columns(&p, gemv_a(job, batch), n0, min64(n0 + job->block_n, p.n), k0,
+                    min64(k0 + job->block_m, p.k),
+                    job->grid_m > 1 ? gemv_partial(job, batch, part) : NULL);
 }
+
+/* Tasks per thread the GEMV paths cut their columns into: on a shared machine a thread that
+ * lost its core for a while leaves its blocks to the others instead of holding up the call. */
+#define GEMV_TASKS_PER_THREAD 8
 
 /*
  * Decode-shaped GEMM. Each thread must stream a contiguous part of B: with B stored k x n that
  * is a range of its rows (then the partial results are added up), with B transposed a range of
- * columns of C. Returns 0 when scratch cannot be had.
+ * columns of C, and of k as well when the columns are too few to go round (partial results
+ * again). Returns 0 when scratch cannot be had.
  */
 static int run_gemv(xhal_be_device_t *device, gemm_job_t *job, int64_t threads) {
     const xhal_gemm_desc_t *d = &job->args->desc;
     int64_t parts = d->batch >= threads ? 1 : ceil_div(threads, d->batch);
-    job->block_n = ceil_div(ceil_div(d->n, parts), 64) * 64;
-    job->grid_n = ceil_div(d->n, job->block_n);
-    job->block_m = ceil_div(d->k, parts); /* rows of B per part */
-    job->grid_m = d->trans_b ? 0 : ceil_div(d->k, job->block_m);
-    size_t floats = (size_t)(d->batch * d->m * (d->k + job->grid_m * d->n));
+    if (d->trans_b) {
+        int64_t unit = xk_gemv_column_unit();
+        int64_t want = parts * GEMV_TASKS_PER_THREAD;
+        job->block_n = ceil_div(ceil_div(d->n, want), unit) * unit;
+        if (job->block_n < 64) job->block_n = min64(64, ceil_div(d->n, unit) * unit);
+        job->grid_n = ceil_div(d->n, job->block_n);
+        /* Too few columns for the threads: k is split as well, in runs of 256 at least. */
+        int64_t k_parts = job->grid_n >= 2 * parts
+                              ? 1
+                              : min64(ceil_div(2 * parts, job->grid_n), ceil_div(d->k, 256));
+        job->block_m = ceil_div(d->k, k_parts); /* k per part */
+        job->grid_m = ceil_div(d->k, job->block_m);
+    } else {
+        job->block_n = ceil_div(ceil_div(d->n, parts), 64) * 64;
+        job->grid_n = ceil_div(d->n, job->block_n);
+        job->block_m = ceil_div(d->k, parts); /* rows of B per part */
+        job->grid_m = ceil_div(d->k, job->block_m);
+    }
+    int64_t partials = d->trans_b && job->grid_m == 1 ? 0 : job->grid_m;
+    size_t floats = (size_t)(d->batch * d->m * (d->k + partials * d->n));
     pthread_mutex_lock(&device->scratch_lock);
     job->scratch = cpu_device_scratch(device, floats);
     if (job->scratch) {
@@ -134,9 +162,15 @@ static int run_gemv(xhal_be_device_t *device, gemm_job_t *job, int64_t threads) 
             xk_gemv_convert_a(&p, job->scratch + b * d->m * d->k);
         }
         if (d->trans_b) {
-            cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_n), gemv_columns_task, job);
+            cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_m * job->grid_n),
+                         gemv_columns_task, job);
         } else {
             cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_m), gemv_rows_task, job);
+        }
+        if (partials) {
+            /* The store pass cuts columns its own way: blocks of 64 and more. */
+            job->block_n = ceil_div(ceil_div(d->n, parts), 64) * 64;
+            job->grid_n = ceil_div(d->n, job->block_n);
             cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_n), gemv_store_task, job);
         }
     }
@@ -162,33 +196,40 @@ static void plan_blocks(gemm_job_t *job, int64_t threads) {
     job->grid_m = ceil_div(d->m, job->block_m);
 }
 
-/* On the stream's worker: split the GEMM, take scratch, run the blocks on the pool. */
+/* The packed engine: C cut into blocks on the microkernel's tiles, one task per block. Returns
+ * 0 when scratch cannot be had. */
+static int run_packed(xhal_be_device_t *device, gemm_job_t *job, int64_t threads) {
+    const xhal_gemm_desc_t *d = &job->args->desc;
+    plan_blocks(job, threads);
+    job->floats_per_thread = xk_gemm_scratch_floats(job->block_m, job->block_n, d->c_type);
+    pthread_mutex_lock(&device->scratch_lock);
+    job->scratch = cpu_device_scratch(device, job->floats_per_thread * (size_t)threads);
+    if (job->scratch)
+        cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_m * job->grid_n), gemm_task, job);
+    pthread_mutex_unlock(&device->scratch_lock);
+    return job->scratch != NULL;
+}
+
+/* Runs the GEMM `desc` describes on operands starting at a, b and c by `path` (see
+ * cpu_gemm_runner_fn; the plan's calibration calls it too). */
+static int run_path(xhal_be_device_t *device, const xhal_gemm_desc_t *desc, const void *a,
+                    const void *b, void *c, cpu_gemm_path_t path) {
+    gemm_args_t args = {.desc = *desc, .a = a, .b = b, .c = c};
+    gemm_job_t job = {.args = &args};
+    int64_t threads = (int64_t)cpu_pool_threads(device->pool);
+    int ok =
+        path == CPU_GEMM_GEMV ? run_gemv(device, &job, threads) : run_packed(device, &job, threads);
+    return ok ? 0 : -1;
+}
+
+/* On the stream's worker: choose the path (cpu_gemm_plan.c), then run it on the pool. */
 static void run_gemm(xhal_be_stream_t *stream, void *payload) {
     const gemm_args_t *args = payload;
-    const xhal_gemm_desc_t *d = &args->desc;
     xhal_be_device_t *device = stream->device;
-    int64_t threads = (int64_t)cpu_pool_threads(device->pool);
-    gemm_job_t job = {.args = args};
-
-    if (xk_gemv_suits(d->m, d->n, d->k)) {
-        if (!run_gemv(device, &job, threads))
-            cpu_stream_fail(stream, XHAL_OUT_OF_MEMORY,
-                            "cpu: gemm: out of memory for the partial results of a GEMV");
-        return;
-    }
-    plan_blocks(&job, threads);
-    job.floats_per_thread = xk_gemm_scratch_floats(job.block_m, job.block_n, d->c_type);
-    pthread_mutex_lock(&device->scratch_lock);
-    job.scratch = cpu_device_scratch(device, job.floats_per_thread * (size_t)threads);
-    if (!job.scratch) {
-        pthread_mutex_unlock(&device->scratch_lock);
-        cpu_stream_fail(stream, XHAL_OUT_OF_MEMORY,
-                        "cpu: gemm: out of memory for %zu floats of scratch",
-                        job.floats_per_thread * (size_t)threads);
-        return;
-    }
-    cpu_pool_run(device->pool, (size_t)(d->batch * job.grid_m * job.grid_n), gemm_task, &job);
-    pthread_mutex_unlock(&device->scratch_lock);
+    cpu_gemm_path_t path = cpu_gemm_plan_choose(device, &args->desc, run_path);
+    if (run_path(device, &args->desc, args->a, args->b, args->c, path) != 0)
+        cpu_stream_fail(stream, XHAL_OUT_OF_MEMORY, "cpu: gemm: out of memory for %s scratch",
+                        path == CPU_GEMM_GEMV ? "the GEMV path's" : "the packed engine's");
 }
 
 xhal_status_t cpu_gemm_supports(xhal_be_device_t *device, const xhal_gemm_desc_t *desc) {

@@ -8,6 +8,9 @@
 #if defined(__x86_64__) && defined(XK_HAVE_AVX512)
 #include <immintrin.h>
 
+#define XK_DOT_RM 6
+#define XK_DOT_RN 4
+
 /* 16 elements of B from element `index`, as f32; `mask` limits a partial load. */
 static inline __m512 load16(const void *b, xhal_dtype_t type, int64_t index, __mmask16 mask) {
     if (type == XHAL_DTYPE_F32) return _mm512_maskz_loadu_ps(mask, (const float *)b + index);
@@ -36,32 +39,93 @@ static void update4(float *o, const float a[4], const void *b, xhal_dtype_t type
     }
 }
 
-/* Four accumulators per row of A hide the FMA latency when m is 1. */
-static void dots(float *out, const float *a, int64_t k, int64_t m, const void *b, xhal_dtype_t type,
-                 int64_t offset) {
-    __m512 acc[XK_GEMV_MAX_M][4];
-    for (int64_t i = 0; i < m; i++)
-        for (int u = 0; u < 4; u++)
-            acc[i][u] = _mm512_setzero_ps();
-    for (int64_t q = 0; q < k; q += 64) {
-        for (int u = 0; u < 4; u++) {
-            int64_t at = q + 16 * u;
-            if (at >= k) break;
-            __mmask16 mask = tail_mask(k - at);
-            __m512 bv = load16(b, type, offset + at, mask);
-            for (int64_t i = 0; i < m; i++)
-                acc[i][u] =
-                    _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + i * k + at), bv, acc[i][u]);
+/* The sum of the 16 lanes of each of x0..x3, as four lanes. */
+static inline __m128 hsum4(__m512 x0, __m512 x1, __m512 x2, __m512 x3) {
+    __m256 y0 = _mm256_add_ps(_mm512_castps512_ps256(x0), _mm512_extractf32x8_ps(x0, 1));
+    __m256 y1 = _mm256_add_ps(_mm512_castps512_ps256(x1), _mm512_extractf32x8_ps(x1, 1));
+    __m256 y2 = _mm256_add_ps(_mm512_castps512_ps256(x2), _mm512_extractf32x8_ps(x2, 1));
+    __m256 y3 = _mm256_add_ps(_mm512_castps512_ps256(x3), _mm512_extractf32x8_ps(x3, 1));
+    __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(y0, y1), _mm256_hadd_ps(y2, y3));
+    return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+}
+
+/*
+ * Specialised by the compiler for each constant (rm, rn, type): see dot_tile. 24 accumulators
+ * and 4 column vectors of the 32 zmm registers; the k tail runs the same loop once with masked
+ * loads (zeros past the end add nothing).
+ */
+static inline __attribute__((always_inline)) void tile(int rm, int rn, int64_t kc, const float *a,
+                                                       int64_t lda, const void *const *cols,
+                                                       xhal_dtype_t type, float *out, int64_t ldo,
+                                                       int accumulate) {
+    __m512 acc[XK_DOT_RM][XK_DOT_RN];
+    const void *c0 = cols[0], *c1 = rn > 1 ? cols[1] : c0;
+    const void *c2 = rn > 2 ? cols[2] : c0, *c3 = rn > 3 ? cols[3] : c0;
+#pragma GCC unroll 6
+    for (int i = 0; i < XK_DOT_RM; i++)
+#pragma GCC unroll 4
+        for (int j = 0; j < XK_DOT_RN; j++)
+            acc[i][j] = _mm512_setzero_ps();
+    for (int64_t q = 0; q < kc; q += 16) {
+        /* Full steps unmasked; the tail once with a mask. */
+        __mmask16 m = kc - q >= 16 ? (__mmask16)0xffff : tail_mask(kc - q);
+        __m512 b[XK_DOT_RN];
+        b[0] = load16(c0, type, q, m);
+        if (rn > 1) b[1] = load16(c1, type, q, m);
+        if (rn > 2) b[2] = load16(c2, type, q, m);
+        if (rn > 3) b[3] = load16(c3, type, q, m);
+#pragma GCC unroll 6
+        for (int i = 0; i < rm; i++) {
+            __m512 ai = _mm512_maskz_loadu_ps(m, a + i * lda + q);
+#pragma GCC unroll 4
+            for (int j = 0; j < rn; j++)
+                acc[i][j] = _mm512_fmadd_ps(ai, b[j], acc[i][j]);
         }
     }
-    for (int64_t i = 0; i < m; i++)
-        out[i] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[i][0], acc[i][1]),
-                                                    _mm512_add_ps(acc[i][2], acc[i][3])));
+#pragma GCC unroll 6
+    for (int i = 0; i < rm; i++) {
+        float s[4];
+        _mm_storeu_ps(s, hsum4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));
+        for (int j = 0; j < rn; j++)
+            out[i * ldo + j] = accumulate ? out[i * ldo + j] + s[j] : s[j];
+    }
+}
+
+#define XK_TILE_TYPES(rm, rn)                                                                      \
+    case (rm)*8 + (rn):                                                                            \
+        if (type == XHAL_DTYPE_F32)                                                                \
+            tile(rm, rn, kc, a, lda, cols, XHAL_DTYPE_F32, out, ldo, accumulate);                  \
+        else if (type == XHAL_DTYPE_BF16)                                                          \
+            tile(rm, rn, kc, a, lda, cols, XHAL_DTYPE_BF16, out, ldo, accumulate);                 \
+        else                                                                                       \
+            tile(rm, rn, kc, a, lda, cols, XHAL_DTYPE_F16, out, ldo, accumulate);                  \
+        break
+
+#define XK_TILE_ROWS(rm)                                                                           \
+    XK_TILE_TYPES(rm, 1);                                                                          \
+    XK_TILE_TYPES(rm, 2);                                                                          \
+    XK_TILE_TYPES(rm, 3);                                                                          \
+    XK_TILE_TYPES(rm, 4)
+
+static void dot_tile(int rm, int rn, int64_t kc, const float *a, int64_t lda,
+                     const void *const *cols, xhal_dtype_t type, float *out, int64_t ldo,
+                     int accumulate) {
+    switch (rm * 8 + rn) {
+        XK_TILE_ROWS(1);
+        XK_TILE_ROWS(2);
+        XK_TILE_ROWS(3);
+        XK_TILE_ROWS(4);
+        XK_TILE_ROWS(5);
+        XK_TILE_ROWS(6);
+    }
 }
 
 #define XK_GEMV_ROWS xk_gemv_rows_avx512
 #define XK_GEMV_COLUMNS xk_gemv_columns_avx512
 void XK_GEMV_ROWS(const xk_gemm_problem_t *p, const float *a, int64_t k0, int64_t k1, float *out);
-void XK_GEMV_COLUMNS(const xk_gemm_problem_t *p, const float *a, int64_t n0, int64_t n1);
+void XK_GEMV_COLUMNS(const xk_gemm_problem_t *p, const float *a, int64_t n0, int64_t n1, int64_t k0,
+                     int64_t k1, float *partial);
 #include "gemv_impl.h"
+
+const int xk_gemv_avx512_unit = XK_DOT_RN;
 #endif

@@ -1,10 +1,12 @@
 /*
- * The GEMV loops, included by gemv_avx512.c and gemv_generic.c so the same C is compiled for
- * each ISA. XK_GEMV_ROWS and XK_GEMV_COLUMNS name the entries; the including file provides the
- * two inner loops, where conversion of B and the FMAs happen:
+ * The GEMV loops, included by gemv_avx512.c, gemv_avx2.c and gemv_generic.c so the same C is
+ * compiled for each ISA. XK_GEMV_ROWS and XK_GEMV_COLUMNS name the entries; the including file
+ * provides the inner loops, where conversion of B and the FMAs happen:
  *   update4(o, a, b, type, rows, cols): o[j] += sum over r < 4 of a[r] * B(rows[r] + j)
- *   dots(out, a, k, m, b, type, offset): out[i] = sum over q < k of a[i * k + q] * B(offset + q)
- * with B(x) the element x of B converted to f32.
+ *   dot_tile(rm, rn, kc, a, lda, cols, type, out, ldo, accumulate): for i < rm, j < rn,
+ *       out[i * ldo + j] (+)= sum over q < kc of a[i * lda + q] * cols[j][q]
+ * with B(x) the element x of B converted to f32 and cols[j] a column of op(B) (contiguous along
+ * k, of `type`); XK_DOT_RM x XK_DOT_RN is the largest tile dot_tile takes.
  */
 #include <string.h>
 
@@ -12,6 +14,13 @@
 
 /* Columns of a partial result updated per pass over B's rows: at most 512 KB, in L2. */
 #define PASS_FLOATS (128 * 1024)
+
+/* Columns of C per output chunk of the columns form (the chunk handed to xk_gemv_write_c). */
+#define COLUMN_CHUNK 64
+
+/* Bytes of A (f32) the columns form keeps in L2 while B's columns stream past it: k is taken
+ * in chunks so that m rows of a chunk fit. */
+#define A_CHUNK_BYTES (192 * 1024)
 
 /*
  * B stored k x n. Rows of B are consumed four at a time and whole (within a pass of columns),
@@ -39,18 +48,47 @@ void XK_GEMV_ROWS(const xk_gemm_problem_t *p, const float *a, int64_t k0, int64_
     }
 }
 
-/* B stored n x k (transposed): each column of op(B) is a contiguous row; dot it with A. */
-void XK_GEMV_COLUMNS(const xk_gemm_problem_t *p, const float *a, int64_t n0, int64_t n1) {
-    enum { CHUNK = 64 };
-    float sums[CHUNK][XK_GEMV_MAX_M];
-    float row[CHUNK];
-    for (int64_t j0 = n0; j0 < n1; j0 += CHUNK) {
-        int64_t cols = n1 - j0 < CHUNK ? n1 - j0 : CHUNK;
-        for (int64_t j = 0; j < cols; j++)
-            dots(sums[j], a, p->k, p->m, p->b.data, p->b.type, (j0 + j) * p->b.col_stride);
-        for (int64_t i = 0; i < p->m; i++) {
+/*
+ * B stored n x k (transposed). For each chunk of columns and of k, tiles of XK_DOT_RN columns
+ * walk every row tile of A: the first row tile reads the columns from memory, the others from
+ * L1; A's chunk stays in L2 across column tiles. Row tiles are balanced (16 rows with a tile
+ * of 3 are 3,3,3,3,2,2, not 3,3,3,3,3,1) so that no tile runs with too few rows to hide its
+ * loads.
+ */
+void XK_GEMV_COLUMNS(const xk_gemm_problem_t *p, const float *a, int64_t n0, int64_t n1, int64_t k0,
+                     int64_t k1, float *partial) {
+    const int64_t m = p->m, k = p->k;
+    const int64_t es = p->b.type == XHAL_DTYPE_F32 ? 4 : 2;
+    const int64_t tiles = (m + XK_DOT_RM - 1) / XK_DOT_RM;
+    int64_t kc = m <= XK_DOT_RM ? k1 - k0 : A_CHUNK_BYTES / 4 / m / 64 * 64;
+    if (kc < 256) kc = 256;
+    float sums[XK_GEMV_MAX_M * COLUMN_CHUNK];
+    float row[COLUMN_CHUNK];
+    for (int64_t j0 = n0; j0 < n1; j0 += COLUMN_CHUNK) {
+        int64_t cols = n1 - j0 < COLUMN_CHUNK ? n1 - j0 : COLUMN_CHUNK;
+        for (int64_t q0 = k0; q0 < k1; q0 += kc) {
+            int64_t steps = k1 - q0 < kc ? k1 - q0 : kc;
+            for (int64_t jt = 0; jt < cols; jt += XK_DOT_RN) {
+                int rn = cols - jt < XK_DOT_RN ? (int)(cols - jt) : XK_DOT_RN;
+                const void *col[XK_DOT_RN];
+                for (int j = 0; j < rn; j++)
+                    col[j] = (const char *)p->b.data + ((j0 + jt + j) * p->b.col_stride + q0) * es;
+                for (int64_t t = 0, i0 = 0; t < tiles; t++) {
+                    int rm = (int)(m / tiles + (t < m % tiles));
+                    dot_tile(rm, rn, steps, a + i0 * k + q0, k, col, p->b.type,
+                             sums + i0 * COLUMN_CHUNK + jt, COLUMN_CHUNK, q0 > k0);
+                    i0 += rm;
+                }
+            }
+        }
+        for (int64_t i = 0; i < m; i++) {
+            const float *s = sums + i * COLUMN_CHUNK;
+            if (partial) {
+                memcpy(partial + i * p->n + j0, s, (size_t)cols * sizeof *s);
+                continue;
+            }
             for (int64_t j = 0; j < cols; j++)
-                row[j] = p->alpha * sums[j][i];
+                row[j] = p->alpha * s[j];
             xk_gemv_write_c(p, i, j0, row, cols);
         }
     }
