@@ -159,7 +159,7 @@ static int run_gemv(xhal_be_device_t *device, gemm_job_t *job, int64_t threads) 
     if (job->scratch) {
         for (int64_t b = 0; b < d->batch; b++) {
             xk_gemm_problem_t p = problem_of(job->args, b);
-            xk_gemv_convert_a(&p, job->scratch + b * d->m * d->k);
+            xk_gemv_convert_a(&p, d->trans_b, job->scratch + b * d->m * d->k);
         }
         if (d->trans_b) {
             cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_m * job->grid_n),

@@ -151,7 +151,7 @@ static void dot_tile(int rm, int rn, int64_t kc, const float *a, int64_t lda,
 #define XK_GEMV_ROWS xk_gemv_rows_avx2
 #define XK_GEMV_COLUMNS xk_gemv_columns_avx2
 void XK_GEMV_ROWS(const xk_gemm_problem_t *p, const float *a, int64_t k0, int64_t k1, float *out);
-void XK_GEMV_COLUMNS(const xk_gemm_problem_t *p, const float *a, int64_t n0, int64_t n1, int64_t k0,
+void XK_GEMV_COLUMNS(const xk_gemm_problem_t *p, const void *a, int64_t n0, int64_t n1, int64_t k0,
                      int64_t k1, float *partial);
 #include "gemv_impl.h"
 

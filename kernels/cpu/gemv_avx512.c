@@ -120,10 +120,78 @@ static void dot_tile(int rm, int rn, int64_t kc, const float *a, int64_t lda,
     }
 }
 
+/*
+ * bf16 x bf16 (xk_gemv_bf16_dot): vdpbf16ps multiplies pairs of adjacent k steps and adds both
+ * products to an f32 lane, so a load of 32 weights feeds a whole instruction and the tile does
+ * twice the work per FMA slot. Columns of a transposed B and rows of A both hold k steps side
+ * by side, so no repacking is needed: pairs line up as long as A and B start at the same step.
+ * The k tail is a masked load (zeros add nothing).
+ */
+static inline __attribute__((always_inline)) void tile_bf16(int rm, int rn, int64_t kc,
+                                                            const uint16_t *a, int64_t lda,
+                                                            const void *const *cols, float *out,
+                                                            int64_t ldo, int accumulate) {
+    __m512 acc[XK_DOT_RM][XK_DOT_RN];
+    const uint16_t *c[XK_DOT_RN];
+#pragma GCC unroll 4
+    for (int j = 0; j < XK_DOT_RN; j++)
+        c[j] = cols[j < rn ? j : 0];
+#pragma GCC unroll 6
+    for (int i = 0; i < XK_DOT_RM; i++)
+#pragma GCC unroll 4
+        for (int j = 0; j < XK_DOT_RN; j++)
+            acc[i][j] = _mm512_setzero_ps();
+    for (int64_t q = 0; q < kc; q += 32) {
+        __mmask32 m = kc - q >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << (kc - q)) - 1u);
+        __m512bh b[XK_DOT_RN];
+#pragma GCC unroll 4
+        for (int j = 0; j < rn; j++)
+            b[j] = (__m512bh)_mm512_maskz_loadu_epi16(m, c[j] + q);
+#pragma GCC unroll 6
+        for (int i = 0; i < rm; i++) {
+            __m512bh ai = (__m512bh)_mm512_maskz_loadu_epi16(m, a + i * lda + q);
+#pragma GCC unroll 4
+            for (int j = 0; j < rn; j++)
+                acc[i][j] = _mm512_dpbf16_ps(acc[i][j], ai, b[j]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < rm; i++) {
+        float s[4];
+        _mm_storeu_ps(s, hsum4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));
+        for (int j = 0; j < rn; j++)
+            out[i * ldo + j] = accumulate ? out[i * ldo + j] + s[j] : s[j];
+    }
+}
+
+#define XK_TILE_BF16(rm, rn)                                                                       \
+    case (rm)*8 + (rn):                                                                            \
+        tile_bf16(rm, rn, kc, a, lda, cols, out, ldo, accumulate);                                 \
+        break
+
+#define XK_TILE_BF16_ROWS(rm)                                                                      \
+    XK_TILE_BF16(rm, 1);                                                                           \
+    XK_TILE_BF16(rm, 2);                                                                           \
+    XK_TILE_BF16(rm, 3);                                                                           \
+    XK_TILE_BF16(rm, 4)
+
+#define XK_DOT_BF16 1
+static void dot_tile_bf16(int rm, int rn, int64_t kc, const uint16_t *a, int64_t lda,
+                          const void *const *cols, float *out, int64_t ldo, int accumulate) {
+    switch (rm * 8 + rn) {
+        XK_TILE_BF16_ROWS(1);
+        XK_TILE_BF16_ROWS(2);
+        XK_TILE_BF16_ROWS(3);
+        XK_TILE_BF16_ROWS(4);
+        XK_TILE_BF16_ROWS(5);
+        XK_TILE_BF16_ROWS(6);
+    }
+}
+
 #define XK_GEMV_ROWS xk_gemv_rows_avx512
 #define XK_GEMV_COLUMNS xk_gemv_columns_avx512
 void XK_GEMV_ROWS(const xk_gemm_problem_t *p, const float *a, int64_t k0, int64_t k1, float *out);
-void XK_GEMV_COLUMNS(const xk_gemm_problem_t *p, const float *a, int64_t n0, int64_t n1, int64_t k0,
+void XK_GEMV_COLUMNS(const xk_gemm_problem_t *p, const void *a, int64_t n0, int64_t n1, int64_t k0,
                      int64_t k1, float *partial);
 #include "gemv_impl.h"
 

@@ -107,7 +107,7 @@ static void dot_tile(int rm, int rn, int64_t kc, const float *a, int64_t lda,
 #define XK_GEMV_COLUMNS columns_generic
 static void XK_GEMV_ROWS(const xk_gemm_problem_t *p, const float *a, int64_t k0, int64_t k1,
                          float *out);
-static void XK_GEMV_COLUMNS(const xk_gemm_problem_t *p, const float *a, int64_t n0, int64_t n1,
+static void XK_GEMV_COLUMNS(const xk_gemm_problem_t *p, const void *a, int64_t n0, int64_t n1,
                             int64_t k0, int64_t k1, float *partial);
 #include "gemv_impl.h"
 
@@ -115,12 +115,12 @@ static void XK_GEMV_COLUMNS(const xk_gemm_problem_t *p, const float *a, int64_t 
 /* Defined by gemv_avx512.c and gemv_avx2.c when the compiler can build them; else absent. */
 void xk_gemv_rows_avx512(const xk_gemm_problem_t *p, const float *a, int64_t k0, int64_t k1,
                          float *out) __attribute__((weak));
-void xk_gemv_columns_avx512(const xk_gemm_problem_t *p, const float *a, int64_t n0, int64_t n1,
+void xk_gemv_columns_avx512(const xk_gemm_problem_t *p, const void *a, int64_t n0, int64_t n1,
                             int64_t k0, int64_t k1, float *partial) __attribute__((weak));
 extern const int xk_gemv_avx512_unit __attribute__((weak));
 void xk_gemv_rows_avx2(const xk_gemm_problem_t *p, const float *a, int64_t k0, int64_t k1,
                        float *out) __attribute__((weak));
-void xk_gemv_columns_avx2(const xk_gemm_problem_t *p, const float *a, int64_t n0, int64_t n1,
+void xk_gemv_columns_avx2(const xk_gemm_problem_t *p, const void *a, int64_t n0, int64_t n1,
                           int64_t k0, int64_t k1, float *partial) __attribute__((weak));
 extern const int xk_gemv_avx2_unit __attribute__((weak));
 #endif
@@ -128,7 +128,7 @@ extern const int xk_gemv_avx2_unit __attribute__((weak));
 /* The entries of one ISA. */
 typedef struct gemv_impl {
     void (*rows)(const xk_gemm_problem_t *p, const float *a, int64_t k0, int64_t k1, float *out);
-    void (*columns)(const xk_gemm_problem_t *p, const float *a, int64_t n0, int64_t n1, int64_t k0,
+    void (*columns)(const xk_gemm_problem_t *p, const void *a, int64_t n0, int64_t n1, int64_t k0,
                     int64_t k1, float *partial);
     int unit;
 } gemv_impl_t;
@@ -149,7 +149,7 @@ void xk_gemv_rows(const xk_gemm_problem_t *p, const float *a, int64_t k0, int64_
     impl().rows(p, a, k0, k1, out);
 }
 
-void xk_gemv_columns(const xk_gemm_problem_t *p, const float *a, int64_t n0, int64_t n1, int64_t k0,
+void xk_gemv_columns(const xk_gemm_problem_t *p, const void *a, int64_t n0, int64_t n1, int64_t k0,
                      int64_t k1, float *partial) {
     impl().columns(p, a, n0, n1, k0, k1, partial);
 }
@@ -158,10 +158,42 @@ int xk_gemv_column_unit(void) {
     return impl().unit;
 }
 
-void xk_gemv_convert_a(const xk_gemm_problem_t *p, float *out) {
-    for (int64_t i = 0; i < p->m; i++)
-        for (int64_t q = 0; q < p->k; q++)
-            out[i * p->k + q] =
+int xk_gemv_bf16_dot(const xk_gemm_problem_t *p) {
+#if defined(__x86_64__)
+    return p->a.type == XHAL_DTYPE_BF16 && p->b.type == XHAL_DTYPE_BF16 &&
+           impl().columns == xk_gemv_columns_avx512 && xk_isa_has_bf16_dot();
+#else
+    (void)p;
+    return 0;
+#endif
+}
+
+void xk_gemv_convert_a(const xk_gemm_problem_t *p, int columns, void *out) {
+    const int64_t m = p->m, k = p->k;
+    if (columns && xk_gemv_bf16_dot(p)) {
+        /* Kept in bf16 for the dot-product instructions: copied, not converted. */
+        uint16_t *dst = out;
+        const uint16_t *src = p->a.data;
+        for (int64_t i = 0; i < m; i++) {
+            if (p->a.col_stride == 1) {
+                memcpy(dst + i * k, src + i * p->a.row_stride, (size_t)k * sizeof *dst);
+                continue;
+            }
+            for (int64_t q = 0; q < k; q++)
+                dst[i * k + q] = src[i * p->a.row_stride + q * p->a.col_stride];
+        }
+        return;
+    }
+    float *dst = out;
+    if (p->a.col_stride == 1) {
+        /* Rows are contiguous: the ISA's vector conversion (F16C, a shift for bf16). */
+        xk_convert_rows(dst, (size_t)k, p->a.data, p->a.row_stride, p->a.type, (size_t)m,
+                        (size_t)k);
+        return;
+    }
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t q = 0; q < k; q++)
+            dst[i * k + q] =
                 value_f32(p->a.data, p->a.type, i * p->a.row_stride + q * p->a.col_stride);
 }
 

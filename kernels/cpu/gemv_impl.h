@@ -6,7 +6,8 @@
  *   dot_tile(rm, rn, kc, a, lda, cols, type, out, ldo, accumulate): for i < rm, j < rn,
  *       out[i * ldo + j] (+)= sum over q < kc of a[i * lda + q] * cols[j][q]
  * with B(x) the element x of B converted to f32 and cols[j] a column of op(B) (contiguous along
- * k, of `type`); XK_DOT_RM x XK_DOT_RN is the largest tile dot_tile takes.
+ * k, of `type`); XK_DOT_RM x XK_DOT_RN is the largest tile dot_tile takes. Where XK_DOT_BF16
+ * is defined, dot_tile_bf16 is the same with A and B in bf16, for xk_gemv_bf16_dot problems.
  */
 #include <string.h>
 
@@ -55,12 +56,18 @@ void XK_GEMV_ROWS(const xk_gemm_problem_t *p, const float *a, int64_t k0, int64_
  * of 3 are 3,3,3,3,2,2, not 3,3,3,3,3,1) so that no tile runs with too few rows to hide its
  * loads.
  */
-void XK_GEMV_COLUMNS(const xk_gemm_problem_t *p, const float *a, int64_t n0, int64_t n1, int64_t k0,
+void XK_GEMV_COLUMNS(const xk_gemm_problem_t *p, const void *a, int64_t n0, int64_t n1, int64_t k0,
                      int64_t k1, float *partial) {
     const int64_t m = p->m, k = p->k;
     const int64_t es = p->b.type == XHAL_DTYPE_F32 ? 4 : 2;
     const int64_t tiles = (m + XK_DOT_RM - 1) / XK_DOT_RM;
-    int64_t kc = m <= XK_DOT_RM ? k1 - k0 : A_CHUNK_BYTES / 4 / m / 64 * 64;
+#ifdef XK_DOT_BF16
+    const int pairs = xk_gemv_bf16_dot(p);
+#else
+    const int pairs = 0;
+#endif
+    const int64_t a_size = pairs ? 2 : 4;
+    int64_t kc = m <= XK_DOT_RM ? k1 - k0 : A_CHUNK_BYTES / a_size / m / 64 * 64;
     if (kc < 256) kc = 256;
     float sums[XK_GEMV_MAX_M * COLUMN_CHUNK];
     float row[COLUMN_CHUNK];
@@ -75,8 +82,15 @@ void XK_GEMV_COLUMNS(const xk_gemm_problem_t *p, const float *a, int64_t n0, int
                     col[j] = (const char *)p->b.data + ((j0 + jt + j) * p->b.col_stride + q0) * es;
                 for (int64_t t = 0, i0 = 0; t < tiles; t++) {
                     int rm = (int)(m / tiles + (t < m % tiles));
-                    dot_tile(rm, rn, steps, a + i0 * k + q0, k, col, p->b.type,
-                             sums + i0 * COLUMN_CHUNK + jt, COLUMN_CHUNK, q0 > k0);
+                    float *out = sums + i0 * COLUMN_CHUNK + jt;
+#ifdef XK_DOT_BF16
+                    if (pairs)
+                        dot_tile_bf16(rm, rn, steps, (const uint16_t *)a + i0 * k + q0, k, col, out,
+                                      COLUMN_CHUNK, q0 > k0);
+                    else
+#endif
+                        dot_tile(rm, rn, steps, (const float *)a + i0 * k + q0, k, col, p->b.type,
+                                 out, COLUMN_CHUNK, q0 > k0);
                     i0 += rm;
                 }
             }

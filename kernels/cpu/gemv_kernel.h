@@ -47,12 +47,19 @@ void xk_gemv_write_c(const xk_gemm_problem_t *p, int64_t row, int64_t j0, const 
  * k in [k0, k1). With `partial` NULL they are the whole of k and go to C (alpha, beta applied);
  * else they are written raw to partial[i * n + j], for xk_gemv_store to add up.
  */
-void xk_gemv_columns(const xk_gemm_problem_t *p, const float *a, int64_t n0, int64_t n1, int64_t k0,
+void xk_gemv_columns(const xk_gemm_problem_t *p, const void *a, int64_t n0, int64_t n1, int64_t k0,
                      int64_t k1, float *partial);
 
-/* out[i * k + q] = op(A)[i][q] as f32: the form xk_gemv_rows and xk_gemv_columns take A in
- * (`a`), converted once per product rather than once per thread or block. */
-void xk_gemv_convert_a(const xk_gemm_problem_t *p, float *out);
+/*
+ * True when the columns form runs `p` on bf16 dot-product instructions (AVX512_BF16, A and B
+ * both bf16): each instruction does two multiply-adds per lane, and A is taken in bf16.
+ */
+int xk_gemv_bf16_dot(const xk_gemm_problem_t *p);
+
+/* out[i * k + q] = op(A)[i][q]: the form xk_gemv_rows (`columns` 0) or xk_gemv_columns (1)
+ * takes A in (`a`), m x k f32, or bf16 for the columns form when xk_gemv_bf16_dot(p); converted
+ * once per product rather than once per thread or block. `out` has room for m x k floats. */
+void xk_gemv_convert_a(const xk_gemm_problem_t *p, int columns, void *out);
 
 /* Columns of B per unit of work of the columns form: threads split n on these boundaries. */
 int xk_gemv_column_unit(void);
