@@ -1,17 +1,18 @@
 /*
  * The GEMV inner loops for AVX2 + FMA + F16C: B is converted in registers (vcvtph2ps for f16,
  * a widening shift for bf16) and consumed at once, so a 16-bit weight costs two bytes of memory
- * traffic and nothing more. The dot tile is 3 rows of A x 4 columns of B: 12 accumulators and
- * the 4 column vectors fill the 16 ymm registers, A is read from L1 as the FMAs' memory operand,
- * 7 loads per 12 FMAs.
+ * traffic and nothing more. The dot tile is 4 rows of A x 3 columns of B: 12 accumulators, the
+ * 3 widened column vectors and one row vector of A fill the 16 ymm registers, 7 loads per 12
+ * FMAs. (At 3 x 4 the widened columns need 17 registers, and GCC kept two accumulators on the
+ * stack.)
  */
 #include "gemv_kernel.h"
 
 #if defined(__x86_64__) && defined(XK_HAVE_AVX2)
 #include <immintrin.h>
 
-#define XK_DOT_RM 3
-#define XK_DOT_RN 4
+#define XK_DOT_RM 4
+#define XK_DOT_RN 3
 
 static inline float bf16_value(uint16_t h) {
     uint32_t bits = (uint32_t)h << 16;
@@ -82,69 +83,95 @@ static inline __attribute__((always_inline)) void tile(int rm, int rn, int64_t k
                                                        xhal_dtype_t type, float *out, int64_t ldo,
                                                        int accumulate) {
     __m256 acc[XK_DOT_RM][XK_DOT_RN];
-    const void *c0 = cols[0], *c1 = rn > 1 ? cols[1] : c0;
-    const void *c2 = rn > 2 ? cols[2] : c0, *c3 = rn > 3 ? cols[3] : c0;
+    const void *c[XK_DOT_RN];
 #pragma GCC unroll 3
-    for (int i = 0; i < XK_DOT_RM; i++)
+    for (int j = 0; j < XK_DOT_RN; j++)
+        c[j] = cols[j < rn ? j : 0];
 #pragma GCC unroll 4
+    for (int i = 0; i < XK_DOT_RM; i++)
+#pragma GCC unroll 3
         for (int j = 0; j < XK_DOT_RN; j++)
             acc[i][j] = _mm256_setzero_ps();
     int64_t q = 0;
     for (; q + 8 <= kc; q += 8) {
         __m256 b[XK_DOT_RN];
-        b[0] = load8(c0, type, q);
-        if (rn > 1) b[1] = load8(c1, type, q);
-        if (rn > 2) b[2] = load8(c2, type, q);
-        if (rn > 3) b[3] = load8(c3, type, q);
 #pragma GCC unroll 3
+        for (int j = 0; j < rn; j++)
+            b[j] = load8(c[j], type, q);
+#pragma GCC unroll 4
         for (int i = 0; i < rm; i++) {
             __m256 ai = _mm256_loadu_ps(a + i * lda + q);
-#pragma GCC unroll 4
+            /* Held in a register: GCC would fold the load into each of the rn FMAs, 15 loads
+             * per 12 FMAs instead of 7 (more than the two 256-bit loads a Zen 3 does a cycle). */
+            __asm__("" : "+x"(ai));
+#pragma GCC unroll 3
             for (int j = 0; j < rn; j++)
                 acc[i][j] = _mm256_fmadd_ps(ai, b[j], acc[i][j]);
         }
     }
-    const void *const col[4] = {c0, c1, c2, c3};
-#pragma GCC unroll 3
+#pragma GCC unroll 4
     for (int i = 0; i < rm; i++) {
         float s[4];
-        _mm_storeu_ps(s, hsum4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));
+        _mm_storeu_ps(s, hsum4(acc[i][0], acc[i][1], acc[i][2], acc[i][2])); /* s[3] unused */
         for (int j = 0; j < rn; j++) {
             /* The k tail (kc % 8 steps) in scalar. */
             for (int64_t t = q; t < kc; t++)
-                s[j] = __builtin_fmaf(a[i * lda + t], value_f32(col[j], type, t), s[j]);
+                s[j] = __builtin_fmaf(a[i * lda + t], value_f32(c[j], type, t), s[j]);
             out[i * ldo + j] = accumulate ? out[i * ldo + j] + s[j] : s[j];
         }
     }
 }
 
-#define XK_TILE_TYPES(rm, rn)                                                                      \
+/*
+ * One function per (rm, rn, type), not inlined into one switch: register allocation is then per
+ * loop. Inlined together, GCC kept a zero vector live across all of them, and the 4 x 3 tile,
+ * which needs all 16 registers, spilled an accumulator to the stack (a store and a reload per
+ * k step on its critical path).
+ */
+#define XK_TILE_FN(rm, rn, T, suffix)                                                              \
+    static __attribute__((noinline)) void tile_##rm##_##rn##_##suffix(                             \
+        int64_t kc, const float *a, int64_t lda, const void *const *cols, float *out, int64_t ldo, \
+        int accumulate) {                                                                          \
+        tile(rm, rn, kc, a, lda, cols, T, out, ldo, accumulate);                                   \
+    }
+#define XK_TILE_FNS(rm, rn)                                                                        \
+    XK_TILE_FN(rm, rn, XHAL_DTYPE_F32, f32)                                                        \
+    XK_TILE_FN(rm, rn, XHAL_DTYPE_F16, f16)                                                        \
+    XK_TILE_FN(rm, rn, XHAL_DTYPE_BF16, bf16)
+XK_TILE_FNS(1, 1)
+XK_TILE_FNS(1, 2)
+XK_TILE_FNS(1, 3)
+XK_TILE_FNS(2, 1)
+XK_TILE_FNS(2, 2)
+XK_TILE_FNS(2, 3)
+XK_TILE_FNS(3, 1)
+XK_TILE_FNS(3, 2)
+XK_TILE_FNS(3, 3)
+XK_TILE_FNS(4, 1)
+XK_TILE_FNS(4, 2)
+XK_TILE_FNS(4, 3)
+
+#define XK_TILE_CASE(rm, rn)                                                                       \
     case (rm)*8 + (rn):                                                                            \
-        if (type == XHAL_DTYPE_F32)                                                                \
-            tile(rm, rn, kc, a, lda, cols, XHAL_DTYPE_F32, out, ldo, accumulate);                  \
-        else if (type == XHAL_DTYPE_BF16)                                                          \
-            tile(rm, rn, kc, a, lda, cols, XHAL_DTYPE_BF16, out, ldo, accumulate);                 \
-        else                                                                                       \
-            tile(rm, rn, kc, a, lda, cols, XHAL_DTYPE_F16, out, ldo, accumulate);                  \
+        (type == XHAL_DTYPE_F32 ? tile_##rm##_##rn##_f32                                           \
+         : type == XHAL_DTYPE_BF16                                                                 \
+             ? tile_##rm##_##rn##_bf16                                                             \
+             : tile_##rm##_##rn##_f16)(kc, a, lda, cols, out, ldo, accumulate);                    \
         break
+
+#define XK_TILE_ROWS(rm)                                                                           \
+    XK_TILE_CASE(rm, 1);                                                                           \
+    XK_TILE_CASE(rm, 2);                                                                           \
+    XK_TILE_CASE(rm, 3)
 
 static void dot_tile(int rm, int rn, int64_t kc, const float *a, int64_t lda,
                      const void *const *cols, xhal_dtype_t type, float *out, int64_t ldo,
                      int accumulate) {
     switch (rm * 8 + rn) {
-        XK_TILE_TYPES(1, 1);
-        XK_TILE_TYPES(1, 2);
-        XK_TILE_TYPES(1, 3);
-        XK_TILE_TYPES(1, 4);
-        XK_TILE_TYPES(2, 1);
-        XK_TILE_TYPES(2, 2);
-        XK_TILE_TYPES(2, 3);
-        XK_TILE_TYPES(2, 4);
-        XK_TILE_TYPES(3, 1);
-        XK_TILE_TYPES(3, 2);
-        XK_TILE_TYPES(3, 3);
-    default:
-        XK_TILE_TYPES(3, 4);
+        XK_TILE_ROWS(1);
+        XK_TILE_ROWS(2);
+        XK_TILE_ROWS(3);
+        XK_TILE_ROWS(4);
     }
 }
 

@@ -23,12 +23,20 @@
  * in chunks so that m rows of a chunk fit. */
 #define A_CHUNK_BYTES (192 * 1024)
 
+/* Columns per pass when several rows of A reuse each group of 4 rows of B: 4 x 1024 f32 weights
+ * (16 KB) stay in L1 while every row of A goes over them. */
+#define L1_PASS 1024
+
 /*
- * B stored k x n. Rows of B are consumed four at a time and whole (within a pass of columns),
- * one after another, so B is read strictly in order: all a memory-bound product can ask for.
+ * B stored k x n. Rows of B are consumed four at a time and whole within a pass of columns, one
+ * after another. With up to 4 rows of A a pass is as wide as the partial results allow (B read
+ * strictly in order: all a memory-bound product can ask for); with more, the 4 rows of B are
+ * reused from L1 by each row of A, so a pass is L1_PASS columns.
  */
 void XK_GEMV_ROWS(const xk_gemm_problem_t *p, const float *a, int64_t k0, int64_t k1, float *out) {
-    const int64_t n = p->n, k = p->k, pass = PASS_FLOATS / p->m;
+    const int64_t n = p->n, k = p->k;
+    int64_t pass = PASS_FLOATS / p->m;
+    if (p->m > 4 && pass > L1_PASS) pass = L1_PASS;
     memset(out, 0, (size_t)(p->m * n) * sizeof *out);
     for (int64_t c0 = 0; c0 < n; c0 += pass) {
         int64_t cols = n - c0 < pass ? n - c0 : pass;
