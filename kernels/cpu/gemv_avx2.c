@@ -7,12 +7,14 @@
  * stack.)
  */
 #include "gemv_kernel.h"
+#include "gemv_prefetch.h"
 
 #if defined(__x86_64__) && defined(XK_HAVE_AVX2)
 #include <immintrin.h>
 
 #define XK_DOT_RM 4
 #define XK_DOT_RN 3
+#define XK_DOT_LANES 8
 
 static inline float bf16_value(uint16_t h) {
     uint32_t bits = (uint32_t)h << 16;
@@ -81,7 +83,8 @@ static inline __m128 hsum4(__m256 x0, __m256 x1, __m256 x2, __m256 x3) {
 static inline __attribute__((always_inline)) void tile(int rm, int rn, int64_t kc, const float *a,
                                                        int64_t lda, const void *const *cols,
                                                        xhal_dtype_t type, float *out, int64_t ldo,
-                                                       int accumulate) {
+                                                       int accumulate, const gemv_prefetch_t *pf) {
+    gemv_walk_t walk = gemv_walk_start(pf);
     __m256 acc[XK_DOT_RM][XK_DOT_RN];
     const void *c[XK_DOT_RN];
 #pragma GCC unroll 3
@@ -94,6 +97,7 @@ static inline __attribute__((always_inline)) void tile(int rm, int rn, int64_t k
             acc[i][j] = _mm256_setzero_ps();
     int64_t q = 0;
     for (; q + 8 <= kc; q += 8) {
+        gemv_prefetch_step(&walk);
         __m256 b[XK_DOT_RN];
 #pragma GCC unroll 3
         for (int j = 0; j < rn; j++)
@@ -131,8 +135,8 @@ static inline __attribute__((always_inline)) void tile(int rm, int rn, int64_t k
 #define XK_TILE_FN(rm, rn, T, suffix)                                                              \
     static __attribute__((noinline)) void tile_##rm##_##rn##_##suffix(                             \
         int64_t kc, const float *a, int64_t lda, const void *const *cols, float *out, int64_t ldo, \
-        int accumulate) {                                                                          \
-        tile(rm, rn, kc, a, lda, cols, T, out, ldo, accumulate);                                   \
+        int accumulate, const gemv_prefetch_t *pf) {                                               \
+        tile(rm, rn, kc, a, lda, cols, T, out, ldo, accumulate, pf);                               \
     }
 #define XK_TILE_FNS(rm, rn)                                                                        \
     XK_TILE_FN(rm, rn, XHAL_DTYPE_F32, f32)                                                        \
@@ -156,7 +160,7 @@ XK_TILE_FNS(4, 3)
         (type == XHAL_DTYPE_F32 ? tile_##rm##_##rn##_f32                                           \
          : type == XHAL_DTYPE_BF16                                                                 \
              ? tile_##rm##_##rn##_bf16                                                             \
-             : tile_##rm##_##rn##_f16)(kc, a, lda, cols, out, ldo, accumulate);                    \
+             : tile_##rm##_##rn##_f16)(kc, a, lda, cols, out, ldo, accumulate, pf);                \
         break
 
 #define XK_TILE_ROWS(rm)                                                                           \
@@ -166,7 +170,7 @@ XK_TILE_FNS(4, 3)
 
 static void dot_tile(int rm, int rn, int64_t kc, const float *a, int64_t lda,
                      const void *const *cols, xhal_dtype_t type, float *out, int64_t ldo,
-                     int accumulate) {
+                     int accumulate, const gemv_prefetch_t *pf) {
     switch (rm * 8 + rn) {
         XK_TILE_ROWS(1);
         XK_TILE_ROWS(2);

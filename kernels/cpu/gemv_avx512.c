@@ -4,12 +4,14 @@
  * more.
  */
 #include "gemv_kernel.h"
+#include "gemv_prefetch.h"
 
 #if defined(__x86_64__) && defined(XK_HAVE_AVX512)
 #include <immintrin.h>
 
 #define XK_DOT_RM 6
 #define XK_DOT_RN 4
+#define XK_DOT_LANES 16
 
 /* 16 elements of B from element `index`, as f32; `mask` limits a partial load. */
 static inline __m512 load16(const void *b, xhal_dtype_t type, int64_t index, __mmask16 mask) {
@@ -57,7 +59,8 @@ static inline __m128 hsum4(__m512 x0, __m512 x1, __m512 x2, __m512 x3) {
 static inline __attribute__((always_inline)) void tile(int rm, int rn, int64_t kc, const float *a,
                                                        int64_t lda, const void *const *cols,
                                                        xhal_dtype_t type, float *out, int64_t ldo,
-                                                       int accumulate) {
+                                                       int accumulate, const gemv_prefetch_t *pf) {
+    gemv_walk_t walk = gemv_walk_start(pf);
     __m512 acc[XK_DOT_RM][XK_DOT_RN];
     const void *c0 = cols[0], *c1 = rn > 1 ? cols[1] : c0;
     const void *c2 = rn > 2 ? cols[2] : c0, *c3 = rn > 3 ? cols[3] : c0;
@@ -69,6 +72,7 @@ static inline __attribute__((always_inline)) void tile(int rm, int rn, int64_t k
     for (int64_t q = 0; q < kc; q += 16) {
         /* Full steps unmasked; the tail once with a mask. */
         __mmask16 m = kc - q >= 16 ? (__mmask16)0xffff : tail_mask(kc - q);
+        gemv_prefetch_step(&walk);
         __m512 b[XK_DOT_RN];
         b[0] = load16(c0, type, q, m);
         if (rn > 1) b[1] = load16(c1, type, q, m);
@@ -94,11 +98,11 @@ static inline __attribute__((always_inline)) void tile(int rm, int rn, int64_t k
 #define XK_TILE_TYPES(rm, rn)                                                                      \
     case (rm)*8 + (rn):                                                                            \
         if (type == XHAL_DTYPE_F32)                                                                \
-            tile(rm, rn, kc, a, lda, cols, XHAL_DTYPE_F32, out, ldo, accumulate);                  \
+            tile(rm, rn, kc, a, lda, cols, XHAL_DTYPE_F32, out, ldo, accumulate, pf);              \
         else if (type == XHAL_DTYPE_BF16)                                                          \
-            tile(rm, rn, kc, a, lda, cols, XHAL_DTYPE_BF16, out, ldo, accumulate);                 \
+            tile(rm, rn, kc, a, lda, cols, XHAL_DTYPE_BF16, out, ldo, accumulate, pf);             \
         else                                                                                       \
-            tile(rm, rn, kc, a, lda, cols, XHAL_DTYPE_F16, out, ldo, accumulate);                  \
+            tile(rm, rn, kc, a, lda, cols, XHAL_DTYPE_F16, out, ldo, accumulate, pf);              \
         break
 
 #define XK_TILE_ROWS(rm)                                                                           \
@@ -109,7 +113,7 @@ static inline __attribute__((always_inline)) void tile(int rm, int rn, int64_t k
 
 static void dot_tile(int rm, int rn, int64_t kc, const float *a, int64_t lda,
                      const void *const *cols, xhal_dtype_t type, float *out, int64_t ldo,
-                     int accumulate) {
+                     int accumulate, const gemv_prefetch_t *pf) {
     switch (rm * 8 + rn) {
         XK_TILE_ROWS(1);
         XK_TILE_ROWS(2);
@@ -127,10 +131,10 @@ static void dot_tile(int rm, int rn, int64_t kc, const float *a, int64_t lda,
  * by side, so no repacking is needed: pairs line up as long as A and B start at the same step.
  * The k tail is a masked load (zeros add nothing).
  */
-static inline __attribute__((always_inline)) void tile_bf16(int rm, int rn, int64_t kc,
-                                                            const uint16_t *a, int64_t lda,
-                                                            const void *const *cols, float *out,
-                                                            int64_t ldo, int accumulate) {
+static inline __attribute__((always_inline)) void
+tile_bf16(int rm, int rn, int64_t kc, const uint16_t *a, int64_t lda, const void *const *cols,
+          float *out, int64_t ldo, int accumulate, const gemv_prefetch_t *pf) {
+    gemv_walk_t walk = gemv_walk_start(pf);
     __m512 acc[XK_DOT_RM][XK_DOT_RN];
     const uint16_t *c[XK_DOT_RN];
 #pragma GCC unroll 4
@@ -143,6 +147,7 @@ static inline __attribute__((always_inline)) void tile_bf16(int rm, int rn, int6
             acc[i][j] = _mm512_setzero_ps();
     for (int64_t q = 0; q < kc; q += 32) {
         __mmask32 m = kc - q >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << (kc - q)) - 1u);
+        gemv_prefetch_step(&walk);
         __m512bh b[XK_DOT_RN];
 #pragma GCC unroll 4
         for (int j = 0; j < rn; j++)
@@ -166,7 +171,7 @@ static inline __attribute__((always_inline)) void tile_bf16(int rm, int rn, int6
 
 #define XK_TILE_BF16(rm, rn)                                                                       \
     case (rm)*8 + (rn):                                                                            \
-        tile_bf16(rm, rn, kc, a, lda, cols, out, ldo, accumulate);                                 \
+        tile_bf16(rm, rn, kc, a, lda, cols, out, ldo, accumulate, pf);                             \
         break
 
 #define XK_TILE_BF16_ROWS(rm)                                                                      \
@@ -177,7 +182,8 @@ static inline __attribute__((always_inline)) void tile_bf16(int rm, int rn, int6
 
 #define XK_DOT_BF16 1
 static void dot_tile_bf16(int rm, int rn, int64_t kc, const uint16_t *a, int64_t lda,
-                          const void *const *cols, float *out, int64_t ldo, int accumulate) {
+                          const void *const *cols, float *out, int64_t ldo, int accumulate,
+                          const gemv_prefetch_t *pf) {
     switch (rm * 8 + rn) {
         XK_TILE_BF16_ROWS(1);
         XK_TILE_BF16_ROWS(2);

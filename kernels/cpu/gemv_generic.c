@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "gemv_kernel.h"
+#include "gemv_prefetch.h"
 #include "isa.h"
 
 /* Element `index` of a matrix of `type`, as f32. */
@@ -69,17 +70,20 @@ static void update4(float *o, const float a[4], const void *b, xhal_dtype_t type
 
 #define XK_DOT_RM 4
 #define XK_DOT_RN 4
+#define XK_DOT_LANES LANES
 
 /* The dot tile with LANES partial sums per (row, column): every inner loop has a fixed trip
  * count, so it vectorizes without a scalar tail; the k tail and the final sums are scalar. */
 static void dot_tile(int rm, int rn, int64_t kc, const float *a, int64_t lda,
                      const void *const *cols, xhal_dtype_t type, float *out, int64_t ldo,
-                     int accumulate) {
+                     int accumulate, const gemv_prefetch_t *pf) {
+    gemv_walk_t walk = gemv_walk_start(pf);
     float acc[XK_DOT_RM][XK_DOT_RN][LANES];
     float line[XK_DOT_RN][LANES];
     memset(acc, 0, sizeof acc);
     int64_t whole = kc / LANES * LANES;
     for (int64_t q = 0; q < whole; q += LANES) {
+        gemv_prefetch_step(&walk);
         for (int j = 0; j < rn; j++)
             convert_run(line[j], cols[j], type, q, LANES);
         for (int i = 0; i < rm; i++) {

@@ -3,8 +3,9 @@
  * compiled for each ISA. XK_GEMV_ROWS and XK_GEMV_COLUMNS name the entries; the including file
  * provides the inner loops, where conversion of B and the FMAs happen:
  *   update4(o, a, b, type, rows, cols): o[j] += sum over r < 4 of a[r] * B(rows[r] + j)
- *   dot_tile(rm, rn, kc, a, lda, cols, type, out, ldo, accumulate): for i < rm, j < rn,
- *       out[i * ldo + j] (+)= sum over q < kc of a[i * lda + q] * cols[j][q]
+ *   dot_tile(rm, rn, kc, a, lda, cols, type, out, ldo, accumulate, pf): for i < rm, j < rn,
+ *       out[i * ldo + j] (+)= sum over q < kc of a[i * lda + q] * cols[j][q], prefetching the
+ *       lines pf names on the way (gemv_walk_t), XK_DOT_LANES k steps per iteration
  * with B(x) the element x of B converted to f32 and cols[j] a column of op(B) (contiguous along
  * k, of `type`); XK_DOT_RM x XK_DOT_RN is the largest tile dot_tile takes. Where XK_DOT_BF16
  * is defined, dot_tile_bf16 is the same with A and B in bf16, for xk_gemv_bf16_dot problems.
@@ -57,12 +58,36 @@ void XK_GEMV_ROWS(const xk_gemm_problem_t *p, const float *a, int64_t k0, int64_
     }
 }
 
+/* The start of the column tile after (j0, q0, jt) in XK_GEMV_COLUMNS's order, or ncols 0. */
+static void next_tile(const xk_gemm_problem_t *p, int64_t n1, int64_t k0, int64_t k1, int64_t kc,
+                      int64_t j0, int64_t q0, int64_t jt, int64_t es, gemv_prefetch_t *pf) {
+    int64_t cols = n1 - j0 < COLUMN_CHUNK ? n1 - j0 : COLUMN_CHUNK;
+    jt += XK_DOT_RN;
+    if (jt >= cols) {
+        jt = 0;
+        q0 += kc;
+        if (q0 >= k1) {
+            q0 = k0;
+            j0 += COLUMN_CHUNK;
+        }
+    }
+    pf->ncols = 0;
+    pf->count = 0;
+    if (j0 >= n1) return;
+    cols = n1 - j0 < COLUMN_CHUNK ? n1 - j0 : COLUMN_CHUNK;
+    int64_t steps = k1 - q0 < kc ? k1 - q0 : kc;
+    pf->ncols = cols - jt < XK_DOT_RN ? (int)(cols - jt) : XK_DOT_RN;
+    for (int j = 0; j < pf->ncols; j++)
+        pf->col[j] = (const char *)p->b.data + ((j0 + jt + j) * p->b.col_stride + q0) * es;
+    pf->count = pf->ncols * ((steps * es + 63) / 64);
+}
+
 /*
  * B stored n x k (transposed). For each chunk of columns and of k, tiles of XK_DOT_RN columns
  * walk every row tile of A: the first row tile reads the columns from memory, the others from
- * L1; A's chunk stays in L2 across column tiles. Row tiles are balanced (16 rows with a tile
- * of 3 are 3,3,3,3,2,2, not 3,3,3,3,3,1) so that no tile runs with too few rows to hide its
- * loads.
+ * L1, and all of them prefetch the next column tile (gemv_prefetch_t); A's chunk stays in L2
+ * across column tiles. Row tiles are balanced (16 rows with a tile of 6 are 6,5,5, not 6,6,4)
+ * so that no tile runs with too few rows to hide its loads.
  */
 void XK_GEMV_COLUMNS(const xk_gemm_problem_t *p, const void *a, int64_t n0, int64_t n1, int64_t k0,
                      int64_t k1, float *partial) {
@@ -74,7 +99,7 @@ void XK_GEMV_COLUMNS(const xk_gemm_problem_t *p, const void *a, int64_t n0, int6
 #else
     const int pairs = 0;
 #endif
-    const int64_t a_size = pairs ? 2 : 4;
+    const int64_t a_size = pairs ? 2 : 4, lanes = pairs ? 32 : XK_DOT_LANES;
     int64_t kc = m <= XK_DOT_RM ? k1 - k0 : A_CHUNK_BYTES / a_size / m / 64 * 64;
     if (kc < 256) kc = 256;
     float sums[XK_GEMV_MAX_M * COLUMN_CHUNK];
@@ -88,17 +113,26 @@ void XK_GEMV_COLUMNS(const xk_gemm_problem_t *p, const void *a, int64_t n0, int6
                 const void *col[XK_DOT_RN];
                 for (int j = 0; j < rn; j++)
                     col[j] = (const char *)p->b.data + ((j0 + jt + j) * p->b.col_stride + q0) * es;
+                gemv_prefetch_t pf = {0};
+                next_tile(p, n1, k0, k1, kc, j0, q0, jt, es, &pf);
+                /* The next tile's lines, shared out over the row tiles' k steps. */
+                int64_t iterations = tiles * ((steps + lanes - 1) / lanes), lines = pf.count;
+                int64_t share = (lines + tiles - 1) / tiles;
+                pf.per_step = (int)((lines + iterations - 1) / (iterations > 0 ? iterations : 1));
                 for (int64_t t = 0, i0 = 0; t < tiles; t++) {
                     int rm = (int)(m / tiles + (t < m % tiles));
                     float *out = sums + i0 * COLUMN_CHUNK + jt;
+                    pf.first = t * share;
+                    pf.count = lines - pf.first < share ? lines - pf.first : share;
+                    if (pf.count < 0) pf.count = 0;
 #ifdef XK_DOT_BF16
                     if (pairs)
                         dot_tile_bf16(rm, rn, steps, (const uint16_t *)a + i0 * k + q0, k, col, out,
-                                      COLUMN_CHUNK, q0 > k0);
+                                      COLUMN_CHUNK, q0 > k0, &pf);
                     else
 #endif
                         dot_tile(rm, rn, steps, (const float *)a + i0 * k + q0, k, col, p->b.type,
-                                 out, COLUMN_CHUNK, q0 > k0);
+                                 out, COLUMN_CHUNK, q0 > k0, &pf);
                     i0 += rm;
                 }
             }
