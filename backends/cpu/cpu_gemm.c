@@ -138,7 +138,6 @@ static int run_gemv(xhal_be_device_t *device, gemm_job_t *job, int64_t threads) 
         int64_t unit = xk_gemv_column_unit();
         int64_t want = parts * GEMV_TASKS_PER_THREAD;
         job->block_n = ceil_div(ceil_div(d->n, want), unit) * unit;
-        if (job->block_n < 64) job->block_n = min64(64, ceil_div(d->n, unit) * unit);
         job->grid_n = ceil_div(d->n, job->block_n);
         /* Too few columns for the threads: k is split as well, in runs of 256 at least. */
         int64_t k_parts = job->grid_n >= 2 * parts

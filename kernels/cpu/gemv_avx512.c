@@ -201,5 +201,5 @@ void XK_GEMV_COLUMNS(const xk_gemm_problem_t *p, const void *a, int64_t n0, int6
                      int64_t k1, float *partial);
 #include "gemv_impl.h"
 
-const int xk_gemv_avx512_unit = XK_DOT_RN;
+const int xk_gemv_avx512_unit = COLUMN_CHUNK;
 #endif

@@ -146,7 +146,7 @@ static gemv_impl_t impl(void) {
     if (isa >= XK_ISA_AVX2 && xk_gemv_rows_avx2 && xk_gemv_columns_avx2 && &xk_gemv_avx2_unit)
         return (gemv_impl_t){xk_gemv_rows_avx2, xk_gemv_columns_avx2, xk_gemv_avx2_unit};
 #endif
-    return (gemv_impl_t){rows_generic, columns_generic, XK_DOT_RN};
+    return (gemv_impl_t){rows_generic, columns_generic, COLUMN_CHUNK};
 }
 
 void xk_gemv_rows(const xk_gemm_problem_t *p, const float *a, int64_t k0, int64_t k1, float *out) {

@@ -17,8 +17,9 @@
 /* Columns of a partial result updated per pass over B's rows: at most 512 KB, in L2. */
 #define PASS_FLOATS (128 * 1024)
 
-/* Columns of C per output chunk of the columns form (the chunk handed to xk_gemv_write_c). */
-#define COLUMN_CHUNK 64
+/* Columns of C per output chunk of the columns form (the chunk handed to xk_gemv_write_c): about
+ * 64, a whole number of column tiles so that no tile runs short of columns. */
+#define COLUMN_CHUNK (64 / XK_DOT_RN * XK_DOT_RN)
 
 /* Bytes of A (f32) the columns form keeps in L2 while B's columns stream past it: k is taken
  * in chunks so that m rows of a chunk fit. */

@@ -61,7 +61,8 @@ int xk_gemv_bf16_dot(const xk_gemm_problem_t *p);
  * once per product rather than once per thread or block. `out` has room for m x k floats. */
 void xk_gemv_convert_a(const xk_gemm_problem_t *p, int columns, void *out);
 
-/* Columns of B per unit of work of the columns form: threads split n on these boundaries. */
+/* Columns of B per output chunk of the columns form (a whole number of its register tiles, about
+ * 64): threads split n on these boundaries. */
 int xk_gemv_column_unit(void);
 
 #endif
