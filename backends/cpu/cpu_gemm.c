@@ -70,8 +70,9 @@ static void gemm_task(void *ctx, size_t task, size_t thread) {
 }
 
 /*
- * GEMV scratch: op(A) of every batch in f32 (m x k each), then, with B not transposed, the
- * partial results of every (batch, part of k) (m x n each).
+ * GEMV scratch: op(A) of every batch (m x k floats each, holding f32 or, for the bf16 dot
+ * product, bf16; see xk_gemv_convert_a), then, when k is split, the partial results of every
+ * (batch, part of k) (m x n each).
  */
 static const float *gemv_a(const gemm_job_t *job, int64_t batch) {
     const xhal_gemm_desc_t *d = &job->args->desc;
@@ -146,9 +147,10 @@ static int run_gemv(xhal_be_device_t *device, gemm_job_t *job, int64_t threads) 
         job->block_m = ceil_div(d->k, k_parts); /* k per part */
         job->grid_m = ceil_div(d->k, job->block_m);
     } else {
-        job->block_n = ceil_div(ceil_div(d->n, parts), 64) * 64;
-        job->grid_n = ceil_div(d->n, job->block_n);
-        job->block_m = ceil_div(d->k, parts); /* rows of B per part */
+        /* Parts of k: a few per thread when the partial results are small (few rows of A), so
+         * that a thread held up on a shared machine leaves work to the others. */
+        int64_t k_parts = parts * (d->m <= 2 ? 4 : d->m <= 8 ? 2 : 1);
+        job->block_m = ceil_div(d->k, k_parts); /* rows of B per part */
         job->grid_m = ceil_div(d->k, job->block_m);
     }
     int64_t partials = d->trans_b && job->grid_m == 1 ? 0 : job->grid_m;
