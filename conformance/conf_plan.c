@@ -8,9 +8,12 @@
  *
  * Shapes: square GEMMs; the projections of 8B- and 70B-class models (k x n = 4096x4096,
  * 4096x14336, 14336x4096, 8192x8192, 8192x28672; weights stored [n, k] as in PyTorch, so B is
- * transposed) at prefill (m = 2048 tokens) and decode (m = 1, 16, 64); 70B-class attention (64
- * query heads over 8 KV heads: GQA 8:1, head_dim 128, causal) prefill at 512-8192 tokens and
- * decode over 1k-32k of KV with batch 1-64, plus head_dim 64; one large device-to-device copy.
+ * transposed) at prefill (m = 2048 tokens) and decode (m = 1, 16, 64), and the 8B MLP ones with
+ * quantized weights (INT4 groups of 128, INT8, FP8 E4M3) at m = 1, 16, 2048; 70B-class attention
+ * (64 query heads over 8 KV heads: GQA 8:1, head_dim 128, causal) prefill at 512-8192 tokens and
+ * decode over 1k-32k of KV with batch 1-64, plus head_dim 64; serving shapes (a decode batch of
+ * 64 over a paged cache, varlen and chunked prefill: conf_serving.c); one large device-to-device
+ * copy.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -176,6 +179,78 @@ static void plan_llm(plan_t *p) {
     }
 }
 
+/*
+ * Weight-only quantized projections (B stored n x k, activations bf16 by default): INT4 in
+ * groups of 128 (the AWQ/GPTQ shape), INT8 and FP8 E4M3 per channel, all with bf16 scales, at
+ * decode (m = 1, 16) and prefill. Bytes count the quantized weights and scales (conf_metrics.c),
+ * so a decode case's MBU says how close it streams what it must read.
+ */
+typedef struct quant_format {
+    const char *name;
+    xhal_quant_t quant;
+    xhal_scale_mode_t mode;
+    int64_t group;
+} quant_format_t;
+
+static const quant_format_t quant_formats[] = {
+    {"q4g128", XHAL_QUANT_INT4, XHAL_SCALE_PER_GROUP, 128},
+    {"q8", XHAL_QUANT_INT8, XHAL_SCALE_PER_CHANNEL, 0},
+    {"e4m3", XHAL_QUANT_FP8_E4M3, XHAL_SCALE_PER_CHANNEL, 0},
+};
+
+/* `full_m`: the m the case stands for (prefill scaled down to fit says so in its shape). */
+static void quant_item(plan_t *p, conf_plan_item_t *item, const quant_format_t *f, int64_t m,
+                       int64_t full_m, int64_t n, int64_t k) {
+    xhal_gemm_desc_t *d = &item->gemm;
+    xhal_gemm_desc_init(d, m, n, k, item->result.dtype);
+    d->trans_b = 1;
+    d->ldb = f->quant == XHAL_QUANT_INT4 ? (k + 1) / 2 * 2 : k;
+    d->b_quant = f->quant;
+    d->b_scale_mode = f->mode;
+    d->b_group_size = f->group;
+    d->b_scale_type = XHAL_DTYPE_BF16;
+    char scaled[24] = "";
+    if (m < full_m) conf_format(scaled, sizeof scaled, "/%lld", (long long)full_m);
+    conf_format(item->result.shape, sizeof item->result.shape, "m=%lld%s n=%lld k=%lld NT %s",
+                (long long)m, scaled, (long long)n, (long long)k, f->name);
+    item->result.flops = conf_gemm_flops(d);
+    item->result.bytes = conf_gemm_bytes(d);
+    judge_budget(p, item, item->result.bytes);
+}
+
+static void plan_llm_quant(plan_t *p) {
+    unsigned dtypes = dtype_mask(p, 1u << XHAL_DTYPE_BF16);
+    static const int64_t decode_m[] = {1, 16};
+    static const projection_t shapes[] = {{4096, 14336}, {14336, 4096}};
+    for (int t = 0; t < XHAL_DTYPE_COUNT; t++) {
+        if (!(dtypes & (1u << t))) continue;
+        xhal_dtype_t dtype = (xhal_dtype_t)t;
+        for (size_t f = 0; f < sizeof quant_formats / sizeof quant_formats[0]; f++)
+            for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+                const quant_format_t *q = &quant_formats[f];
+                int64_t k = shapes[s].k, n = shapes[s].n;
+                char id[48];
+                /* --quick: decode at m = 1, and one prefill. */
+                int quick = p->env->options->quick;
+                for (size_t d = 0; d < (quick ? 1 : sizeof decode_m / sizeof decode_m[0]); d++) {
+                    conf_format(id, sizeof id, "gemm.decode-m%lld.%s.%lldx%lld",
+                                (long long)decode_m[d], q->name, (long long)k, (long long)n);
+                    conf_plan_item_t *item = add(p, CONF_OP_GEMM, dtype, "llm-decode", id);
+                    if (item) quant_item(p, item, q, decode_m[d], decode_m[d], n, k);
+                }
+                if (quick && (f > 0 || s > 0)) continue;
+                conf_format(id, sizeof id, "gemm.prefill.%s.%lldx%lld", q->name, (long long)k,
+                            (long long)n);
+                conf_plan_item_t *item = add(p, CONF_OP_GEMM, dtype, "llm-prefill", id);
+                if (!item) continue;
+                int64_t m = 2048; /* fewer tokens until the estimate fits, as dense prefill */
+                while (m > 128 && estimate(p, dtype, 2.0 * m * n * k, 0) > p->env->budget_s)
+                    m /= 2;
+                quant_item(p, item, q, m, 2048, n, k);
+            }
+    }
+}
+
 /* ---- Attention ---- */
 
 static void attention_item(plan_t *p, conf_plan_item_t *item, int64_t batch, int64_t heads_q,
@@ -244,6 +319,90 @@ static void plan_attention(plan_t *p) {
     }
 }
 
+/* ---- Serving attention (conf_serving.c) ---- */
+
+typedef struct serving_case {
+    const char *id, *group;
+    conf_serving_t shape;
+    int64_t floor; /* the longest length is halved to fit the budget, but not below this */
+    int quick;
+} serving_case_t;
+
+/* 70B-class heads; decode batches of 64 with 128 .. 32k keys, paged and packed alike (the
+ * paged kernel is held to the packed one's bytes/s), a packed prefill of 4 lengths from 256 to
+ * 2048 (held to the dense prefill's FLOP/s), and 4 chunks of 512 queries over 0.5k .. 8k of
+ * paged context. */
+static const serving_case_t servings[] = {
+    {.id = "attn.decode-paged.b64",
+     .group = "attn-decode",
+     .shape = {CONF_SERVING_DECODE_PAGED, 64, 128, 32768, 0, 16},
+     .floor = 1024,
+     .quick = 1},
+    {.id = "attn.decode-packed.b64",
+     .group = "attn-decode",
+     .shape = {CONF_SERVING_DECODE_PACKED, 64, 128, 32768, 0, 0},
+     .floor = 1024,
+     .quick = 1},
+    {.id = "attn.prefill-varlen.b4",
+     .group = "attn-prefill",
+     .shape = {CONF_SERVING_PREFILL_VARLEN, 4, 256, 2048, 0, 0},
+     .floor = 512,
+     .quick = 1},
+    {.id = "attn.chunked-prefill-paged.b4",
+     .group = "attn-prefill",
+     .shape = {CONF_SERVING_CHUNKED_PAGED, 4, 512, 8192, 512, 16},
+     .floor = 1024},
+};
+
+/* Builds the shape (halving its lengths until the estimate fits) into the item. */
+static void serving_item(plan_t *p, conf_plan_item_t *item, const serving_case_t *c) {
+    conf_serving_t shape = c->shape;
+    xhal_attention_desc_t d;
+    conf_serving_arrays_t a;
+    for (;;) {
+        xhal_attention_desc_init(&d, 1, 64, 8, 1, 1, 128, item->result.dtype, XHAL_LAYOUT_BSHD);
+        if (conf_serving_build(&shape, &d, &a) != 0) {
+            p->failed = 1;
+            return;
+        }
+        item->result.flops = conf_serving_flops(&d, &a);
+        item->result.bytes = conf_serving_bytes(&d, &a);
+        double seconds = estimate(p, item->result.dtype, item->result.flops, item->result.bytes);
+        conf_serving_free(&a);
+        if (seconds <= p->env->budget_s || shape.max_len / 2 < c->floor) break;
+        /* Every length halves (the shortest no further than 16): the same mix, smaller. */
+        shape.max_len /= 2;
+        shape.min_len = shape.min_len / 2 < 16 ? 16 : shape.min_len / 2;
+        shape.chunk /= 2;
+    }
+    item->serving = shape;
+    item->attention = d;
+    conf_format(item->result.shape, sizeof item->result.shape,
+                "b%lld hq64 hkv8 d128 %s %lld..%lld%s%s", (long long)shape.batch,
+                shape.kind == CONF_SERVING_PREFILL_VARLEN ? "q=kv" : "kv", (long long)shape.min_len,
+                (long long)shape.max_len, shape.max_len < c->shape.max_len ? " (scaled)" : "",
+                shape.block_size ? " paged bs16"
+                : shape.chunk    ? ""
+                                 : " packed");
+    if (shape.chunk)
+        conf_append(item->result.shape, sizeof item->result.shape, " +%lld q",
+                    (long long)shape.chunk);
+    judge_budget(p, item, item->result.bytes);
+}
+
+static void plan_serving(plan_t *p) {
+    unsigned dtypes = dtype_mask(p, 1u << XHAL_DTYPE_BF16);
+    for (int t = 0; t < XHAL_DTYPE_COUNT; t++) {
+        if (!(dtypes & (1u << t))) continue;
+        for (size_t i = 0; i < sizeof servings / sizeof servings[0]; i++) {
+            if (p->env->options->quick && !servings[i].quick) continue;
+            conf_plan_item_t *item =
+                add(p, CONF_OP_ATTENTION, (xhal_dtype_t)t, servings[i].group, servings[i].id);
+            if (item) serving_item(p, item, &servings[i]);
+        }
+    }
+}
+
 /* ---- Copy ---- */
 
 static void plan_copy(plan_t *p) {
@@ -269,8 +428,12 @@ long conf_plan_build(const conf_plan_env_t *env, conf_plan_item_t **out) {
     if (op_selected(&p, CONF_OP_GEMM)) {
         plan_square(&p);
         plan_llm(&p);
+        plan_llm_quant(&p);
     }
-    if (op_selected(&p, CONF_OP_ATTENTION)) plan_attention(&p);
+    if (op_selected(&p, CONF_OP_ATTENTION)) {
+        plan_attention(&p);
+        plan_serving(&p);
+    }
     if (op_selected(&p, CONF_OP_COPY)) plan_copy(&p);
     if (p.failed) {
         free(p.items);

@@ -315,6 +315,8 @@ typedef enum xhal_activation {
  * (PER_GROUP, laid out [n][ceil(k / b_group_size)], the column's groups contiguous).
  * b_zeros (INT4 with PER_GROUP only; optional) holds one unsigned byte 0..15 per scale, laid
  * out as the scales. With batch > 1, stride_b must be 0: one weight matrix for the batch.
+ * Modes by format: INT4 takes PER_GROUP; INT8, FP8_E4M3 and FP8_E5M2 take PER_TENSOR or
+ * PER_CHANNEL. b_scale_type is any xhal_dtype_t (f16 or bf16 are usual).
  * xhal_quantize_weights() makes these layouts from f32 weights.
  */
 typedef enum xhal_quant {
@@ -378,8 +380,9 @@ XHAL_API void xhal_gemm_desc_init(xhal_gemm_desc_t *out_desc, int64_t m, int64_t
                                   xhal_dtype_t dtype);
 
 /**
- * Asks whether `device` runs this GEMM; buffers are not looked at. Returns XHAL_OK when it does,
- * UNSUPPORTED with the reason when it does not, INVALID_ARGUMENT when the shape is invalid.
+ * Asks whether `device` runs this GEMM; buffers are not looked at, except whether bias and
+ * b_zeros are NULL (which says whether there is a bias and zero points). Returns XHAL_OK when it
+ * does, UNSUPPORTED with the reason when it does not, INVALID_ARGUMENT when the shape is invalid.
  */
 XHAL_API xhal_status_t xhal_gemm_supports(const xhal_device_t *device,
                                           const xhal_gemm_desc_t *desc);
@@ -409,7 +412,10 @@ typedef enum xhal_layout {
 /*
  * Has the core read the int32 index buffers of a variable-length or paged attention on the host
  * (it synchronizes the stream to do so) and refuse a bad length, offset or block index with
- * INVALID_ARGUMENT naming the sequence and the entry. XHAL_VALIDATE=1 sets it for every call.
+ * INVALID_ARGUMENT naming the sequence and the entry: cu_seqlens_* must start at 0, never
+ * decrease and end within seq_q / seq_kv; seqlens_kv[b] must lie in 0 .. seq_kv; the block-table
+ * entries sequence b uses (the first ceil(seqlens_kv[b] / block_size) of its row) must lie in
+ * 0 .. num_blocks - 1. XHAL_VALIDATE=1 sets it for every call.
  */
 #define XHAL_ATTENTION_CHECK_INDICES (1u << 0)
 
@@ -442,9 +448,12 @@ typedef struct xhal_attention_desc {
      *   hold; q_strides.batch and o_strides.batch are not read. Without it, every sequence has
      *   seq_q queries at its batch stride.
      * - cu_seqlens_kv ([batch + 1]): the same for K and V; seq_kv is the rows they hold.
-     * - seqlens_kv ([batch]): sequence b has seqlens_kv[b] keys, at most seq_kv (dense K/V) or
-     *   max_blocks_per_seq * block_size (paged). Required when paged; not with cu_seqlens_kv.
-     * A sequence may have 0 queries (nothing written) or 0 keys (its rows are zeros).
+     * - seqlens_kv ([batch]): sequence b has seqlens_kv[b] keys, at most seq_kv (which is at
+     *   most max_blocks_per_seq * block_size when paged). Required when paged; not with
+     *   cu_seqlens_kv. Without it, K and V hold seq_kv keys per sequence at their batch stride.
+     * A sequence may have 0 queries (nothing written) or 0 keys (its rows are zeros). Keys past
+     * a sequence's length, rows of Q no sequence names and blocks its table row does not name
+     * for it may hold anything, NaN included: they never change a result.
      */
     xhal_buffer_t *cu_seqlens_q, *cu_seqlens_kv, *seqlens_kv;
     uint64_t cu_seqlens_q_offset, cu_seqlens_kv_offset, seqlens_kv_offset;
@@ -475,8 +484,9 @@ typedef struct xhal_attention_desc {
 
 /*
  * Device-resident indices are not trusted: a kernel clamps every offset, length and block index
- * it reads to the buffers it was given, so a bad entry never makes it read or write outside
- * them; the output rows of a sequence with a bad entry are unspecified. Set
+ * it reads to the buffers it was given (offsets to 0 .. seq_q / seq_kv, lengths to 0 .. seq_kv,
+ * block indices to 0 .. num_blocks - 1), so a bad entry never makes it read or write outside
+ * them; the rows of O and LSE a bad entry makes a sequence cover are unspecified. Set
  * XHAL_ATTENTION_CHECK_INDICES (or XHAL_VALIDATE=1) to have them checked on the host instead.
  */
 
@@ -490,7 +500,10 @@ XHAL_API void xhal_attention_desc_init(xhal_attention_desc_t *out_desc, int64_t 
                                        int64_t seq_kv, int64_t head_dim, xhal_dtype_t dtype,
                                        xhal_layout_t layout);
 
-/** Like xhal_gemm_supports, for attention. */
+/**
+ * Like xhal_gemm_supports, for attention. Buffers are not looked at, except that which optional
+ * ones are non-NULL (the index buffers, lse) says which features the op will use.
+ */
 XHAL_API xhal_status_t xhal_attention_supports(const xhal_device_t *device,
                                                const xhal_attention_desc_t *desc);
 
@@ -522,7 +535,7 @@ XHAL_API void xhal_attention_merge_desc_init(xhal_attention_merge_desc_t *out_de
                                              int64_t heads, int64_t seq, int64_t head_dim,
                                              xhal_dtype_t dtype, xhal_layout_t layout);
 
-/** Like xhal_gemm_supports, for the merge. */
+/** Like xhal_attention_supports, for the merge (lse non-NULL or not). */
 XHAL_API xhal_status_t xhal_attention_merge_supports(const xhal_device_t *device,
                                                      const xhal_attention_merge_desc_t *desc);
 
@@ -540,6 +553,13 @@ XHAL_API xhal_status_t xhal_attention_merge(xhal_stream_t *stream,
  * they cover maps to the format's largest (127 for INT8; 448 E4M3, 57344 E5M2), or, for INT4,
  * [min, max] of the group to 0..15 with a zero point when zero_points is set and max|w| to 7
  * around z = 8 otherwise. Values round to nearest, ties to even.
+ * Precisely: s = (largest magnitude) / (format's largest) in f32, rounded to scale_type; with
+ * zero points the range is widened to include 0, s = (max - min) / 15 and z = round(-min / s);
+ * each element is round(w / s) (+ z), the quotient taken in double, clamped to the integer
+ * range (INT8 -127..127, INT4 0..15) or, for FP8, rounded on the format's grid and saturated
+ * to its largest finite value (OCP saturating conversion). The unused half byte that ends an
+ * INT4 row of odd k holds z, so it stands for 0. A scale that overflows scale_type (or
+ * underflows it to 0) is INVALID_ARGUMENT: use f32 scales.
  */
 typedef struct xhal_quantize_desc {
     uint32_t struct_size; /* sizeof(xhal_quantize_desc_t) */
