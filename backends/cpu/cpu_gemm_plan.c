@@ -8,7 +8,7 @@
  * (B stored k x n or transposed, B's dtype and whether A is bf16 too, m rounded up to 2, 4, 8,
  * 16, 32 or 64). The first product of a class with a B of at least CALIBRATE_MIN_BYTES is
  * preceded by a calibration: both paths run, alternately, on a synthetic product of the class
- * (m at the top of its range, k 4096, B of twice the last-level cache, so that it streams from
+ * (m in the middle of its range, k 4096, B of twice the last-level cache, so that it streams from
  * memory as a model's weights do), and the faster wins for the class for the life of the device.
  * That costs 10-100 ms once per class and per process; XHAL_LOG=info shows every decision.
  *
@@ -133,7 +133,8 @@ static cpu_gemm_path_t calibrate(xhal_be_device_t *device, const xhal_gemm_desc_
     xhal_gemm_desc_t d;
     memset(&d, 0, sizeof d);
     d.struct_size = sizeof d;
-    d.m = (int64_t)2 << bucket;
+    /* The middle of the bucket's range: 2, 4, 6, 12, 24, 48. */
+    d.m = bucket < 2 ? (int64_t)2 << bucket : (int64_t)3 << (bucket - 1);
     d.k = 4096;
     d.a_type = dclass == 3 || dclass == 1 ? like->b_type
                : dclass == 0              ? like->a_type
@@ -171,12 +172,12 @@ static cpu_gemm_path_t calibrate(xhal_be_device_t *device, const xhal_gemm_desc_
         host->log(XHAL_LOG_INFO,
                   "cpu gemm: class %s B %s m <= %lld measured on %lldx%lldx%lld: gemv %.3f ms, "
                   "packed %.3f ms: %s",
-                  d.trans_b ? "transposed" : "k x n", dtype_class_name(dclass), (long long)d.m,
+                  d.trans_b ? "transposed" : "k x n", dtype_class_name(dclass), 2ll << bucket,
                   (long long)d.m, (long long)d.n, (long long)d.k, best[CPU_GEMM_GEMV] * 1e3,
                   best[CPU_GEMM_PACKED] * 1e3, best_path == CPU_GEMM_GEMV ? "gemv" : "packed");
     } else {
         host->log(XHAL_LOG_INFO, "cpu gemm: no memory to calibrate class m <= %lld; using gemv",
-                  (long long)d.m);
+                  2ll << bucket);
     }
     free(a);
     free(b);
