@@ -107,6 +107,9 @@ void XK_GEMV_COLUMNS(const xk_gemm_problem_t *p, const void *a, int64_t n0, int6
     float row[COLUMN_CHUNK];
     for (int64_t j0 = n0; j0 < n1; j0 += COLUMN_CHUNK) {
         int64_t cols = n1 - j0 < COLUMN_CHUNK ? n1 - j0 : COLUMN_CHUNK;
+        /* The first k chunk overwrites the sums; zeros are only for the analyzer's sake (it
+         * cannot see that k1 > k0 always). */
+        memset(sums, 0, (size_t)(m * COLUMN_CHUNK) * sizeof *sums);
         for (int64_t q0 = k0; q0 < k1; q0 += kc) {
             int64_t steps = k1 - q0 < kc ? k1 - q0 : kc;
             for (int64_t jt = 0; jt < cols; jt += XK_DOT_RN) {
