@@ -40,37 +40,62 @@ static inline __attribute__((always_inline)) __m256 load8(const void *b, xhal_dt
     return _mm256_cvtph_ps(h);
 }
 
-static inline __attribute__((always_inline)) void update4_typed(float *o, const float a[4],
-                                                                const void *b, xhal_dtype_t type,
-                                                                const int64_t rows[4],
-                                                                int64_t cols) {
-    __m256 a0 = _mm256_set1_ps(a[0]), a1 = _mm256_set1_ps(a[1]);
-    __m256 a2 = _mm256_set1_ps(a[2]), a3 = _mm256_set1_ps(a[3]);
+/*
+ * o[r * ldo + j] += sum over t < 4 of a[r][t] * B(rows[t] + j) for r < NR (1 or 2): each vector of
+ * the 4 rows of B is loaded once for both rows of A (4 B loads, 2 loads and 2 stores of the
+ * partial results per 8 FMAs, with the 8 coefficients in registers).
+ */
+static inline __attribute__((always_inline)) void
+update_typed(float *o, int64_t ldo, int nr, const float (*a)[4], const void *b, xhal_dtype_t type,
+             const int64_t rows[4], int64_t cols) {
+    __m256 c[2][4];
+#pragma GCC unroll 2
+    for (int r = 0; r < 2; r++)
+#pragma GCC unroll 4
+        for (int t = 0; t < 4; t++)
+            c[r][t] = _mm256_set1_ps(a[r < nr ? r : 0][t]);
     int64_t j = 0;
     for (; j + 8 <= cols; j += 8) {
-        __m256 acc = _mm256_loadu_ps(o + j);
-        acc = _mm256_fmadd_ps(a0, load8(b, type, rows[0] + j), acc);
-        acc = _mm256_fmadd_ps(a1, load8(b, type, rows[1] + j), acc);
-        acc = _mm256_fmadd_ps(a2, load8(b, type, rows[2] + j), acc);
-        acc = _mm256_fmadd_ps(a3, load8(b, type, rows[3] + j), acc);
-        _mm256_storeu_ps(o + j, acc);
+        __m256 bv[4];
+#pragma GCC unroll 4
+        for (int t = 0; t < 4; t++)
+            bv[t] = load8(b, type, rows[t] + j);
+#pragma GCC unroll 2
+        for (int r = 0; r < nr; r++) {
+            __m256 acc = _mm256_loadu_ps(o + r * ldo + j);
+#pragma GCC unroll 4
+            for (int t = 0; t < 4; t++)
+                acc = _mm256_fmadd_ps(c[r][t], bv[t], acc);
+            _mm256_storeu_ps(o + r * ldo + j, acc);
+        }
     }
-    for (; j < cols; j++) {
-        float s = o[j];
-        for (int r = 0; r < 4; r++)
-            s = __builtin_fmaf(a[r], value_f32(b, type, rows[r] + j), s);
-        o[j] = s;
-    }
+    for (; j < cols; j++)
+        for (int r = 0; r < nr; r++) {
+            float s = o[r * ldo + j];
+            for (int t = 0; t < 4; t++)
+                s = __builtin_fmaf(a[r][t], value_f32(b, type, rows[t] + j), s);
+            o[r * ldo + j] = s;
+        }
 }
 
-static void update4(float *o, const float a[4], const void *b, xhal_dtype_t type,
-                    const int64_t rows[4], int64_t cols) {
-    if (type == XHAL_DTYPE_F32)
-        update4_typed(o, a, b, XHAL_DTYPE_F32, rows, cols);
-    else if (type == XHAL_DTYPE_BF16)
-        update4_typed(o, a, b, XHAL_DTYPE_BF16, rows, cols);
-    else
-        update4_typed(o, a, b, XHAL_DTYPE_F16, rows, cols);
+#define XK_UPDATE_ROWS 2
+static void update(float *o, int64_t ldo, int nr, const float (*a)[4], const void *b,
+                   xhal_dtype_t type, const int64_t rows[4], int64_t cols) {
+    if (nr == 2) {
+        if (type == XHAL_DTYPE_F32)
+            update_typed(o, ldo, 2, a, b, XHAL_DTYPE_F32, rows, cols);
+        else if (type == XHAL_DTYPE_BF16)
+            update_typed(o, ldo, 2, a, b, XHAL_DTYPE_BF16, rows, cols);
+        else
+            update_typed(o, ldo, 2, a, b, XHAL_DTYPE_F16, rows, cols);
+    } else {
+        if (type == XHAL_DTYPE_F32)
+            update_typed(o, ldo, 1, a, b, XHAL_DTYPE_F32, rows, cols);
+        else if (type == XHAL_DTYPE_BF16)
+            update_typed(o, ldo, 1, a, b, XHAL_DTYPE_BF16, rows, cols);
+        else
+            update_typed(o, ldo, 1, a, b, XHAL_DTYPE_F16, rows, cols);
+    }
 }
 
 /* The four sums of 8 lanes each of x0..x3, as one vector. */

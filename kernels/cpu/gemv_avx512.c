@@ -26,18 +26,51 @@ static inline __mmask16 tail_mask(int64_t left) {
     return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
 }
 
-static void update4(float *o, const float a[4], const void *b, xhal_dtype_t type,
-                    const int64_t rows[4], int64_t cols) {
-    __m512 a0 = _mm512_set1_ps(a[0]), a1 = _mm512_set1_ps(a[1]);
-    __m512 a2 = _mm512_set1_ps(a[2]), a3 = _mm512_set1_ps(a[3]);
+/* o[r * ldo + j] += sum over t < 4 of a[r][t] * B(rows[t] + j) for r < NR (1 or 2), each vector
+ * of B loaded once for both rows of A; tails by masks. */
+static inline __attribute__((always_inline)) void
+update_typed(float *o, int64_t ldo, int nr, const float (*a)[4], const void *b, xhal_dtype_t type,
+             const int64_t rows[4], int64_t cols) {
+    __m512 c[2][4];
+#pragma GCC unroll 2
+    for (int r = 0; r < 2; r++)
+#pragma GCC unroll 4
+        for (int t = 0; t < 4; t++)
+            c[r][t] = _mm512_set1_ps(a[r < nr ? r : 0][t]);
     for (int64_t j = 0; j < cols; j += 16) {
         __mmask16 m = tail_mask(cols - j);
-        __m512 acc = _mm512_maskz_loadu_ps(m, o + j);
-        acc = _mm512_fmadd_ps(a0, load16(b, type, rows[0] + j, m), acc);
-        acc = _mm512_fmadd_ps(a1, load16(b, type, rows[1] + j, m), acc);
-        acc = _mm512_fmadd_ps(a2, load16(b, type, rows[2] + j, m), acc);
-        acc = _mm512_fmadd_ps(a3, load16(b, type, rows[3] + j, m), acc);
-        _mm512_mask_storeu_ps(o + j, m, acc);
+        __m512 bv[4];
+#pragma GCC unroll 4
+        for (int t = 0; t < 4; t++)
+            bv[t] = load16(b, type, rows[t] + j, m);
+#pragma GCC unroll 2
+        for (int r = 0; r < nr; r++) {
+            __m512 acc = _mm512_maskz_loadu_ps(m, o + r * ldo + j);
+#pragma GCC unroll 4
+            for (int t = 0; t < 4; t++)
+                acc = _mm512_fmadd_ps(c[r][t], bv[t], acc);
+            _mm512_mask_storeu_ps(o + r * ldo + j, m, acc);
+        }
+    }
+}
+
+#define XK_UPDATE_ROWS 2
+static void update(float *o, int64_t ldo, int nr, const float (*a)[4], const void *b,
+                   xhal_dtype_t type, const int64_t rows[4], int64_t cols) {
+    if (nr == 2) {
+        if (type == XHAL_DTYPE_F32)
+            update_typed(o, ldo, 2, a, b, XHAL_DTYPE_F32, rows, cols);
+        else if (type == XHAL_DTYPE_BF16)
+            update_typed(o, ldo, 2, a, b, XHAL_DTYPE_BF16, rows, cols);
+        else
+            update_typed(o, ldo, 2, a, b, XHAL_DTYPE_F16, rows, cols);
+    } else {
+        if (type == XHAL_DTYPE_F32)
+            update_typed(o, ldo, 1, a, b, XHAL_DTYPE_F32, rows, cols);
+        else if (type == XHAL_DTYPE_BF16)
+            update_typed(o, ldo, 1, a, b, XHAL_DTYPE_BF16, rows, cols);
+        else
+            update_typed(o, ldo, 1, a, b, XHAL_DTYPE_F16, rows, cols);
     }
 }
 

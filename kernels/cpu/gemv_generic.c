@@ -56,16 +56,21 @@ static void convert_run(float *restrict dst, const void *b, xhal_dtype_t type, i
     }
 }
 
-static void update4(float *o, const float a[4], const void *b, xhal_dtype_t type,
-                    const int64_t rows[4], int64_t cols) {
+#define XK_UPDATE_ROWS 2
+static void update(float *o, int64_t ldo, int nr, const float (*a)[4], const void *b,
+                   xhal_dtype_t type, const int64_t rows[4], int64_t cols) {
     float line[4][RUN];
     for (int64_t j0 = 0; j0 < cols; j0 += RUN) {
         int64_t n = cols - j0 < RUN ? cols - j0 : RUN;
-        for (int r = 0; r < 4; r++)
-            convert_run(line[r], b, type, rows[r] + j0, n);
-        float *restrict out = o + j0;
-        for (int64_t j = 0; j < n; j++)
-            out[j] += a[0] * line[0][j] + a[1] * line[1][j] + a[2] * line[2][j] + a[3] * line[3][j];
+        for (int t = 0; t < 4; t++)
+            convert_run(line[t], b, type, rows[t] + j0, n);
+        for (int r = 0; r < nr; r++) {
+            float *restrict out = o + r * ldo + j0;
+            const float *c = a[r];
+            for (int64_t j = 0; j < n; j++)
+                out[j] +=
+                    c[0] * line[0][j] + c[1] * line[1][j] + c[2] * line[2][j] + c[3] * line[3][j];
+        }
     }
 }
 

@@ -2,7 +2,8 @@
  * The GEMV loops, included by gemv_avx512.c, gemv_avx2.c and gemv_generic.c so the same C is
  * compiled for each ISA. XK_GEMV_ROWS and XK_GEMV_COLUMNS name the entries; the including file
  * provides the inner loops, where conversion of B and the FMAs happen:
- *   update4(o, a, b, type, rows, cols): o[j] += sum over r < 4 of a[r] * B(rows[r] + j)
+ *   update(o, ldo, nr, a, b, type, rows, cols): o[r * ldo + j] += sum over t < 4 of
+ *       a[r][t] * B(rows[t] + j), for r < nr <= XK_UPDATE_ROWS
  *   dot_tile(rm, rn, kc, a, lda, cols, type, out, ldo, accumulate, pf): for i < rm, j < rn,
  *       out[i * ldo + j] (+)= sum over q < kc of a[i * lda + q] * cols[j][q], prefetching the
  *       lines pf names on the way (gemv_walk_t), XK_DOT_LANES k steps per iteration
@@ -31,9 +32,10 @@
 
 /*
  * B stored k x n. Rows of B are consumed four at a time and whole within a pass of columns, one
- * after another. With up to 4 rows of A a pass is as wide as the partial results allow (B read
- * strictly in order: all a memory-bound product can ask for); with more, the 4 rows of B are
- * reused from L1 by each row of A, so a pass is L1_PASS columns.
+ * after another, each vector of them used for XK_UPDATE_ROWS rows of A at once. With up to 4
+ * rows of A a pass is as wide as the partial results allow (B read strictly in order: all a
+ * memory-bound product can ask for); with more, the 4 rows of B are reused from L1 by each group
+ * of rows of A, so a pass is L1_PASS columns.
  */
 void XK_GEMV_ROWS(const xk_gemm_problem_t *p, const float *a, int64_t k0, int64_t k1, float *out) {
     const int64_t n = p->n, k = p->k;
@@ -44,16 +46,19 @@ void XK_GEMV_ROWS(const xk_gemm_problem_t *p, const float *a, int64_t k0, int64_
         int64_t cols = n - c0 < pass ? n - c0 : pass;
         for (int64_t q = k0; q < k1; q += 4) {
             int64_t rows[4];
-            float coef[4];
-            for (int r = 0; r < 4; r++) {
+            float coef[XK_UPDATE_ROWS][4];
+            for (int t = 0; t < 4; t++) {
                 /* Past the end: repeat the last row with a zero coefficient. */
-                int64_t row = q + r < k1 ? q + r : k1 - 1;
-                rows[r] = row * p->b.row_stride + c0;
+                int64_t row = q + t < k1 ? q + t : k1 - 1;
+                rows[t] = row * p->b.row_stride + c0;
             }
-            for (int64_t i = 0; i < p->m; i++) {
-                for (int r = 0; r < 4; r++)
-                    coef[r] = q + r < k1 ? a[i * k + q + r] : 0.0f;
-                update4(out + i * n + c0, coef, p->b.data, p->b.type, rows, cols);
+            for (int64_t i = 0; i < p->m; i += XK_UPDATE_ROWS) {
+                int nr = p->m - i < XK_UPDATE_ROWS ? (int)(p->m - i) : XK_UPDATE_ROWS;
+                for (int r = 0; r < nr; r++)
+                    for (int t = 0; t < 4; t++)
+                        coef[r][t] = q + t < k1 ? a[(i + r) * k + q + t] : 0.0f;
+                update(out + i * n + c0, n, nr, (const float(*)[4])coef, p->b.data, p->b.type, rows,
+                       cols);
             }
         }
     }
