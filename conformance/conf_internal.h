@@ -14,7 +14,8 @@
  *   conf_serving.c         serving shapes (paged decode, varlen and chunked prefill) for it
  *   conf_timing.c          timing one utilization case (warm-up, rotation, median)
  *   conf_measure.c         ceilings: copy bandwidth and a large GEMM through the public API
- *   conf_host.c            the CPU backend's simple kernels: host copy and FMA loops
+ *   conf_host.c            the CPU backend's simple kernel: host FMA loops
+ *   conf_stream.c          the host's memory bandwidth, STREAM Copy and Triad
  *   conf_peaks.c           which peaks the metrics use, and the peaks.ini cache
  *   conf_run.c             one device: both parts, in order, with progress
  *   conf_report_md.c       report.md and the console summary
@@ -302,8 +303,6 @@ xhal_status_t conf_measure_gemm(conf_timer_t *t, xhal_dtype_t dtype, double seco
  */
 double conf_fma_host(unsigned threads, xhal_dtype_t dtype, double seconds, char *method,
                      size_t method_size);
-/* Bytes/s (read + written) of a memcpy of `bytes` split over `threads` host threads; 0 if none. */
-double conf_copy_host(unsigned threads, uint64_t bytes, char *method, size_t method_size);
 
 /* ---- conf_peaks.c ---- */
 

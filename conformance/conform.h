@@ -272,6 +272,23 @@ double conf_median(double *values, size_t count);
 /* Seconds of a monotonic clock. */
 double conf_now(void);
 
+/* The host's memory bandwidth as STREAM measures it (conf_stream.c). */
+typedef struct conf_stream {
+    double copy, triad;   /* bytes/s: Copy counts 2 arrays, Triad 3, as STREAM does */
+    uint64_t array_bytes; /* per array */
+    unsigned threads;
+} conf_stream_t;
+
+/*
+ * STREAM Copy and Triad on `threads` threads over three arrays of `array_bytes` each (pages
+ * first touched by the thread that uses them, best of 10 trials). 0, or -1 when memory or
+ * threads cannot be had (then *out is zeros).
+ */
+int conf_stream_host(unsigned threads, uint64_t array_bytes, conf_stream_t *out);
+
+/* The array size STREAM's rule asks for on this host: 4 x the last-level cache, >= 64 MiB. */
+uint64_t conf_stream_array_bytes(void);
+
 /* ---- Compare ---- */
 
 /*

@@ -33,8 +33,9 @@ int bench_op_known(const char *op);
 int bench_run(const char *op, const char *spec, const bench_options_t *o, const char **shapes,
               size_t shape_count);
 
-/* The host's STREAM triad bandwidth in bytes/s on `threads` threads (best of a few runs). */
-double bench_stream_triad(int threads);
+/* The host's STREAM Copy and Triad bandwidths in bytes/s on `threads` threads (STREAM's byte
+ * counts, best of several trials); 0, or -1 with zeros when they cannot be measured. */
+int bench_stream(int threads, double *out_copy, double *out_triad);
 
 /* How many copies of a working set of `bytes` to rotate through on the device so that they
  * outgrow its caches (conf_rotation; at most 16). The timing itself is the conformance suite's

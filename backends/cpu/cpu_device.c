@@ -197,7 +197,10 @@ xhal_status_t cpu_device_open(xhal_be_state_t *state, uint32_t index,
         xc_option_int(host, "XHAL_CPU_SPIN_US", 0, CPU_MAX_SPIN_US, CPU_DEFAULT_SPIN_US);
     device->spin_ns = spin_us * 1000;
     device->pool = cpu_pool_create(threads, spin_us, &pool_error);
-    if (!device->pool) {
+    device->gemm_plan = cpu_gemm_plan_create(host);
+    if (!device->pool || !device->gemm_plan) {
+        cpu_pool_destroy(device->pool);
+        cpu_gemm_plan_destroy(device->gemm_plan);
         pthread_mutex_destroy(&device->scratch_lock);
         free(device);
         return host->set_error(XHAL_OUT_OF_MEMORY,
@@ -244,6 +247,7 @@ xhal_status_t cpu_device_open(xhal_be_state_t *state, uint32_t index,
 void cpu_device_close(xhal_be_device_t *device) {
     if (!device) return;
     cpu_pool_destroy(device->pool);
+    cpu_gemm_plan_destroy(device->gemm_plan);
     pthread_mutex_destroy(&device->scratch_lock);
     free(device->scratch);
     free(device);
