@@ -46,7 +46,7 @@ xhal_test(cuda_gpu SOURCE cuda/cuda_gpu_check.c LABELS gpu ARGS --quick)
 target_sources(test_cuda_gpu PRIVATE ${XHAL_CUDA_TEST_DIR}/cuda_gpu_bench.c
                ${XHAL_TEST_ROOT}/tools/bench_cublas.c)
 target_include_directories(test_cuda_gpu PRIVATE ${XHAL_TEST_ROOT}/tools)
-target_link_libraries(test_cuda_gpu PRIVATE ${CMAKE_DL_LIBS})
+target_link_libraries(test_cuda_gpu PRIVATE xhal_conformance ${CMAKE_DL_LIBS})
 add_dependencies(test_cuda_gpu xhal-cuda)
 set_tests_properties(cuda_gpu PROPERTIES ENVIRONMENT "XHAL_BACKENDS=cuda,cpu")
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conform.h"
 #include "cuda_gpu.h"
 
 static FILE *results;
@@ -360,6 +361,42 @@ static void run_attention_case(xhal_device_t *dev, xhal_stream_t *s, const atten
     free(got);
 }
 
+/*
+ * The conformance suite's attention cases (dense, serving: packed and paged inputs, lengths,
+ * window, soft-cap, LSE; and the merge op) once per path: a forced path that cannot take a case
+ * falls back to the automatic choice (no XHAL_CUDA_STRICT here: the suite asks supports, which
+ * the forcing does not change).
+ */
+static void run_conformance_attention(xhal_device_t *dev, int quick) {
+    static const char *const paths[] = {"auto", "simple", "fa2", "decode"};
+    for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
+        force("XHAL_CUDA_ATTENTION", paths[p]);
+        conf_options_t o;
+        conf_options_init(&o);
+        o.quick = quick;
+        o.seed = seed;
+        o.ops = 1u << CONF_OP_ATTENTION;
+        o.utilization = 0;
+        conf_run_t run;
+        if (conf_run_device(dev, &o, &run) != XHAL_OK) {
+            failures++;
+            gpu_say(results, "FAIL conform %-6s %s\n", paths[p], run.error);
+        }
+        for (size_t i = 0; i < run.check_count; i++) {
+            const conf_check_t *c = &run.checks[i];
+            int fail = c->outcome == CONF_FAIL || c->outcome == CONF_XPASS;
+            fail ? failures++ : c->outcome == CONF_SKIP ? skips++ : passes++;
+            if (fail || c->outcome == CONF_SKIP)
+                gpu_say(results, "%s conform %-6s %s %s %s: %s\n", conf_outcome_name(c->outcome),
+                        paths[p], xhal_dtype_name(c->dtype), c->name, c->shape, c->note);
+        }
+        gpu_say(results, "conform attention %-6s: %zu passed, %zu failed, %zu skipped\n", paths[p],
+                run.passed, run.failed, run.skipped);
+        conf_run_free(&run);
+    }
+    force("XHAL_CUDA_ATTENTION", NULL);
+}
+
 int main(int argc, char **argv) {
     int quick = 0, bench = 0;
     const char *out_path = NULL;
@@ -406,6 +443,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof attention_cases / sizeof attention_cases[0]; i++)
         if (!quick || attention_cases[i].quick) run_attention_case(dev, s, &attention_cases[i]);
     unsetenv("XHAL_CUDA_STRICT");
+    run_conformance_attention(dev, quick);
     gpu_say(results, "correctness: %d passed, %d failed, %d skipped\n", passes, failures, skips);
     int bench_failures = bench ? cuda_gpu_bench(dev, results, quick) : 0;
     xhal_stream_destroy(s);
