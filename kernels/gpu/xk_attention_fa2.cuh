@@ -139,22 +139,25 @@ template <int D, int BN, typename T> struct xk_attention_fa2 {
         T *kvs = qs + TileQ::elements; /* stage s: K at kvs + 2 s E, V at kvs + (2 s + 1) E */
         const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
         const int g = lane / 4, t = lane % 4, li = lane / 8, lr = lane % 8;
-        /* This thread's two fragment rows (g and g + 8 of its warp) and the keys each sees. */
-        int64_t head[2], query[2], lo[2], hi[2];
+        /* This thread's two fragment rows (g and g + 8 of its warp) and the keys each sees (keys
+         * are below 2^31, the plan's limit: 32-bit bounds keep registers for the tiles). */
+        int64_t head[2], query[2];
+        int32_t lo[2], hi[2];
         bool valid[2];
         for (int i = 0; i < 2; i++) {
             valid[i] = row_of(p, w, warp * 16 + g + 8 * i, head[i], query[i]);
-            lo[i] = w.key_begin;
-            hi[i] = w.key_end;
+            int64_t a = w.key_begin, b = w.key_end;
             if (valid[i]) {
-                xk_keys_seen(p, w.s, query[i], &lo[i], &hi[i]);
-                lo[i] = xk_max64(lo[i], w.key_begin);
-                hi[i] = xk_min64(hi[i], w.key_end);
+                xk_keys_seen(p, w.s, query[i], &a, &b);
+                a = xk_max64(a, w.key_begin);
+                b = xk_min64(b, w.key_end);
             }
+            lo[i] = (int32_t)a;
+            hi[i] = (int32_t)b;
         }
         /* Tiles inside [mask_lo, mask_hi) are seen whole by every row: no mask there. */
-        const int64_t mask_lo = xk_max64(w.mask_lo, w.key_begin);
-        const int64_t mask_hi = xk_min64(w.mask_hi, w.key_end);
+        const int32_t mask_lo = (int32_t)xk_max64(w.mask_lo, w.key_begin);
+        const int32_t mask_hi = (int32_t)xk_min64(w.mask_hi, w.key_end);
         const bool warp_active = warp * 16 < w.rows;
         const int64_t tiles = w.key_end > w.key_begin ? (w.key_end - w.key_begin + BN - 1) / BN : 0;
 
@@ -195,14 +198,15 @@ template <int D, int BN, typename T> struct xk_attention_fa2 {
                     }
                 }
                 /* Scale into the exp2 domain, mask, and find the new row maxima. */
-                const bool need_mask = j0 < mask_lo || j0 + BN > mask_hi;
+                const int32_t k0 = (int32_t)j0;
+                const bool need_mask = k0 < mask_lo || k0 + BN > mask_hi;
                 float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
                 for (int ni = 0; ni < NT; ni++)
 #pragma unroll
                     for (int e = 0; e < 4; e++) {
                         float x = xk_score_log2(p, s[ni][e]);
-                        const int64_t key = j0 + ni * 8 + 2 * t + (e & 1);
+                        const int32_t key = k0 + ni * 8 + 2 * t + (e & 1);
                         if (need_mask && (key < lo[e / 2] || key >= hi[e / 2])) x = -INFINITY;
                         s[ni][e] = x;
                         mx[e / 2] = fmaxf(mx[e / 2], x);
