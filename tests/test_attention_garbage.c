@@ -242,6 +242,7 @@ int main(int argc, char **argv) {
     int opencl = argc > 1 && strcmp(argv[1], "opencl") == 0;
     if (xhal_device_open(opencl ? "opencl" : "cpu", &cpu) != XHAL_OK) {
         printf("no %s device: %s\n", opencl ? "OpenCL" : "CPU", xhal_last_error());
+        xhal_shutdown();
         return opencl ? 77 : 1;
     }
     if (opencl) {
@@ -251,6 +252,7 @@ int main(int argc, char **argv) {
         xhal_buffer_free(probe);
         if (st != XHAL_OK) {
             printf("the OpenCL device has no pinned host memory: %s\n", xhal_last_error());
+            xhal_shutdown();
             return 77;
         }
     }
