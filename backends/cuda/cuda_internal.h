@@ -8,6 +8,7 @@
  *   cuda_stream.c     streams, events, copies and fills
  *   cuda_gemm.c       GEMM: plan (cuda_plan.c), workspace, launch
  *   cuda_attention.c  attention: plan, workspace, launch
+ *   cuda_attention_merge.c  merging two partial attention outputs by their LSEs
  *   cuda_plan.c       pure kernel choice, tiles, split-K, grids (unit-tested without a GPU)
  *   cuda_tuning.c     the keys of kernels/tuning/cuda.ini (read by backends/common/xc_tuning.c)
  *   cuda_embed.c      the fatbins and the INI, embedded at build time
@@ -204,5 +205,10 @@ xhal_status_t cuda_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc,
 xhal_status_t cuda_attention_supports(xhal_be_device_t *device, const xhal_attention_desc_t *desc);
 xhal_status_t cuda_attention(xhal_be_stream_t *stream, const xhal_attention_desc_t *desc,
                              const xhal_be_attention_buffers_t *buffers);
+xhal_status_t cuda_attention_merge_supports(xhal_be_device_t *device,
+                                            const xhal_attention_merge_desc_t *desc);
+xhal_status_t cuda_attention_merge(xhal_be_stream_t *stream,
+                                   const xhal_attention_merge_desc_t *desc,
+                                   const xhal_be_merge_buffers_t *buffers);
 
 #endif /* XHAL_CUDA_INTERNAL_H */

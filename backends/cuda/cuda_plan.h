@@ -117,6 +117,17 @@ typedef struct cuda_attention_plan {
     uint32_t combine_grid;
     int tma_order[3]; /* sm90: see xk_attention_params_t.tma_order (Q, K, V) */
     int forced_refused;
+    /*
+     * Sequences of 1 .. q_split queries are the decode kernel's, longer ones prefill's
+     * (xk_params.h). FA2 prefill of packed Q also runs split-KV decode first (decode_too), for
+     * the sequences of up to attention_decode_max_queries queries: the same kernel in decode
+     * mode over decode_grid blocks of decode_row_blocks, with splits, keys_per_split, the
+     * workspace and the combine above. For kind DECODE, grid and row_blocks are the decode's.
+     */
+    int64_t q_split;
+    int decode_too;
+    uint32_t decode_grid;
+    int decode_row_blocks;
 } cuda_attention_plan_t;
 
 /*
@@ -128,6 +139,10 @@ typedef struct cuda_attention_plan {
 int cuda_attention_tma_layout(const xhal_attention_strides_t *strides, int64_t batch, int64_t heads,
                               int64_t seq, int64_t head_dim, int *order, int64_t extents[3],
                               int64_t strides_out[3]);
+
+/* 1 when `desc` uses a serving feature (packed or paged inputs, per-sequence lengths, a
+ * window, soft-capping, the LSE): what the sm_90a kernel does not run. */
+int cuda_attention_serving(const xhal_attention_desc_t *desc);
 
 /* "simple", "fa2", "decode", "sm90": what XHAL_CUDA_ATTENTION takes. */
 const char *cuda_attention_kind_name(cuda_attention_kind_t kind);

@@ -194,6 +194,8 @@ static const xhal_backend_api_t ocl_backend_api = {
     .gemm = ocl_gemm,
     .attention_supports = ocl_attention_supports,
     .attention = ocl_attention,
+    .attention_merge_supports = ocl_attention_merge_supports,
+    .attention_merge = ocl_attention_merge,
 };
 
 XHAL_BACKEND_EXPORT const xhal_backend_api_t *xhal_backend_entry(void) {

@@ -16,6 +16,7 @@
  *   ocl_kernel.c     kernels per stream, argument setting and launches
  *   ocl_gemm.c       GEMM: packing + tile kernel, or the GEMV path for small m
  *   ocl_attention.c  attention: prefill (pack + blocked kernel) or decode (split-KV + combine)
+ *   ocl_attention_merge.c  merging two partial attention outputs by their LSEs
  * The kernels themselves are the .cl files of kernels/opencl/, embedded at build time
  * (ocl_sources.c).
  */
@@ -170,6 +171,7 @@ void ocl_tuning_fit(const xhal_host_api_t *host, const char *device_name,
 typedef enum ocl_program_id {
     OCL_PROGRAM_GEMM,
     OCL_PROGRAM_ATTENTION,
+    OCL_PROGRAM_ATTENTION_MERGE,
     OCL_PROGRAM_COUNT,
 } ocl_program_id_t;
 
@@ -186,6 +188,7 @@ typedef enum ocl_family {
     OCL_ATTN_PREFILL,
     OCL_ATTN_DECODE,
     OCL_ATTN_COMBINE,
+    OCL_ATTN_MERGE,
     OCL_FAMILY_COUNT,
 } ocl_family_t;
 
@@ -284,6 +287,10 @@ xhal_status_t ocl_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc,
 xhal_status_t ocl_attention_supports(xhal_be_device_t *device, const xhal_attention_desc_t *desc);
 xhal_status_t ocl_attention(xhal_be_stream_t *stream, const xhal_attention_desc_t *desc,
                             const xhal_be_attention_buffers_t *buffers);
+xhal_status_t ocl_attention_merge_supports(xhal_be_device_t *device,
+                                           const xhal_attention_merge_desc_t *desc);
+xhal_status_t ocl_attention_merge(xhal_be_stream_t *stream, const xhal_attention_merge_desc_t *desc,
+                                  const xhal_be_merge_buffers_t *buffers);
 
 /* ---- ocl_device.c helpers ---- */
 
@@ -345,6 +352,7 @@ xhal_status_t ocl_stream_scratch(xhal_be_stream_t *stream, int slot, uint64_t si
 extern const char ocl_source_common[];
 extern const char ocl_source_gemm[];
 extern const char ocl_source_attention[];
+extern const char ocl_source_attention_merge[];
 extern const char ocl_tuning_builtin[];
 
 /* ---- small helpers ---- */

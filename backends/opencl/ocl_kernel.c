@@ -28,6 +28,7 @@ static const struct {
     [OCL_ATTN_PREFILL] = {"attn_prefill", OCL_PROGRAM_ATTENTION},
     [OCL_ATTN_DECODE] = {"attn_decode", OCL_PROGRAM_ATTENTION},
     [OCL_ATTN_COMBINE] = {"attn_combine", OCL_PROGRAM_ATTENTION},
+    [OCL_ATTN_MERGE] = {"attn_merge", OCL_PROGRAM_ATTENTION_MERGE},
 };
 
 static const char *const dtype_suffix[XHAL_DTYPE_COUNT] = {"f32", "f16", "bf16"};

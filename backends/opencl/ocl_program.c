@@ -32,6 +32,7 @@ static const struct {
 } program_sources[OCL_PROGRAM_COUNT] = {
     [OCL_PROGRAM_GEMM] = {"gemm", ocl_source_gemm},
     [OCL_PROGRAM_ATTENTION] = {"attention", ocl_source_attention},
+    [OCL_PROGRAM_ATTENTION_MERGE] = {"attention_merge", ocl_source_attention_merge},
 };
 
 void ocl_program_options(const ocl_tuning_t *t, const char *extra, ocl_program_id_t id, char *out,

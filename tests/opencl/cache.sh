@@ -60,7 +60,7 @@ grep -q ' 0 failed' "$dir/fourth.log" || { echo "FAIL: a check failed" >&2; exit
 run fifth
 grep -q 'program attention .*cache hit' "$dir/fifth.log" ||
     { echo "FAIL: the rebuilt entry was not saved" >&2; exit 1; }
-if ls "$dir" | grep -vqE '^(gemm|attention)-[0-9a-f]{32}\.bin$|\.log$'; then
+if ls "$dir" | grep -vqE '^(gemm|attention|attention_merge)-[0-9a-f]{32}\.bin$|\.log$'; then
     echo "FAIL: files other than entries were left in the cache:" >&2
     ls "$dir" >&2
     exit 1
