@@ -28,12 +28,14 @@
 #define CACHE_MAGIC "XHALCLB1"
 #define BUILD_LOG_MAX 2400 /* of xhal_last_error()'s 4096 characters */
 
+/* Each program is common.cl followed by its parts (kernels/opencl/), as one source. */
+#define PROGRAM_PARTS 3
 static const struct {
     const char *name;
-    const char *source;
+    const char *parts[PROGRAM_PARTS]; /* NULL past the last */
 } program_sources[OCL_PROGRAM_COUNT] = {
-    [OCL_PROGRAM_GEMM] = {"gemm", ocl_source_gemm},
-    [OCL_PROGRAM_ATTENTION] = {"attention", ocl_source_attention},
+    [OCL_PROGRAM_GEMM] = {"gemm", {ocl_source_gemm_epilogue, ocl_source_gemm, ocl_source_qgemm}},
+    [OCL_PROGRAM_ATTENTION] = {"attention", {ocl_source_attention}},
 };
 
 void ocl_program_options(const ocl_tuning_t *t, ocl_program_id_t id, char *out, size_t size) {
@@ -87,7 +89,8 @@ static void cache_key(const xhal_be_device_t *device, ocl_program_id_t id, const
     hash_string(&h, device->identity);
     hash_string(&h, options);
     hash_string(&h, ocl_source_common);
-    hash_string(&h, program_sources[id].source);
+    for (int i = 0; i < PROGRAM_PARTS && program_sources[id].parts[i]; i++)
+        hash_string(&h, program_sources[id].parts[i]);
     snprintf(out, 33, "%016llx%016llx", (unsigned long long)h.a, (unsigned long long)h.b);
 }
 
@@ -195,9 +198,12 @@ static cl_program build_from_binary(xhal_be_device_t *device, const unsigned cha
 static xhal_status_t build_from_source(xhal_be_device_t *device, ocl_program_id_t id,
                                        const char *options, cl_program *out) {
     const xhal_host_api_t *host = device->host;
-    const char *sources[2] = {ocl_source_common, program_sources[id].source};
+    const char *sources[1 + PROGRAM_PARTS] = {ocl_source_common};
+    cl_uint count = 1;
+    for (int i = 0; i < PROGRAM_PARTS && program_sources[id].parts[i]; i++)
+        sources[count++] = program_sources[id].parts[i];
     cl_int err = CL_SUCCESS;
-    cl_program program = ocl.clCreateProgramWithSource(device->context, 2, sources, NULL, &err);
+    cl_program program = ocl.clCreateProgramWithSource(device->context, count, sources, NULL, &err);
     if (!program || err != CL_SUCCESS)
         return ocl_fail(host, err, "clCreateProgramWithSource", "the %s kernels",
                         program_sources[id].name);
