@@ -2,10 +2,12 @@
 #   make conform   install missing packages, build, run the quick conformance suite on every
 #                  device found, print the tables (reports in $(BUILD)/conform)
 #   make test      install missing packages, build, run every test (plain, ASan+UBSan, valgrind)
+#   make model     the project's Python venv and the all-MiniLM-L6-v2 model (examples/minilm)
 # Variables: BUILD (build folder), JOBS (parallel jobs).
 
 BUILD ?= build
 BUILD_ASAN ?= build-asan
+BUILD_GPU_CHECK ?= build-gpucheck
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DXHAL_WERROR=ON
 CTEST = ctest --output-on-failure --timeout 900 -j $(JOBS)
@@ -15,10 +17,20 @@ CTEST = ctest --output-on-failure --timeout 900 -j $(JOBS)
 all: build
 
 help:
-	@sed -n '2,4p' Makefile
+	@sed -n '2,5p' Makefile
 
+# Debian's packages, then the venv and the model (scripts/setup-python.sh). Without network the
+# Python step says so and goes on (--soft): the tests that need it skip, saying why.
 deps:
 	bash scripts/install-deps.sh
+	bash scripts/setup-python.sh --model --soft
+
+# The same Python set-up, failing loudly when it cannot be done.
+.PHONY: python model
+python:
+	bash scripts/setup-python.sh
+model:
+	bash scripts/setup-python.sh --model
 
 build: deps
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
@@ -41,11 +53,17 @@ conform: build
 	    $(BUILD)/bin/xhal compare "$$@" --out $(BUILD)/conform || status=1; fi; \
 	  exit $$status
 
-test: test-plain test-asan test-valgrind
+test: test-plain test-gpu-check test-asan test-valgrind
 	@echo "make test: all test stages passed"
 
 test-plain: build
 	cd $(BUILD) && $(CTEST)
+
+# The GPU check (scripts/gpu-check.sh) as the lent GPU machines' image builds it, without cmocka
+# and pkg-config (both hidden), reusing $(BUILD)'s fatbins; its no-GPU path must say "no GPU".
+.PHONY: test-gpu-check
+test-gpu-check: build
+	JOBS=$(JOBS) bash tests/cuda/ci_gpu_check.sh $(BUILD) $(BUILD_GPU_CHECK)
 
 # Sanitizers catch what a normal build hides; leaks are left to valgrind (ASan's leak checker
 # needs ptrace, which some containers refuse).
@@ -62,4 +80,4 @@ test-valgrind: build
 	  --overwrite MemoryCheckCommandOptions="--leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=42 --trace-children=yes"
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_GPU_CHECK)
