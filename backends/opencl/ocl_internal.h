@@ -175,7 +175,11 @@ typedef enum ocl_program_id {
     OCL_PROGRAM_COUNT,
 } ocl_program_id_t;
 
-/* Kernel families; each has one kernel per dtype, named "<family>_<dtype>" ("gemm_tile_f16"). */
+/*
+ * Kernel families; each has one kernel per dtype, named "<family>_<dtype>" ("gemm_tile_f16"),
+ * or, for the quantized-B families (OCL_Q*), one per format: "<family>_<format>"
+ * ("qgemv_t_int4"), the variant being the xhal_quant_t less 1.
+ */
 typedef enum ocl_family {
     OCL_GEMM_PACK_A,
     OCL_GEMM_PACK_B,
@@ -184,6 +188,12 @@ typedef enum ocl_family {
     OCL_GEMM_FUSED,
     OCL_GEMV_N,
     OCL_GEMV_T,
+    OCL_GEMV_NG, /* gated GEMV */
+    OCL_GEMV_TG,
+    OCL_QPACK_B,
+    OCL_QFUSED,
+    OCL_QGEMV_T,
+    OCL_QGEMV_TG,
     OCL_ATTN_PACK_KV,
     OCL_ATTN_PREFILL,
     OCL_ATTN_DECODE,
@@ -191,6 +201,9 @@ typedef enum ocl_family {
     OCL_ATTN_MERGE,
     OCL_FAMILY_COUNT,
 } ocl_family_t;
+
+/* Kernels per family: the dtypes, or the quantized formats. */
+#define OCL_VARIANTS 4
 
 /* ---- Objects behind the handles ---- */
 
@@ -241,7 +254,7 @@ struct xhal_be_stream {
     xhal_be_device_t *device;
     cl_command_queue queue;
     /* Kernels are per stream: clSetKernelArg on a kernel shared by two threads would race. */
-    cl_kernel kernels[OCL_FAMILY_COUNT][XHAL_DTYPE_COUNT];
+    cl_kernel kernels[OCL_FAMILY_COUNT][OCL_VARIANTS];
     /* Packed operands and partial results of the ops, grown on demand. The queue is in order
      * and one stream is used by one thread at a time, so these serve every op in turn. */
     xc_scratch_t scratch[OCL_SCRATCH_SLOTS]; /* backends/common/xc_scratch.h */
@@ -327,12 +340,13 @@ typedef struct ocl_arg {
 #define OCL_LOCAL(bytes) ((ocl_arg_t){(bytes), NULL})
 
 /*
- * Enqueues kernel <family>_<dtype> of the stream on `dims` dimensions with the given global
+ * Enqueues kernel <family>_<variant> of the stream on `dims` dimensions with the given global
  * size and local size (NULL: one work-item per group where the tuning sets one_item_groups,
- * else the runtime's choice). Creates the kernel (and the program) on first use. The arguments
- * are copied by the runtime at the call.
+ * else the runtime's choice); `variant` is an xhal_dtype_t, or a quantized format less 1 for
+ * the OCL_Q* families. Creates the kernel (and the program) on first use. The arguments are
+ * copied by the runtime at the call.
  */
-xhal_status_t ocl_launch(xhal_be_stream_t *stream, ocl_family_t family, xhal_dtype_t dtype,
+xhal_status_t ocl_launch(xhal_be_stream_t *stream, ocl_family_t family, int variant,
                          const ocl_arg_t *args, size_t arg_count, cl_uint dims,
                          const size_t *global, const size_t *local);
 #define OCL_LAUNCH(stream, family, dtype, dims, global, local, ...)                                \
@@ -350,7 +364,9 @@ xhal_status_t ocl_stream_scratch(xhal_be_stream_t *stream, int slot, uint64_t si
 /* ---- ocl_sources.c (generated from kernels/opencl/ and kernels/tuning/ at build time) ---- */
 
 extern const char ocl_source_common[];
+extern const char ocl_source_gemm_epilogue[];
 extern const char ocl_source_gemm[];
+extern const char ocl_source_qgemm[];
 extern const char ocl_source_attention[];
 extern const char ocl_source_attention_merge[];
 extern const char ocl_tuning_builtin[];

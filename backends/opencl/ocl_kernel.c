@@ -16,6 +16,7 @@
 static const struct {
     const char *name;
     ocl_program_id_t program;
+    int quantized; /* variants are quantized formats, not dtypes */
 } families[OCL_FAMILY_COUNT] = {
     [OCL_GEMM_PACK_A] = {"gemm_pack_a", OCL_PROGRAM_GEMM},
     [OCL_GEMM_PACK_B] = {"gemm_pack_b", OCL_PROGRAM_GEMM},
@@ -24,6 +25,12 @@ static const struct {
     [OCL_GEMM_FUSED] = {"gemm_fused", OCL_PROGRAM_GEMM},
     [OCL_GEMV_N] = {"gemv_n", OCL_PROGRAM_GEMM},
     [OCL_GEMV_T] = {"gemv_t", OCL_PROGRAM_GEMM},
+    [OCL_GEMV_NG] = {"gemv_ng", OCL_PROGRAM_GEMM},
+    [OCL_GEMV_TG] = {"gemv_tg", OCL_PROGRAM_GEMM},
+    [OCL_QPACK_B] = {"qpack_b", OCL_PROGRAM_GEMM, 1},
+    [OCL_QFUSED] = {"qfused", OCL_PROGRAM_GEMM, 1},
+    [OCL_QGEMV_T] = {"qgemv_t", OCL_PROGRAM_GEMM, 1},
+    [OCL_QGEMV_TG] = {"qgemv_tg", OCL_PROGRAM_GEMM, 1},
     [OCL_ATTN_PACK_KV] = {"attn_pack_kv", OCL_PROGRAM_ATTENTION},
     [OCL_ATTN_PREFILL] = {"attn_prefill", OCL_PROGRAM_ATTENTION},
     [OCL_ATTN_DECODE] = {"attn_decode", OCL_PROGRAM_ATTENTION},
@@ -31,11 +38,12 @@ static const struct {
     [OCL_ATTN_MERGE] = {"attn_merge", OCL_PROGRAM_ATTENTION_MERGE},
 };
 
-static const char *const dtype_suffix[XHAL_DTYPE_COUNT] = {"f32", "f16", "bf16"};
+static const char *const dtype_suffix[OCL_VARIANTS] = {"f32", "f16", "bf16", "?"};
+static const char *const quant_suffix[OCL_VARIANTS] = {"int8", "int4", "e4m3", "e5m2"};
 
-static xhal_status_t get_kernel(xhal_be_stream_t *stream, ocl_family_t family, xhal_dtype_t dtype,
+static xhal_status_t get_kernel(xhal_be_stream_t *stream, ocl_family_t family, int variant,
                                 const char *name, cl_kernel *out) {
-    cl_kernel *slot = &stream->kernels[family][dtype];
+    cl_kernel *slot = &stream->kernels[family][variant];
     if (!*slot) {
         cl_program program = NULL;
         xhal_status_t status = ocl_program_get(stream->device, families[family].program, &program);
@@ -51,14 +59,15 @@ static xhal_status_t get_kernel(xhal_be_stream_t *stream, ocl_family_t family, x
     return XHAL_OK;
 }
 
-xhal_status_t ocl_launch(xhal_be_stream_t *stream, ocl_family_t family, xhal_dtype_t dtype,
+xhal_status_t ocl_launch(xhal_be_stream_t *stream, ocl_family_t family, int variant,
                          const ocl_arg_t *args, size_t arg_count, cl_uint dims,
                          const size_t *global, const size_t *local) {
     const xhal_host_api_t *host = stream->device->host;
     char name[64];
-    snprintf(name, sizeof(name), "%s_%s", families[family].name, dtype_suffix[dtype]);
+    snprintf(name, sizeof(name), "%s_%s", families[family].name,
+             (families[family].quantized ? quant_suffix : dtype_suffix)[variant]);
     cl_kernel kernel = NULL;
-    xhal_status_t status = get_kernel(stream, family, dtype, name, &kernel);
+    xhal_status_t status = get_kernel(stream, family, variant, name, &kernel);
     if (status != XHAL_OK) return status;
     for (size_t i = 0; i < arg_count; i++) {
         cl_int err = ocl.clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value);
@@ -99,6 +108,6 @@ xhal_status_t ocl_launch(xhal_be_stream_t *stream, ocl_family_t family, xhal_dty
 
 void ocl_kernels_release(xhal_be_stream_t *stream) {
     for (int f = 0; f < OCL_FAMILY_COUNT; f++)
-        for (int t = 0; t < XHAL_DTYPE_COUNT; t++)
+        for (int t = 0; t < OCL_VARIANTS; t++)
             if (stream->kernels[f][t]) ocl.clReleaseKernel(stream->kernels[f][t]);
 }

@@ -26,13 +26,15 @@
 #define CACHE_FORMAT "xhal-opencl-cache-2"
 #define BUILD_LOG_MAX 2400 /* of xhal_last_error()'s 4096 characters */
 
+/* Each program is common.cl followed by its parts (kernels/opencl/), as one source. */
+#define PROGRAM_PARTS 3
 static const struct {
     const char *name;
-    const char *source;
+    const char *parts[PROGRAM_PARTS]; /* NULL past the last */
 } program_sources[OCL_PROGRAM_COUNT] = {
-    [OCL_PROGRAM_GEMM] = {"gemm", ocl_source_gemm},
-    [OCL_PROGRAM_ATTENTION] = {"attention", ocl_source_attention},
-    [OCL_PROGRAM_ATTENTION_MERGE] = {"attention_merge", ocl_source_attention_merge},
+    [OCL_PROGRAM_GEMM] = {"gemm", {ocl_source_gemm_epilogue, ocl_source_gemm, ocl_source_qgemm}},
+    [OCL_PROGRAM_ATTENTION] = {"attention", {ocl_source_attention}},
+    [OCL_PROGRAM_ATTENTION_MERGE] = {"attention_merge", {ocl_source_attention_merge}},
 };
 
 void ocl_program_options(const ocl_tuning_t *t, const char *extra, ocl_program_id_t id, char *out,
@@ -67,9 +69,12 @@ static double now_seconds(void) {
 /* The cache key: every input that changes the binary. */
 static void cache_key(const xhal_be_device_t *device, ocl_program_id_t id, const char *options,
                       char out[XC_CACHE_KEY_CHARS + 1]) {
-    const char *parts[] = {CACHE_FORMAT, device->identity, options, ocl_source_common,
-                           program_sources[id].source};
-    xc_cache_key(parts, sizeof(parts) / sizeof(parts[0]), out);
+    const char *parts[4 + PROGRAM_PARTS] = {CACHE_FORMAT, device->identity, options,
+                                            ocl_source_common};
+    size_t count = 4;
+    for (int i = 0; i < PROGRAM_PARTS && program_sources[id].parts[i]; i++)
+        parts[count++] = program_sources[id].parts[i];
+    xc_cache_key(parts, count, out);
 }
 
 /* The program's binary for the device (one device per context), or NULL. */
@@ -109,9 +114,12 @@ static cl_program build_from_binary(xhal_be_device_t *device, const unsigned cha
 static xhal_status_t build_from_source(xhal_be_device_t *device, ocl_program_id_t id,
                                        const char *options, cl_program *out) {
     const xhal_host_api_t *host = device->host;
-    const char *sources[2] = {ocl_source_common, program_sources[id].source};
+    const char *sources[1 + PROGRAM_PARTS] = {ocl_source_common};
+    cl_uint count = 1;
+    for (int i = 0; i < PROGRAM_PARTS && program_sources[id].parts[i]; i++)
+        sources[count++] = program_sources[id].parts[i];
     cl_int err = CL_SUCCESS;
-    cl_program program = ocl.clCreateProgramWithSource(device->context, 2, sources, NULL, &err);
+    cl_program program = ocl.clCreateProgramWithSource(device->context, count, sources, NULL, &err);
     if (!program || err != CL_SUCCESS)
         return ocl_fail(host, err, "clCreateProgramWithSource", "the %s kernels",
                         program_sources[id].name);

@@ -13,7 +13,7 @@ target_link_libraries(test_opencl PRIVATE Threads::Threads)
 add_dependencies(test_opencl xhal-opencl)
 
 # The kernels unknown devices get (the [default] section), run on PoCL.
-foreach(op gemm attention)
+foreach(op gemm gemm_serving attention)
   xhal_test(${op} RUN_NAME ${op}_opencl_generic LABELS "opencl;slow" TIMEOUT 600
             ENV "XHAL_TEST_BACKEND=opencl;XHAL_OPENCL_TUNING=${CMAKE_CURRENT_SOURCE_DIR}/opencl/generic.ini")
 endforeach()
@@ -52,4 +52,17 @@ set_tests_properties(ocl_bench_gemm ocl_bench_attention ocl_bench_decode ocl_ben
 xhal_test(attention_garbage RUN_NAME attention_garbage_opencl ARGS opencl LABELS opencl TIMEOUT 600)
 
 set_tests_properties(opencl opencl_build_error gemm_opencl_generic attention_opencl_generic
-                     attention_garbage_opencl PROPERTIES SKIP_RETURN_CODE 77)
+                     gemm_serving_opencl_generic attention_garbage_opencl PROPERTIES SKIP_RETURN_CODE 77)
+# The GEMM correctness cases of the conformance suite (dense, epilogues, quantized B) on the
+# OpenCL device with its own tuning; skipped where there is none.
+if(COMMAND xhal_conform_test)
+  xhal_conform_test(conform_gemm_opencl
+    ARGS "conform@@--only@@correctness@@--op@@gemm@@--device@@opencl:0@@--out@@gemm-opencl"
+    EXIT 0
+    MATCH "correctness: [0-9]+ passed, 0 failed, 0 skipped"
+    CLEAN ${XHAL_CONFORM_WORK_DIR}/gemm-opencl
+    ENV "XHAL_BACKENDS=opencl"
+    LABELS "opencl;slow" TIMEOUT 900)
+  set_tests_properties(conform_gemm_opencl PROPERTIES
+                       SKIP_REGULAR_EXPRESSION "backend opencl has no device")
+endif()
