@@ -368,13 +368,14 @@ static void progress(const tuner_t *T, const conf_tune_group_t *g, double best_g
 
 static void say(const tuner_t *T, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(const tuner_t *T, const char *fmt, ...) {
-    if (T->o->progress) fputs("\r\033[K", T->o->progress);
-    if (!T->o->log) return;
+    char line[2048];
     va_list args;
     va_start(args, fmt);
-    fprintf(T->o->log, "%4d  ", T->candidate);
-    vfprintf(T->o->log, fmt, args);
+    vsnprintf(line, sizeof line, fmt, args);
     va_end(args);
+    if (T->o->progress) fputs("\r\033[K", T->o->progress);
+    if (!T->o->log) return;
+    fprintf(T->o->log, "%4d  %s", T->candidate, line);
     fflush(T->o->log);
 }
 
@@ -383,7 +384,7 @@ static void search(tuner_t *T, const conf_tune_group_t *g, size_t index, double 
     int best[CONF_TUNE_GROUP_PARAMS], choice[CONF_TUNE_GROUP_PARAMS];
     conf_tune_setting_t settings[CONF_TUNE_MAX_SETTINGS];
     char why[600], text[600], speed[600];
-    uint64_t rng = T->o->seed * 0x2545f4914f6cdd1dull + index + 1, seen[512];
+    uint64_t rng = T->o->seed * 0x2545f4914f6cdd1dull + index + 1, seen[512] = {0};
     size_t seen_count = 0;
     for (int p = 0; p < g->count; p++)
         best[p] = -1;
