@@ -15,8 +15,10 @@
  * The search (conf_tune.c) is a seeded stochastic hill climb per group, from the shipped tuning:
  * a candidate changes one or two keys of the best so far (one in four draws every key afresh,
  * to leave a local optimum), a point seen before is not run again, and a group stops when its
- * share of the budget is spent. It is not exhaustive: the GEMM group alone has thousands of
- * points on a CPU device and tens of thousands on a GPU.
+ * share of the budget is spent. A winner is then measured again back to back with the shipped
+ * tuning and kept only if it still leads by 2% (load on a shared machine moves single figures
+ * by more). It is not exhaustive: the GEMM group alone has thousands of points on a CPU device
+ * and tens of thousands on a GPU.
  */
 #include <string.h>
 
