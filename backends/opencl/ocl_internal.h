@@ -135,6 +135,7 @@ typedef struct ocl_tuning {
     char tuned[256];     /* the device's tuned file (xc_tuned.h) merged in, "" when none */
     char kernels[17];    /* the hash of the kernel sources a tuned file must carry */
     char refused[160];   /* "" or what of the tuning was refused (a key, or a misfit) */
+    char ignored[256];   /* "" or the tuned file that was not used, and why */
 } ocl_tuning_t;
 
 /*

@@ -100,6 +100,10 @@ void ocl_tuning_report(const ocl_tuning_t *t, xhal_device_info_t *info) {
         size_t used = strlen(text);
         snprintf(text + used, sizeof text - used, "; refused: %s", t->refused);
     }
+    if (t->ignored[0]) {
+        size_t used = strlen(text);
+        snprintf(text + used, sizeof text - used, "; tuned file %s", t->ignored);
+    }
     snprintf(info->tuning, sizeof info->tuning, "%.*s", (int)sizeof info->tuning - 1, text);
     snprintf(info->tuning_key, sizeof info->tuning_key, "%s", t->kernels);
 }

@@ -41,6 +41,7 @@ void ocl_tuning_load(const xhal_host_api_t *host, const char *name, const char *
     if (!file.ini) return;
     ocl_copy_string(out->source, sizeof(out->source), file.source);
     ocl_copy_string(out->tuned, sizeof(out->tuned), file.tuned);
+    ocl_copy_string(out->ignored, sizeof(out->ignored), file.ignored);
     ocl_tuning_apply(file.ini, file.source, &id, host, out);
     xc_tuning_close(&file);
 }
