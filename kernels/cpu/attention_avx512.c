@@ -304,29 +304,14 @@ INLINE void decode_scores(const xk_att_chunk_t *c, size_t r, size_t j0, xhal_dty
 #pragma GCC unroll 16
     for (int i = 0; i < 16; i++)
         acc[i] = _mm512_setzero_ps();
-    /* The passes over these keys also prefetch the same keys of the next chunk: key i in the
-     * pass of row i % rows, a line per step, so that the misses are spread over the arithmetic
-     * (a burst of them fills the miss buffers and stalls the core). A 64-byte line holds 16
-     * f32 elements or 32 16-bit ones: 16-bit rows are prefetched every other step. */
-    const void *const *pf = c->pf_k && j0 < c->pf_rows ? c->pf_k + j0 : NULL;
-    size_t pf_rows = pf ? c->pf_rows - j0 : 0, stride = c->rows < 16 ? c->rows : 16;
-    size_t per_line = t == XHAL_DTYPE_F32 ? 16 : 32;
     size_t p = 0;
     for (; p + 16 <= c->dim; p += 16) {
-        size_t line = p / per_line;
-        if (pf && p % per_line == 0 && line < c->pf_lines)
-            for (size_t i = r % 16; i < 16 && i < pf_rows; i += stride)
-                _mm_prefetch((const char *)pf[i] + line * 64, _MM_HINT_T1);
         __m512 qv = _mm512_load_ps(q + p);
 #pragma GCC unroll 16
         for (int i = 0; i < 16; i++)
             acc[i] = _mm512_fmadd_ps(qv, kv_load(k[i], p, t), acc[i]);
     }
     if (p < c->dim) {
-        size_t line = p / per_line;
-        if (pf && p % per_line == 0 && line < c->pf_lines)
-            for (size_t i = r % 16; i < 16 && i < pf_rows; i += stride)
-                _mm_prefetch((const char *)pf[i] + line * 64, _MM_HINT_T1);
         __mmask16 m = tail_mask(c->dim - p);
         __m512 qv = _mm512_load_ps(q + p);
 #pragma GCC unroll 16
@@ -350,7 +335,7 @@ INLINE void decode_scores(const xk_att_chunk_t *c, size_t r, size_t j0, xhal_dty
 
 /* O rows [r0, r0 + nr), dims [c0, c0 + 16 nz): corr O + P V. */
 INLINE void decode_pv(const xk_att_chunk_t *c, size_t r0, size_t c0, int nr, int nz,
-                      size_t pf_first, size_t pf_lines, xhal_dtype_t t) {
+                      xhal_dtype_t t) {
     __m512 acc[4][4];
     __mmask16 last = tail_mask(c->dim - c0 - 16 * (size_t)(nz - 1));
 #pragma GCC unroll 16
@@ -363,9 +348,6 @@ INLINE void decode_pv(const xk_att_chunk_t *c, size_t r0, size_t c0, int nr, int
     }
     for (size_t j = 0; j < c->keys; j++) {
         const void *v = c->v[j];
-        if (pf_lines && j < c->pf_rows)
-            for (size_t line = 0; line < pf_lines; line++)
-                _mm_prefetch((const char *)c->pf_v[j] + (pf_first + line) * 64, _MM_HINT_T1);
         __m512 vz[4];
 #pragma GCC unroll 16
         for (int z = 0; z < nz; z++)
@@ -389,24 +371,30 @@ INLINE void decode_pv(const xk_att_chunk_t *c, size_t r0, size_t c0, int nr, int
 #define Z_CASES(nr, nz)                                                                            \
     switch (nz) {                                                                                  \
     case 1:                                                                                        \
-        decode_pv(c, r0, c0, nr, 1, pf_first, pf_lines, t);                                        \
+        decode_pv(c, r0, c0, nr, 1, t);                                                            \
         break;                                                                                     \
     case 2:                                                                                        \
-        decode_pv(c, r0, c0, nr, 2, pf_first, pf_lines, t);                                        \
+        decode_pv(c, r0, c0, nr, 2, t);                                                            \
         break;                                                                                     \
     case 3:                                                                                        \
-        decode_pv(c, r0, c0, nr, 3, pf_first, pf_lines, t);                                        \
+        decode_pv(c, r0, c0, nr, 3, t);                                                            \
         break;                                                                                     \
     default:                                                                                       \
-        decode_pv(c, r0, c0, nr, 4, pf_first, pf_lines, t);                                        \
+        decode_pv(c, r0, c0, nr, 4, t);                                                            \
         break;                                                                                     \
     }
 
 INLINE void decode_chunk_as(const xk_att_chunk_t *c, xhal_dtype_t t) {
-    /* K streams in 16 rows at a time; every query row of the group uses them while in L1. */
+    /* K streams in 16 rows at a time; every query row of the group uses them while in L1. The
+     * prefetches the driver asks for are spread over both passes. */
+    size_t per_slot, key_blocks = (c->keys + 15) / 16;
+    size_t pv_slots = (c->rows + 3) / 4 * ((c->dim + 63) / 64);
+    xk_att_pf_t pf = xk_att_pf_start(c, key_blocks * c->rows + pv_slots, &per_slot);
     for (size_t j0 = 0; j0 < c->keys; j0 += 16)
-        for (size_t r = 0; r < c->rows; r++)
+        for (size_t r = 0; r < c->rows; r++) {
+            xk_att_pf_issue(&pf, per_slot);
             decode_scores(c, r, j0, t);
+        }
 
     size_t padded = (c->keys + 15) / 16 * 16; /* scores past `keys` are -inf: p = 0 */
     for (size_t r = 0; r < c->rows; r++) {
@@ -432,14 +420,7 @@ INLINE void decode_chunk_as(const xk_att_chunk_t *c, xhal_dtype_t t) {
         size_t nr = c->rows - r0 < 4 ? c->rows - r0 : 4;
         for (size_t c0 = 0; c0 < c->dim; c0 += 64) {
             size_t left = c->dim - c0, nz = left >= 64 ? 4 : (left + 15) / 16;
-            /* The first rows' pass over dims [c0, c0 + 64) prefetches the lines of the next
-             * chunk's V rows those dims occupy: 4 lines of f32, 2 of a 16-bit dtype. */
-            size_t per_line = t == XHAL_DTYPE_F32 ? 16 : 32;
-            size_t pf_first = c0 / per_line, pf_lines = 0;
-            if (r0 == 0 && c->pf_v && pf_first < c->pf_lines) {
-                size_t span = 64 / per_line;
-                pf_lines = c->pf_lines - pf_first < span ? c->pf_lines - pf_first : span;
-            }
+            xk_att_pf_issue(&pf, per_slot);
             switch (nr) {
             case 1:
                 Z_CASES(1, nz) break;
