@@ -221,7 +221,7 @@ xhal_status_t bench_attention(bench_ctx_t *c, const char *text, char *label, siz
     }
     f->peak_flops = c->info.peak_flops[s.dtype];
     *out_shape = s;
-    int rotation = bench_rotation(f->bytes);
+    int rotation = bench_rotation(&c->info, f->bytes);
     xhal_dtype_t t = s.dtype;
     if (status == XHAL_OK) status = xhal_attention_supports(c->device, &a.desc);
     if (status == XHAL_OK) status = bench_make_set(c, a.q, rotation, (uint64_t)e[0], t, 1, 1);

@@ -27,9 +27,9 @@ typedef struct bench_ctx {
     xhal_device_t *device;
     xhal_device_info_t info;
     xhal_stream_t *stream;
-    xhal_event_t *start, *stop;
+    xhal_event_t *events[2]; /* around each run (conf_time_runs, synchronize_each) */
     const bench_options_t *o;
-    double stream_bw; /* host STREAM triad, bytes/s; 0 when not measured */
+    double stream_bw; /* host STREAM Copy (--stream), the best of the run so far; 0: none */
     double copy_bw;   /* the device's copy bandwidth in this round (--copy); 0: not measured */
 } bench_ctx_t;
 
@@ -61,13 +61,6 @@ xhal_status_t bench_time_op(bench_ctx_t *c, bench_enqueue_fn enqueue, void *op, 
  */
 #define BENCH_WARMUP_SECONDS 0.25
 
-/* The monotonic clock in seconds. */
-double bench_now(void);
-
-/* True while a warm-up that has done `runs` runs in `seconds` must go on (never when min_runs
- * is 0: the user asked for no warm-up). */
-int bench_warming(int runs, int min_runs, double seconds);
-
 /* True for the ops bench_run knows. */
 int bench_op_known(const char *op);
 
@@ -75,14 +68,14 @@ int bench_op_known(const char *op);
 int bench_run(const char *op, const char *spec, const bench_options_t *o, const char **shapes,
               size_t shape_count);
 
-/* The host's STREAM triad bandwidth in bytes/s on `threads` threads (best of a few runs). */
-double bench_stream_triad(int threads);
+/* The host's STREAM Copy and Triad bandwidths in bytes/s on `threads` threads (STREAM's byte
+ * counts, best of several trials); 0, or -1 with zeros when they cannot be measured. */
+int bench_stream(int threads, double *out_copy, double *out_triad);
 
-/* The median of `count` values (sorts them). */
-double bench_median(double *values, size_t count);
-
-/* How many copies of a working set of `bytes` to rotate through so they outgrow the caches. */
-int bench_rotation(double bytes);
+/* How many copies of a working set of `bytes` to rotate through on the device so that they
+ * outgrow its caches (conf_rotation; at most 16). The timing itself is the conformance suite's
+ * (conf_time_runs, conform.h), and so are its median and warm-up rule, which the baselines use. */
+int bench_rotation(const xhal_device_info_t *info, double bytes);
 
 /* ---- Attention (bench_attention.c) ---- */
 
