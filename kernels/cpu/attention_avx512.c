@@ -294,43 +294,78 @@ INLINE __m512 kv_load_masked(const void *row, size_t p, __mmask16 m, xhal_dtype_
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
-/* Scores of keys [j0, j0 + 16) (those past `keys` read the last key, then masked) for row r. */
-INLINE void decode_scores(const xk_att_chunk_t *c, size_t r, size_t j0, xhal_dtype_t t) {
+/*
+ * Scores of rows [r0, r0 + RB) and keys [j0, j0 + KB), RB x KB = 16 (RB 1, 2 or 4): each K
+ * vector, once loaded (and widened, for 16-bit K), serves RB rows, so a group of query heads
+ * widens its K once per 4 rows instead of once per row. Lane r * KB + k of the reduced vector
+ * is row r0 + r, key j0 + k; keys past `keys` reread the last key and are stored as -inf.
+ */
+INLINE void decode_scores(const xk_att_chunk_t *c, size_t r0, int RB, size_t j0, xhal_dtype_t t) {
+    const int KB = 16 / RB;
     const void *k[16];
-    for (size_t i = 0; i < 16; i++)
-        k[i] = c->k[j0 + i < c->keys ? j0 + i : c->keys - 1];
-    const float *q = c->q + r * c->ldq;
+#pragma GCC unroll 16
+    for (int i = 0; i < KB; i++)
+        k[i] = c->k[j0 + (size_t)i < c->keys ? j0 + (size_t)i : c->keys - 1];
+    const float *q = c->q + r0 * c->ldq;
+    const size_t ldq = c->ldq;
     __m512 acc[16];
 #pragma GCC unroll 16
     for (int i = 0; i < 16; i++)
         acc[i] = _mm512_setzero_ps();
     size_t p = 0;
     for (; p + 16 <= c->dim; p += 16) {
-        __m512 qv = _mm512_load_ps(q + p);
+        __m512 kv[16];
 #pragma GCC unroll 16
-        for (int i = 0; i < 16; i++)
-            acc[i] = _mm512_fmadd_ps(qv, kv_load(k[i], p, t), acc[i]);
+        for (int i = 0; i < KB; i++)
+            kv[i] = kv_load(k[i], p, t);
+#pragma GCC unroll 4
+        for (int r = 0; r < RB; r++) {
+            __m512 qv = _mm512_load_ps(q + (size_t)r * ldq + p);
+#pragma GCC unroll 16
+            for (int i = 0; i < KB; i++)
+                acc[r * KB + i] = _mm512_fmadd_ps(qv, kv[i], acc[r * KB + i]);
+        }
     }
-    if (p < c->dim) {
+    if (p < c->dim) { /* q is zero-padded; K is read only up to dim */
         __mmask16 m = tail_mask(c->dim - p);
-        __m512 qv = _mm512_load_ps(q + p);
+        __m512 kv[16];
 #pragma GCC unroll 16
-        for (int i = 0; i < 16; i++)
-            acc[i] = _mm512_fmadd_ps(qv, kv_load_masked(k[i], p, m, t), acc[i]);
+        for (int i = 0; i < KB; i++)
+            kv[i] = kv_load_masked(k[i], p, m, t);
+#pragma GCC unroll 4
+        for (int r = 0; r < RB; r++) {
+            __m512 qv = _mm512_load_ps(q + (size_t)r * ldq + p);
+#pragma GCC unroll 16
+            for (int i = 0; i < KB; i++)
+                acc[r * KB + i] = _mm512_fmadd_ps(qv, kv[i], acc[r * KB + i]);
+        }
     }
     __m512 sc = reduce16(acc);
     if (c->cap != 0.0f) sc = cap_ps(sc, c->cap);
-    /* Keys [j0, j0 + 16) of the chunk: seen when below keys and inside [lo, hi) of row r. */
-    __mmask16 seen = tail_mask(c->keys - j0);
+    /* Lane r * KB + i: key j0 + i of row r0 + r, seen when below keys and inside [lo, hi). */
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512i key = _mm512_add_epi32(_mm512_set1_epi32((int)j0),
+                                   _mm512_and_si512(lane, _mm512_set1_epi32(KB - 1)));
+    __mmask16 seen = _mm512_cmpgt_epi32_mask(_mm512_set1_epi32((int)c->keys), key);
     if (c->lo) {
-        __m512i key = _mm512_add_epi32(
-            _mm512_set1_epi32((int)j0),
-            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
-        seen &= _mm512_cmpgt_epi32_mask(_mm512_set1_epi32(c->hi[r]), key) &
-                _mm512_cmple_epi32_mask(_mm512_set1_epi32(c->lo[r]), key);
+        int32_t lo[16], hi[16];
+        for (int i = 0; i < 16; i++) {
+            lo[i] = c->lo[r0 + (size_t)(i / KB)];
+            hi[i] = c->hi[r0 + (size_t)(i / KB)];
+        }
+        seen &= _mm512_cmpgt_epi32_mask(_mm512_loadu_si512(hi), key) &
+                _mm512_cmple_epi32_mask(_mm512_loadu_si512(lo), key);
     }
-    _mm512_store_ps(c->s + r * c->lds + j0,
-                    _mm512_mask_blend_ps(seen, _mm512_set1_ps(-INFINITY), sc));
+    sc = _mm512_mask_blend_ps(seen, _mm512_set1_ps(-INFINITY), sc);
+    if (RB == 1) {
+        _mm512_storeu_ps(c->s + r0 * c->lds + j0, sc);
+        return;
+    }
+    float out[16];
+    _mm512_storeu_ps(out, sc);
+#pragma GCC unroll 4
+    for (int r = 0; r < RB; r++)
+        memcpy(c->s + (r0 + (size_t)r) * c->lds + j0, out + r * KB, (size_t)KB * sizeof *out);
 }
 
 /* O rows [r0, r0 + nr), dims [c0, c0 + 16 nz): corr O + P V. */
@@ -385,20 +420,44 @@ INLINE void decode_pv(const xk_att_chunk_t *c, size_t r0, size_t c0, int nr, int
     }
 
 INLINE void decode_chunk_as(const xk_att_chunk_t *c, xhal_dtype_t t) {
-    /* K streams in 16 rows at a time; every query row of the group uses them while in L1. The
-     * prefetches the driver asks for are spread over both passes. */
-    size_t per_slot, key_blocks = (c->keys + 15) / 16;
+    /* Scores in blocks of 4 rows x 4 keys (the last rows 2 x 8, 1 x 16); each block of rows
+     * walks the chunk's K while it is in L1. The prefetches the driver asks for are spread over
+     * both passes. */
+    size_t per_slot, score_slots = 0;
+    for (size_t r0 = 0; r0 < c->rows;) {
+        size_t rb = c->rows - r0 >= 4 ? 4 : c->rows - r0 >= 2 ? 2 : 1;
+        score_slots += (c->keys + 16 / rb - 1) / (16 / rb);
+        r0 += rb;
+    }
     size_t pv_slots = (c->rows + 3) / 4 * ((c->dim + 63) / 64);
-    xk_att_pf_t pf = xk_att_pf_start(c, key_blocks * c->rows + pv_slots, &per_slot);
-    for (size_t j0 = 0; j0 < c->keys; j0 += 16)
-        for (size_t r = 0; r < c->rows; r++) {
-            xk_att_pf_issue(&pf, per_slot);
-            decode_scores(c, r, j0, t);
+    xk_att_pf_t pf = xk_att_pf_start(c, score_slots + pv_slots, &per_slot);
+    for (size_t r0 = 0; r0 < c->rows;) {
+        if (c->rows - r0 >= 4) {
+            for (size_t j0 = 0; j0 < c->keys; j0 += 4) {
+                xk_att_pf_issue(&pf, per_slot);
+                decode_scores(c, r0, 4, j0, t);
+            }
+            r0 += 4;
+        } else if (c->rows - r0 >= 2) {
+            for (size_t j0 = 0; j0 < c->keys; j0 += 8) {
+                xk_att_pf_issue(&pf, per_slot);
+                decode_scores(c, r0, 2, j0, t);
+            }
+            r0 += 2;
+        } else {
+            for (size_t j0 = 0; j0 < c->keys; j0 += 16) {
+                xk_att_pf_issue(&pf, per_slot);
+                decode_scores(c, r0, 1, j0, t);
+            }
+            r0 += 1;
         }
+    }
 
     size_t padded = (c->keys + 15) / 16 * 16; /* scores past `keys` are -inf: p = 0 */
     for (size_t r = 0; r < c->rows; r++) {
         float *s = c->s + r * c->lds;
+        for (size_t j = c->keys; j < padded; j++)
+            s[j] = -INFINITY;
         __m512 mx = _mm512_set1_ps(-INFINITY);
         for (size_t j = 0; j < padded; j += 16)
             mx = _mm512_max_ps(mx, _mm512_load_ps(s + j));
