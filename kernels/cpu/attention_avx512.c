@@ -13,6 +13,7 @@
  * vector of 16 scores; K streams in once per chunk and the group's rows reuse it from L1.
  */
 #include "attention_ukernel.h"
+#include "isa.h"
 
 #if defined(__x86_64__) && defined(XK_HAVE_AVX512)
 #include <immintrin.h>
@@ -294,6 +295,38 @@ INLINE __m512 kv_load_masked(const void *row, size_t p, __mmask16 m, xhal_dtype_
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
+/* Reduces the RB x KB (= 16) accumulators of decode_scores / decode_scores_dot, soft-caps and
+ * masks them, and stores them into the rows' scores. */
+INLINE void scores_store(const xk_att_chunk_t *c, size_t r0, int RB, size_t j0, __m512 *acc) {
+    const int KB = 16 / RB;
+    __m512 sc = reduce16(acc);
+    if (c->cap != 0.0f) sc = cap_ps(sc, c->cap);
+    /* Lane r * KB + i: key j0 + i of row r0 + r, seen when below keys and inside [lo, hi). */
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512i key = _mm512_add_epi32(_mm512_set1_epi32((int)j0),
+                                   _mm512_and_si512(lane, _mm512_set1_epi32(KB - 1)));
+    __mmask16 seen = _mm512_cmpgt_epi32_mask(_mm512_set1_epi32((int)c->keys), key);
+    if (c->lo) {
+        int32_t lo[16], hi[16];
+        for (int i = 0; i < 16; i++) {
+            lo[i] = c->lo[r0 + (size_t)(i / KB)];
+            hi[i] = c->hi[r0 + (size_t)(i / KB)];
+        }
+        seen &= _mm512_cmpgt_epi32_mask(_mm512_loadu_si512(hi), key) &
+                _mm512_cmple_epi32_mask(_mm512_loadu_si512(lo), key);
+    }
+    sc = _mm512_mask_blend_ps(seen, _mm512_set1_ps(-INFINITY), sc);
+    if (RB == 1) {
+        _mm512_storeu_ps(c->s + r0 * c->lds + j0, sc);
+        return;
+    }
+    float out[16];
+    _mm512_storeu_ps(out, sc);
+#pragma GCC unroll 4
+    for (int r = 0; r < RB; r++)
+        memcpy(c->s + (r0 + (size_t)r) * c->lds + j0, out + r * KB, (size_t)KB * sizeof *out);
+}
+
 /*
  * Scores of rows [r0, r0 + RB) and keys [j0, j0 + KB), RB x KB = 16 (RB 1, 2 or 4): each K
  * vector, once loaded (and widened, for 16-bit K), serves RB rows, so a group of query heads
@@ -340,32 +373,57 @@ INLINE void decode_scores(const xk_att_chunk_t *c, size_t r0, int RB, size_t j0,
                 acc[r * KB + i] = _mm512_fmadd_ps(qv, kv[i], acc[r * KB + i]);
         }
     }
-    __m512 sc = reduce16(acc);
-    if (c->cap != 0.0f) sc = cap_ps(sc, c->cap);
-    /* Lane r * KB + i: key j0 + i of row r0 + r, seen when below keys and inside [lo, hi). */
-    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    __m512i key = _mm512_add_epi32(_mm512_set1_epi32((int)j0),
-                                   _mm512_and_si512(lane, _mm512_set1_epi32(KB - 1)));
-    __mmask16 seen = _mm512_cmpgt_epi32_mask(_mm512_set1_epi32((int)c->keys), key);
-    if (c->lo) {
-        int32_t lo[16], hi[16];
-        for (int i = 0; i < 16; i++) {
-            lo[i] = c->lo[r0 + (size_t)(i / KB)];
-            hi[i] = c->hi[r0 + (size_t)(i / KB)];
-        }
-        seen &= _mm512_cmpgt_epi32_mask(_mm512_loadu_si512(hi), key) &
-                _mm512_cmple_epi32_mask(_mm512_loadu_si512(lo), key);
-    }
-    sc = _mm512_mask_blend_ps(seen, _mm512_set1_ps(-INFINITY), sc);
-    if (RB == 1) {
-        _mm512_storeu_ps(c->s + r0 * c->lds + j0, sc);
-        return;
-    }
-    float out[16];
-    _mm512_storeu_ps(out, sc);
+    scores_store(c, r0, RB, j0, acc);
+}
+
+/*
+ * decode_scores for bf16 K on a CPU with AVX512_BF16: vdpbf16ps multiplies 32 bf16 pairs and
+ * adds them into 16 f32 lanes, so K is used as stored (no widening) and a score takes half the
+ * instructions. Q comes as bf16 (q16: rows ld16 apart, zero past dim): the pre-scaled f32 Q
+ * rounded to nearest, as llama.cpp rounds Q to K's type for its dot products (relative error
+ * 2^-9 per element of Q, far inside bf16's bounds).
+ */
+INLINE void decode_scores_dot(const xk_att_chunk_t *c, const uint16_t *q16, size_t ld16, size_t r0,
+                              int RB, size_t j0) {
+    const int KB = 16 / RB;
+    const uint16_t *k[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < KB; i++)
+        k[i] = c->k[j0 + (size_t)i < c->keys ? j0 + (size_t)i : c->keys - 1];
+    const uint16_t *q = q16 + r0 * ld16;
+    __m512 acc[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++)
+        acc[i] = _mm512_setzero_ps();
+    size_t p = 0;
+    for (; p + 32 <= c->dim; p += 32) {
+        __m512bh kv[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < KB; i++)
+            kv[i] = (__m512bh)_mm512_loadu_si512(k[i] + p);
 #pragma GCC unroll 4
-    for (int r = 0; r < RB; r++)
-        memcpy(c->s + (r0 + (size_t)r) * c->lds + j0, out + r * KB, (size_t)KB * sizeof *out);
+        for (int r = 0; r < RB; r++) {
+            __m512bh qv = (__m512bh)_mm512_load_si512(q + (size_t)r * ld16 + p);
+#pragma GCC unroll 16
+            for (int i = 0; i < KB; i++)
+                acc[r * KB + i] = _mm512_dpbf16_ps(acc[r * KB + i], qv, kv[i]);
+        }
+    }
+    if (p < c->dim) { /* q16 is zero past dim; K is read only up to dim */
+        __mmask32 m = (__mmask32)((1ull << (c->dim - p)) - 1);
+        __m512bh kv[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < KB; i++)
+            kv[i] = (__m512bh)_mm512_maskz_loadu_epi16(m, k[i] + p);
+#pragma GCC unroll 4
+        for (int r = 0; r < RB; r++) {
+            __m512bh qv = (__m512bh)_mm512_load_si512(q + (size_t)r * ld16 + p);
+#pragma GCC unroll 16
+            for (int i = 0; i < KB; i++)
+                acc[r * KB + i] = _mm512_dpbf16_ps(acc[r * KB + i], qv, kv[i]);
+        }
+    }
+    scores_store(c, r0, RB, j0, acc);
 }
 
 /* O rows [r0, r0 + nr), dims [c0, c0 + 16 nz): corr O + P V. */
@@ -419,7 +477,9 @@ INLINE void decode_pv(const xk_att_chunk_t *c, size_t r0, size_t c0, int nr, int
         break;                                                                                     \
     }
 
-INLINE void decode_chunk_as(const xk_att_chunk_t *c, xhal_dtype_t t) {
+/* q16 NULL: scores by decode_scores; else by decode_scores_dot with that bf16 Q (t is bf16). */
+INLINE void decode_chunk_as(const xk_att_chunk_t *c, xhal_dtype_t t, const uint16_t *q16,
+                            size_t ld16) {
     /* Scores in blocks of 4 rows x 4 keys (the last rows 2 x 8, 1 x 16); each block of rows
      * walks the chunk's K while it is in L1. The prefetches the driver asks for are spread over
      * both passes. */
@@ -435,19 +495,28 @@ INLINE void decode_chunk_as(const xk_att_chunk_t *c, xhal_dtype_t t) {
         if (c->rows - r0 >= 4) {
             for (size_t j0 = 0; j0 < c->keys; j0 += 4) {
                 xk_att_pf_issue(&pf, per_slot);
-                decode_scores(c, r0, 4, j0, t);
+                if (q16)
+                    decode_scores_dot(c, q16, ld16, r0, 4, j0);
+                else
+                    decode_scores(c, r0, 4, j0, t);
             }
             r0 += 4;
         } else if (c->rows - r0 >= 2) {
             for (size_t j0 = 0; j0 < c->keys; j0 += 8) {
                 xk_att_pf_issue(&pf, per_slot);
-                decode_scores(c, r0, 2, j0, t);
+                if (q16)
+                    decode_scores_dot(c, q16, ld16, r0, 2, j0);
+                else
+                    decode_scores(c, r0, 2, j0, t);
             }
             r0 += 2;
         } else {
             for (size_t j0 = 0; j0 < c->keys; j0 += 16) {
                 xk_att_pf_issue(&pf, per_slot);
-                decode_scores(c, r0, 1, j0, t);
+                if (q16)
+                    decode_scores_dot(c, q16, ld16, r0, 1, j0);
+                else
+                    decode_scores(c, r0, 1, j0, t);
             }
             r0 += 1;
         }
@@ -498,13 +567,31 @@ INLINE void decode_chunk_as(const xk_att_chunk_t *c, xhal_dtype_t t) {
 static void decode_chunk(const xk_att_chunk_t *c) {
     switch (c->kv_type) {
     case XHAL_DTYPE_F16:
-        decode_chunk_as(c, XHAL_DTYPE_F16);
+        decode_chunk_as(c, XHAL_DTYPE_F16, NULL, 0);
         break;
-    case XHAL_DTYPE_BF16:
-        decode_chunk_as(c, XHAL_DTYPE_BF16);
+    case XHAL_DTYPE_BF16: {
+        /* With AVX512_BF16, scores by vdpbf16ps on Q rounded to bf16 (up to 16 rows of 256). */
+        size_t ld16 = (c->dim + 31) / 32 * 32;
+        _Alignas(64) uint16_t q16[16 * 256];
+        if (xk_isa_has_bf16_dot() && c->rows * ld16 <= sizeof q16 / sizeof *q16) {
+            for (size_t r = 0; r < c->rows; r++) {
+                const float *q = c->q + r * c->ldq;
+                uint16_t *d = q16 + r * ld16;
+                size_t p = 0;
+                for (; p < c->ldq && p < ld16; p += 16) /* q is zero-padded to ldq */
+                    _mm256_store_si256((__m256i *)(void *)(d + p),
+                                       (__m256i)_mm512_cvtneps_pbh(_mm512_load_ps(q + p)));
+                for (; p < ld16; p++)
+                    d[p] = 0;
+            }
+            decode_chunk_as(c, XHAL_DTYPE_BF16, q16, ld16);
+        } else {
+            decode_chunk_as(c, XHAL_DTYPE_BF16, NULL, 0);
+        }
         break;
+    }
     default:
-        decode_chunk_as(c, XHAL_DTYPE_F32);
+        decode_chunk_as(c, XHAL_DTYPE_F32, NULL, 0);
         break;
     }
 }
