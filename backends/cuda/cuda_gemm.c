@@ -10,20 +10,28 @@
 #include <string.h>
 
 #include "cuda_internal.h"
+#include "xc_features.h"
 #include "xk_params.h"
 
+/* The serving features of GEMM this backend runs (backends/common/xc_features.h): none yet. */
+#define CUDA_GEMM_FEATURES 0u
+
 xhal_status_t cuda_gemm_supports(xhal_be_device_t *dev, const xhal_gemm_desc_t *desc) {
-    /* Epilogues and quantized B (API 0.2) have no CUDA kernels yet. */
-    if (desc->bias || desc->activation || desc->gated || desc->b_quant)
-        return dev->host->set_error(XHAL_UNSUPPORTED,
-                                    "cuda: GEMM epilogues (bias, activation, gated) and quantized "
-                                    "B are not implemented yet");
     if (!dev->module)
         return dev->host->set_error(XHAL_UNSUPPORTED,
                                     "cuda: %s (sm_%d%d) is older than sm_80, which the GEMM "
                                     "kernels need",
                                     dev->info.name, dev->arch.cc_major, dev->arch.cc_minor);
-    return XHAL_OK; /* the SIMT kernel runs every valid descriptor */
+    xhal_status_t status = xc_gemm_features(dev->host, "cuda", desc, CUDA_GEMM_FEATURES);
+    if (status != XHAL_OK) return status;
+    /* The answer is the planner's: what it cannot plan, the op would refuse. */
+    cuda_gemm_plan_t plan;
+    char why[160] = "";
+    if (cuda_plan_gemm(desc, &dev->arch, &dev->tuning, dev->forced.gemm, &plan, why, sizeof why) !=
+        0)
+        return dev->host->set_error(XHAL_UNSUPPORTED, "%s", why);
+    return xc_forced_check(dev->host, "CUDA", &dev->forced, "gemm", plan.forced_refused,
+                           cuda_gemm_kind_name(plan.kind));
 }
 
 /*
@@ -77,11 +85,10 @@ xhal_status_t cuda_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *d,
 
     cuda_gemm_plan_t plan;
     char why[160] = "";
-    const char *force = cuda_env("XHAL_CUDA_GEMM");
-    if (cuda_plan_gemm(d, &dev->arch, &dev->tuning, force, &plan, why, sizeof why) != 0)
+    if (cuda_plan_gemm(d, &dev->arch, &dev->tuning, dev->forced.gemm, &plan, why, sizeof why) != 0)
         return dev->host->set_error(XHAL_UNSUPPORTED, "%s", why);
-    status = cuda_check_forced(dev, "XHAL_CUDA_GEMM", force, plan.forced_refused,
-                               cuda_gemm_kind_name(plan.kind), "GEMM");
+    status = xc_forced_check(dev->host, "CUDA", &dev->forced, "gemm", plan.forced_refused,
+                             cuda_gemm_kind_name(plan.kind));
     if (status != XHAL_OK) return status;
 
     xk_gemm_params_t p;

@@ -10,8 +10,10 @@
  *
  * Attention: f16/bf16 with head_dim 64, 128 or 256 and 16-byte aligned rows runs on tensor
  * cores, as split-KV decode when seq_q <= attention_decode_max_queries, else as prefill: the
- * wgmma kernel on sm_90a (head_dim 64 or 128, Q/K/V describable as TMA tensors), FA2 elsewhere;
- * the rest runs the exact kernel.
+ * wgmma kernel on sm_90a (head_dim 64 or 128, Q/K/V describable as TMA tensors, no serving
+ * feature: it reads dense TMA tensors and writes no LSE), FA2 elsewhere; with packed Q longer
+ * than that, FA2 prefill and split-KV decode both run, each for the sequences of its size; the
+ * rest runs the exact kernel. Every kernel but the wgmma one runs every serving feature.
  */
 #include "cuda_plan.h"
 
@@ -305,13 +307,23 @@ int cuda_plan_gemm(const xhal_gemm_desc_t *d, const cuda_arch_t *arch, const cud
 
 /* ---- Attention ---- */
 
+/* Every stride the kernels step by is a multiple of 8 elements (packed tensors have no batch
+ * stride to step by) and every tensor starts 16-byte aligned: rows are 16-byte loads. */
 static int attention_rows_aligned(const xhal_attention_desc_t *d) {
     const xhal_attention_strides_t *s[4] = {&d->q_strides, &d->k_strides, &d->v_strides,
                                             &d->o_strides};
     const uint64_t offsets[4] = {d->q_offset, d->k_offset, d->v_offset, d->o_offset};
+    const int packed[4] = {d->cu_seqlens_q != NULL, d->cu_seqlens_kv != NULL,
+                           d->cu_seqlens_kv != NULL, d->cu_seqlens_q != NULL};
     for (int i = 0; i < 4; i++)
-        if (s[i]->batch % 8 || s[i]->head % 8 || s[i]->seq % 8 || offsets[i] % 16) return 0;
+        if ((!packed[i] && s[i]->batch % 8) || s[i]->head % 8 || s[i]->seq % 8 || offsets[i] % 16)
+            return 0;
     return 1;
+}
+
+int cuda_attention_serving(const xhal_attention_desc_t *d) {
+    return d->cu_seqlens_q || d->cu_seqlens_kv || d->seqlens_kv || d->block_table ||
+           d->sliding_window > 0 || d->softcap > 0.0f || d->lse;
 }
 
 int cuda_attention_tma_layout(const xhal_attention_strides_t *s, int64_t batch, int64_t heads,
@@ -352,6 +364,37 @@ static int fa2_block_n(int64_t head_dim) {
     return 0;
 }
 
+/* The split-KV decode part of a plan, for sequences of up to `max_q` queries. */
+static int plan_decode(const xhal_attention_desc_t *d, const cuda_arch_t *arch,
+                       const cuda_tuning_t *t, int bn, int64_t max_q, cuda_attention_plan_t *p,
+                       char *why, size_t why_size) {
+    /* Rows are (query head of the group, query) pairs of one KV head; the keys are split until
+     * about 4 blocks per multiprocessor are in flight. */
+    int64_t group = d->heads_q / d->heads_kv;
+    int64_t rows = group * min64(d->seq_q, max_q);
+    if (ceil_div(rows, 64) > GRID_X_MAX) {
+        snprintf(why, why_size, "cuda: attention decode of %lld rows per KV head is too large",
+                 (long long)rows);
+        return -1;
+    }
+    p->decode_row_blocks = (int)ceil_div(rows, 64);
+    int64_t base = d->batch * d->heads_kv * p->decode_row_blocks;
+    int64_t min_keys = max64(t->attention_min_keys_per_split, bn);
+    int64_t splits = 1;
+    if (base < 4ll * arch->sms) splits = ceil_div(4ll * arch->sms, base);
+    splits = max64(1, min64(splits, ceil_div(d->seq_kv, min_keys)));
+    p->keys_per_split = ceil_div(ceil_div(d->seq_kv, splits), bn) * bn;
+    p->splits = (int)ceil_div(d->seq_kv, p->keys_per_split);
+    p->decode_grid = (uint32_t)min64(base * p->splits, GRID_X_MAX);
+    /* Partials per row as the LSE numbers rows: a packed Q is one sequence of seq_q rows. */
+    int64_t q_batch = d->cu_seqlens_q ? 1 : d->batch;
+    uint64_t slots = (uint64_t)(q_batch * d->heads_q * d->seq_q * p->splits);
+    p->stats_offset = (slots * (uint64_t)d->head_dim * 4u + 255u) / 256u * 256u;
+    p->workspace_bytes = p->stats_offset + slots * 8u;
+    p->combine_grid = (uint32_t)min64(ceil_div(q_batch * d->heads_q * d->seq_q, 4), GRID_X_MAX);
+    return 0;
+}
+
 int cuda_plan_attention(const xhal_attention_desc_t *d, const cuda_arch_t *arch,
                         const cuda_tuning_t *t, const char *force, cuda_attention_plan_t *p,
                         char *why, size_t why_size) {
@@ -361,10 +404,12 @@ int cuda_plan_attention(const xhal_attention_desc_t *d, const cuda_arch_t *arch,
                     attention_rows_aligned(d) &&
                     XK_ATTENTION_FA2_SMEM(d->head_dim, bn) <= arch->smem_optin &&
                     d->seq_q <= GRID_X_MAX && d->seq_kv <= GRID_X_MAX;
-    /* The wgmma prefill kernel: sm_90a, head_dim 64 or 128, Q, K and V describable by TMA. */
+    /* The wgmma prefill kernel: sm_90a, head_dim 64 or 128, Q, K and V describable by TMA, and
+     * no serving feature. */
     int64_t ext[3], str[3];
-    int wgmma_ok = tensor_ok && t->attention_sm90 && arch->has_sm90 && arch->cc_major == 9 &&
-                   arch->cc_minor == 0 && (d->head_dim == 64 || d->head_dim == 128) &&
+    int wgmma_ok = tensor_ok && !cuda_attention_serving(d) && t->attention_sm90 && arch->has_sm90 &&
+                   arch->cc_major == 9 && arch->cc_minor == 0 &&
+                   (d->head_dim == 64 || d->head_dim == 128) &&
                    XK_ATTENTION_SM90_SMEM(d->head_dim) <= arch->smem_optin &&
                    d->batch * d->heads_q * ceil_div(d->seq_q, 128) <= GRID_X_MAX &&
                    cuda_attention_tma_layout(&d->q_strides, d->batch, d->heads_q, d->seq_q,
@@ -373,8 +418,9 @@ int cuda_plan_attention(const xhal_attention_desc_t *d, const cuda_arch_t *arch,
                                              d->head_dim, &p->tma_order[1], ext, str) &&
                    cuda_attention_tma_layout(&d->v_strides, d->batch, d->heads_kv, d->seq_kv,
                                              d->head_dim, &p->tma_order[2], ext, str);
+    int64_t max_q = t->attention_decode_max_queries;
     cuda_attention_kind_t kind = CUDA_ATTENTION_SIMPLE;
-    if (tensor_ok && d->seq_q <= t->attention_decode_max_queries)
+    if (tensor_ok && d->seq_q <= max_q)
         kind = CUDA_ATTENTION_DECODE;
     else if (tensor_ok)
         kind = wgmma_ok ? CUDA_ATTENTION_SM90 : CUDA_ATTENTION_FA2;
@@ -392,7 +438,7 @@ int cuda_plan_attention(const xhal_attention_desc_t *d, const cuda_arch_t *arch,
     }
     p->kind = kind;
     if (kind == CUDA_ATTENTION_SIMPLE) {
-        int64_t rows = d->batch * d->heads_q * d->seq_q;
+        int64_t rows = (d->cu_seqlens_q ? 1 : d->batch) * d->heads_q * d->seq_q;
         snprintf(p->kernel, sizeof p->kernel, "xk_attention_simple");
         p->threads = 128;
         p->grid = (uint32_t)min64(ceil_div(rows, 4), GRID_X_MAX);
@@ -414,36 +460,20 @@ int cuda_plan_attention(const xhal_attention_desc_t *d, const cuda_arch_t *arch,
     p->threads = 128;
     p->smem = XK_ATTENTION_FA2_SMEM((int)d->head_dim, bn);
     p->splits = 1;
-    int64_t group = d->heads_q / d->heads_kv;
-    if (kind == CUDA_ATTENTION_FA2) {
-        p->row_blocks = (int)ceil_div(d->seq_q, 64);
-        int64_t items = d->batch * d->heads_q * p->row_blocks;
-        p->grid = (uint32_t)min64(items, GRID_X_MAX);
-        p->keys_per_split = d->seq_kv;
+    if (kind == CUDA_ATTENTION_DECODE) {
+        p->q_split = INT64_MAX; /* every sequence, whatever its length */
+        if (plan_decode(d, arch, t, bn, d->seq_q, p, why, why_size) != 0) return -1;
+        p->row_blocks = p->decode_row_blocks;
+        p->grid = p->decode_grid;
         return 0;
     }
-    /* Decode: rows are (query head of the group, query) pairs of one KV head; the keys are
-     * split until about 4 blocks per multiprocessor are in flight. */
-    int64_t rows = group * d->seq_q;
-    if (ceil_div(rows, 64) > GRID_X_MAX) {
-        snprintf(why, why_size, "cuda: attention decode of %lld rows per KV head is too large",
-                 (long long)rows);
-        return -1;
-    }
-    p->row_blocks = (int)ceil_div(rows, 64);
-    int64_t base = d->batch * d->heads_kv * p->row_blocks;
-    int64_t min_keys = max64(t->attention_min_keys_per_split, bn);
-    int64_t splits = 1;
-    if (base < 4ll * arch->sms) splits = ceil_div(4ll * arch->sms, base);
-    splits = max64(1, min64(splits, ceil_div(d->seq_kv, min_keys)));
-    p->keys_per_split = ceil_div(ceil_div(d->seq_kv, splits), bn) * bn;
-    p->splits = (int)ceil_div(d->seq_kv, p->keys_per_split);
-    int64_t items = base * p->splits;
-    if (items > GRID_X_MAX) items = GRID_X_MAX;
-    p->grid = (uint32_t)items;
-    uint64_t slots = (uint64_t)(d->batch * d->heads_q * d->seq_q * p->splits);
-    p->stats_offset = (slots * (uint64_t)d->head_dim * 4u + 255u) / 256u * 256u;
-    p->workspace_bytes = p->stats_offset + slots * 8u;
-    p->combine_grid = (uint32_t)min64(ceil_div(d->batch * d->heads_q * d->seq_q, 4), GRID_X_MAX);
-    return 0;
+    /* Prefill; with packed Q (auto), the sequences of up to max_q queries are decode's. */
+    p->row_blocks = (int)ceil_div(d->seq_q, 64);
+    int64_t items = (d->cu_seqlens_q ? 1 : d->batch) * d->heads_q * p->row_blocks;
+    p->grid = (uint32_t)min64(items, GRID_X_MAX);
+    p->keys_per_split = d->seq_kv;
+    if (!d->cu_seqlens_q || (force && strcmp(force, "fa2") == 0)) return 0;
+    p->decode_too = 1;
+    p->q_split = max_q;
+    return plan_decode(d, arch, t, bn, max_q, p, why, why_size);
 }

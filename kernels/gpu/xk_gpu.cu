@@ -4,6 +4,7 @@
  * xk_configs.h with C names ("xk_gemm_mma_128x128x32_bf16_nt") the host looks up.
  */
 #include "xk_attention_fa2.cuh"
+#include "xk_attention_merge.cuh"
 #include "xk_attention_simple.cuh"
 #include "xk_configs.h"
 #include "xk_gemm_mma.cuh"

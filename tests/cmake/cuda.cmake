@@ -19,6 +19,7 @@ target_sources(test_cuda_plan PRIVATE ${XHAL_CUDA_BACKEND_DIR}/cuda_plan.c
                ${XHAL_CUDA_BACKEND_DIR}/cuda_tuning.c)
 target_include_directories(test_cuda_plan PRIVATE ${XHAL_CUDA_BACKEND_DIR}
                            ${XHAL_TEST_ROOT}/kernels/gpu)
+target_link_libraries(test_cuda_plan PRIVATE xhal_common)
 target_compile_definitions(test_cuda_plan PRIVATE
                            XT_CUDA_INI="${XHAL_TEST_ROOT}/kernels/tuning/cuda.ini")
 
