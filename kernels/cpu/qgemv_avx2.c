@@ -57,6 +57,11 @@ static inline void column_rows(const xk_qweights_t *q, int64_t j, int cols, int6
         rows[c] = q->data + (j + (c < cols ? c : cols - 1)) * bytes_per_row;
 }
 
+/* The line at `at` of the column COLS ahead into L2 (see qgemv_avx512.c). */
+XK_INLINE void prefetch_ahead(const uint8_t *at, int64_t bytes_per_row) {
+    _mm_prefetch((const char *)(at + COLS * bytes_per_row), _MM_HINT_T1);
+}
+
 /* out[c * m + i] = sum of acc[i][c]'s lanes (times factor[c]), for the columns that exist. */
 XK_INLINE void store_sums(__m256 acc[][COLS], int m, int cols, const float *factor, float *out) {
     for (int c = 0; c < cols; c++)
@@ -123,10 +128,12 @@ XK_INLINE void dot_int4_rows(const xk_qweights_t *q, const float *prep, int64_t 
     for (int64_t ch = 0; ch < chunks; ch++) {
         const float *a = prep + ch * 64;
         __m256i x[COLS];
-        for (int c = 0; c < nc; c++)
+        for (int c = 0; c < nc; c++) {
+            prefetch_ahead(rows[c] + ch * 32, q->ld / 2);
             x[c] = ch < whole
                        ? _mm256_loadu_si256((const __m256i *)(const void *)(rows[c] + ch * 32))
                        : load_part(rows[c] + ch * 32, row_bytes - ch * 32);
+        }
         __m256 acc[XK_QGEMV_MAX_M][COLS];
 #pragma GCC unroll 8
         for (int t = 0; t < 8; t++) {
@@ -200,6 +207,8 @@ XK_INLINE void dot_bytes_rows(const xk_qweights_t *q, const float *prep, int64_t
     __m128i w[COLS];
     int64_t p = 0;
     for (; p + 32 <= k; p += 32) {
+        for (int c = 0; c < nc; c++)
+            prefetch_ahead(rows[c] + p, q->ld);
         if (e4m3)
             for (int c = 0; c < nc; c++)
                 nan[c] |=

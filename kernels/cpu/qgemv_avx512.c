@@ -55,6 +55,14 @@ static inline void column_rows(const xk_qweights_t *q, int64_t j, int cols, int6
         rows[c] = q->data + (j + (c < cols ? c : cols - 1)) * bytes_per_row;
 }
 
+/* Asks for the line at `at` of the column COLS ahead (bytes_per_row apart) into L2, so that the
+ * next call's columns stream in while these compute: the hardware prefetcher, seeing COLS short
+ * interleaved streams, starts each late (measured 1.1-1.45x on 1x4096x14336 and 1x14336x4096).
+ * A prefetch past the buffer's end does not fault. */
+XK_INLINE void prefetch_ahead(const uint8_t *at, int64_t bytes_per_row) {
+    _mm_prefetch((const char *)(at + COLS * bytes_per_row), _MM_HINT_T1);
+}
+
 /* out[c * m + i] = sum of acc[i][c]'s lanes, for the columns that exist. */
 XK_INLINE void store_sums(__m512 acc[][COLS], int m, int cols, const float *factor, float *out) {
     for (int c = 0; c < cols; c++)
@@ -123,8 +131,10 @@ XK_INLINE void dot_int4_rows(const xk_qweights_t *q, const float *prep, int64_t 
         const float *a = prep + ch * 128;
         __m512i x[COLS];
         if (ch < whole) {
-            for (int c = 0; c < nc; c++)
+            for (int c = 0; c < nc; c++) {
+                prefetch_ahead(rows[c] + ch * 64, q->ld / 2);
                 x[c] = _mm512_loadu_si512(rows[c] + ch * 64);
+            }
         } else { /* the row's last, partial chunk: A is zero past k */
             __mmask64 mask = ((__mmask64)1 << (row_bytes - ch * 64)) - 1;
             for (int c = 0; c < nc; c++)
@@ -199,6 +209,8 @@ XK_INLINE void dot_bytes_rows(const xk_qweights_t *q, const float *prep, int64_t
     __m128i w[COLS];
     int64_t p = 0;
     for (; p + 64 <= k; p += 64) {
+        for (int c = 0; c < COLS; c++)
+            prefetch_ahead(rows[c] + p, q->ld);
         if (e4m3)
             for (int c = 0; c < COLS; c++)
                 nan[c] |= e4m3_nans(_mm512_loadu_si512(rows[c] + p));
