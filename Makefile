@@ -35,7 +35,8 @@ help:
 # Python step says so and goes on (--soft): the tests that need it skip, saying why.
 deps:
 	bash scripts/install-deps.sh
-	bash scripts/setup-python.sh --model --soft
+	bash scripts/setup-python.sh --model --opencl --soft
+	bash scripts/opencl-vendors.sh >/dev/null
 
 # The same Python set-up, failing loudly when it cannot be done.
 .PHONY: python model
@@ -43,6 +44,10 @@ python:
 	bash scripts/setup-python.sh
 model:
 	bash scripts/setup-python.sh --model
+
+# The OpenCL vendors the tests and `make conform` see: the system's (PoCL) and Intel's CPU runtime
+# from the venv (scripts/opencl-vendors.sh; Debian's ocl-icd reads OCL_ICD_VENDORS).
+OPENCL_VENDORS = OCL_ICD_VENDORS="$$(bash $(CURDIR)/scripts/opencl-vendors.sh --quiet)"
 
 build: deps
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
@@ -57,9 +62,10 @@ build-asan: deps
 # when there are several devices, their utilization side by side ($(BUILD)/conform/compare.md).
 # The exit status is conform's: non-zero when a correctness case failed.
 conform: build
-	$(BUILD)/bin/xhal devices
+	export $(OPENCL_VENDORS); $(BUILD)/bin/xhal devices
 	rm -rf $(BUILD)/conform
-	$(BUILD)/bin/xhal conform --quick --out $(BUILD)/conform; status=$$?; \
+	export $(OPENCL_VENDORS); \
+	  $(BUILD)/bin/xhal conform --quick --out $(BUILD)/conform; status=$$?; \
 	  set -- $(BUILD)/conform/*/report.json; \
 	  if [ $$# -gt 1 ] && [ -e "$$1" ]; then \
 	    $(BUILD)/bin/xhal compare "$$@" --out $(BUILD)/conform || status=1; fi; \
@@ -69,7 +75,7 @@ test: test-plain test-gpu-check test-asan test-valgrind test-fuzz test-tsan
 	@echo "make test: all test stages passed"
 
 test-plain: build
-	cd $(BUILD) && $(CTEST)
+	export $(OPENCL_VENDORS); cd $(BUILD) && $(CTEST)
 
 # The GPU check (scripts/gpu-check.sh) as the lent GPU machines' image builds it, without cmocka
 # and pkg-config (both hidden), reusing $(BUILD)'s fatbins; its no-GPU path must say "no GPU".

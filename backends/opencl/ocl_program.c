@@ -203,8 +203,10 @@ static xhal_status_t build(xhal_be_device_t *device, ocl_program_id_t id, cl_pro
             cl_program program = build_from_binary(device, binary, size, options);
             free(binary);
             if (program) {
-                host->log(XHAL_LOG_INFO, "program %s for %s: cache hit, %s loaded in %.0f ms", name,
-                          device->info.name, path, (now_seconds() - start) * 1e3);
+                host->log(XHAL_LOG_INFO,
+                          "program %s for %s: cache hit (built from %s), %s loaded "
+                          "in %.0f ms",
+                          name, device->info.name, from, path, (now_seconds() - start) * 1e3);
                 *out = program;
                 return XHAL_OK;
             }
