@@ -338,6 +338,10 @@ void ocl_programs_release(xhal_be_device_t *device);
 void ocl_program_options(const ocl_tuning_t *tuning, const char *extra, ocl_program_id_t id,
                          char *out, size_t size);
 
+/* Writes where the device's programs will come from, "SPIR-V: gemm attention attention_merge"
+ * or "source", naming those with a SPIR-V module (for the log at device open). */
+void ocl_program_origins(const xhal_be_device_t *device, char *out, size_t size);
+
 /* ---- ocl_kernel.c ---- */
 
 /* One kernel argument: its size and where its value is (OCL_ARG(variable)); a NULL value asks

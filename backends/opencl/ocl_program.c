@@ -86,6 +86,21 @@ static const xc_spirv_module_t *spirv_module(const xhal_be_device_t *device, ocl
     return NULL;
 }
 
+void ocl_program_origins(const xhal_be_device_t *device, char *out, size_t size) {
+    size_t used = 0;
+    out[0] = '\0';
+    for (int id = 0; id < OCL_PROGRAM_COUNT && !device->build_options[0]; id++) {
+        char options[768];
+        ocl_program_options(&device->tuning, "", (ocl_program_id_t)id, options, sizeof(options));
+        if (!spirv_module(device, (ocl_program_id_t)id, options)) continue;
+        int n = snprintf(out + used, size - used, "%s%s",
+                         used ? " " : "SPIR-V: ", program_sources[id].name);
+        if (n < 0 || (size_t)n >= size - used) break;
+        used += (size_t)n;
+    }
+    if (!used) snprintf(out, size, "source");
+}
+
 /* The cache key: every input that changes the binary (the module's bytes when from SPIR-V). */
 static void cache_key(const xhal_be_device_t *device, ocl_program_id_t id, const char *options,
                       const xc_spirv_module_t *module, char out[XC_CACHE_KEY_CHARS + 1]) {

@@ -9,6 +9,11 @@
 # it is opencl:0 there. Without it they are skipped, saying how to install it. They share one
 # program cache folder: building the gemm program from SPIR-V costs Intel's compiler about a
 # minute of CPU, once (opencl_spirv_intel runs first and fills it).
+
+# backends/common/xc_spirv: module lookup, IL versions, cache digest.
+xhal_test(spirv SOURCE common/test_spirv.c)
+target_link_libraries(test_spirv PRIVATE xhal_common)
+
 if(NOT COMMAND xhal_conform_test)
   return()
 endif()
@@ -56,7 +61,8 @@ set(xhal_intel_env "XHAL_BACKENDS=opencl" "OCL_ICD_VENDORS=${xhal_intel_icd}"
 
 add_test(NAME opencl_spirv_intel
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/opencl/spirv.sh $<TARGET_FILE:xhal_tool>
-                 ${xhal_intel_icd} ${xhal_intel_cache} ${CMAKE_BINARY_DIR}/tests/opencl-spirv)
+                 ${xhal_intel_icd} ${xhal_intel_cache} ${CMAKE_BINARY_DIR}/tests/opencl-spirv
+                 ${XHAL_TEST_ROOT}/kernels/tuning/opencl.ini)
 set_tests_properties(opencl_spirv_intel PROPERTIES LABELS "opencl;intel;tool;slow" TIMEOUT 900
                      SKIP_RETURN_CODE 77)
 
@@ -71,3 +77,11 @@ foreach(op gemm attention)
   set_tests_properties(conform_${op}_intel PROPERTIES DEPENDS opencl_spirv_intel
                        SKIP_REGULAR_EXPRESSION "backend opencl has no device")
 endforeach()
+
+# `make conform`'s three devices side by side (one small case): table and SVG chart.
+add_test(NAME compare_vendors
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/opencl/compare_vendors.sh
+                 $<TARGET_FILE:xhal_tool> ${xhal_opencl_vendors} ${xhal_intel_cache}
+                 ${CMAKE_BINARY_DIR}/tests/compare-vendors)
+set_tests_properties(compare_vendors PROPERTIES LABELS "opencl;intel;tool;slow" TIMEOUT 900
+                     SKIP_RETURN_CODE 77 DEPENDS opencl_spirv_intel)
