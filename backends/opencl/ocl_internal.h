@@ -11,7 +11,8 @@
  *   ocl_memory.c     buffers (cl_mem)
  *   ocl_stream.c     streams (in-order command queues with profiling), copies, fill, scratch
  *   ocl_event.c      events (markers), waits across streams, elapsed time
- *   ocl_tuning.c     kernels/tuning/opencl.ini (backends/common/xc_tuning.c): a device's parameters
+ *   ocl_tuning.c     the keys of kernels/tuning/opencl.ini and their ranges, applied to a device
+ *   ocl_tuning_file.c  which tuning file a device reads (backends/common/xc_tuning.c)
  *   ocl_program.c    building the embedded kernels per device, and the binary cache on disk
  *   ocl_kernel.c     kernels per stream, argument setting and launches
  *   ocl_gemm.c       GEMM: packing + tile kernel, or the GEMV path for small m
@@ -151,6 +152,22 @@ void ocl_tuning_load(const xhal_host_api_t *host, const char *name, const char *
 
 /* Fills *out with the values compiled in (what a key no file sets gets). */
 void ocl_tuning_defaults(ocl_tuning_t *out);
+
+struct xc_ini;
+struct xc_param;
+struct xc_device_id;
+
+/* The keys of a tuning file with their ranges (ocl_tuning.c; the fuzz target checks them). */
+const struct xc_param *ocl_tuning_params(size_t *out_count);
+
+/*
+ * Applies the sections of a parsed tuning file (named `source` in warnings) that fit device `id`
+ * over *out, in their order (xc_tuning.h); a value out of range is warned about through `host`
+ * and keeps the field as it was. out->section names the last section applied. No file, no
+ * OpenCL call: the fuzz target drives it.
+ */
+void ocl_tuning_apply(const struct xc_ini *ini, const char *source, const struct xc_device_id *id,
+                      const xhal_host_api_t *host, ocl_tuning_t *out);
 
 /* ---- ocl_limits.c: a tuning checked against its device ---- */
 
