@@ -9,6 +9,7 @@
 
 #include "ocl_internal.h"
 #include "ocl_peaks.h"
+#include "xc_spirv.h"
 
 void ocl_copy_string(char *dst, size_t size, const char *src) {
     size_t n = strlen(src);
@@ -142,10 +143,19 @@ xhal_status_t ocl_device_open(xhal_be_state_t *state, uint32_t index,
     ocl_copy_string(device->build_options, sizeof(device->build_options), extra ? extra : "");
     const char *profile = xhal_host_option(host, "XHAL_OPENCL_PROFILE");
     device->profile = profile && strcmp(profile, "1") == 0;
-    host->log(
-        XHAL_LOG_INFO, "%s (%s): %u compute units, %.2f GHz, peak f32 %.1f GFLOP/s; tuning %s",
-        device->info.name, device->info.driver, device->info.compute_units, device->info.clock_ghz,
-        device->info.peak_flops[XHAL_DTYPE_F32] * 1e-9, device->info.tuning);
+    char il[256];
+    ocl_device_string(device->id, OCL_DEVICE_IL_VERSION, il, sizeof(il));
+    const char *spirv = xhal_host_option(host, "XHAL_OPENCL_SPIRV");
+    device->spirv = ocl_create_program_with_il && xc_spirv_il_supported(il) &&
+                    !(spirv && strcmp(spirv, "0") == 0);
+    char origins[128];
+    ocl_program_origins(device, origins, sizeof(origins));
+    host->log(XHAL_LOG_INFO,
+              "%s (%s): %u compute units, %.2f GHz, peak f32 %.1f GFLOP/s; tuning %s; IL \"%s\"; "
+              "programs from %s",
+              device->info.name, device->info.driver, device->info.compute_units,
+              device->info.clock_ghz, device->info.peak_flops[XHAL_DTYPE_F32] * 1e-9,
+              device->info.tuning, il[0] ? il : "none", origins);
     *out_device = device;
     return XHAL_OK;
 }
