@@ -15,8 +15,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ocl_internal.h"
+#include "ocl_ops.h"
 #include "xc_tuning.h"
+
+void ocl_copy_string(char *dst, size_t size, const char *src) {
+    size_t n = strlen(src);
+    if (n >= size) n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
 
 #define OCL_PARAM(name, min, max, vector) XC_INT_PARAM(ocl_tuning_t, name, min, max, vector)
 
