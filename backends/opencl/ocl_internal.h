@@ -213,11 +213,6 @@ xhal_status_t ocl_program_get(xhal_be_device_t *device, ocl_program_id_t id,
                               cl_program *out_program);
 void ocl_programs_release(xhal_be_device_t *device);
 
-/* The -D options of program `id` from the device's tuning, then `extra` (may be ""): for the
- * build and the cache key. */
-void ocl_program_options(const ocl_tuning_t *tuning, const char *extra, ocl_program_id_t id,
-                         char *out, size_t size);
-
 void ocl_kernels_release(xhal_be_stream_t *stream);
 
 /* ---- ocl_sources.c (generated from kernels/opencl/ and kernels/tuning/ at build time) ---- */

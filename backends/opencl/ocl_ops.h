@@ -128,6 +128,13 @@ typedef enum ocl_family {
     OCL_FAMILY_COUNT,
 } ocl_family_t;
 
+/* "<family>_<variant>" ("gemm_tile_f16", "qgemv_t_int4") into out[size] (ocl_families.c). */
+void ocl_kernel_name(ocl_family_t family, int variant, char *out, size_t size);
+/* The program that holds a family's kernels. */
+ocl_program_id_t ocl_family_program(ocl_family_t family);
+/* "gemm", "attention", "attention_merge": the program's name in caches and the SPIR-V table. */
+const char *ocl_program_name(ocl_program_id_t id);
+
 /* Kernels per family: the dtypes, or the quantized formats. */
 #define OCL_VARIANTS 4
 
@@ -162,6 +169,12 @@ xhal_status_t ocl_launch(xhal_be_stream_t *stream, ocl_family_t family, int vari
 
 /* Scratch buffer `slot` with at least `size` bytes, for ops queued on the stream from now on. */
 xhal_status_t ocl_stream_scratch(xhal_be_stream_t *stream, int slot, uint64_t size, cl_mem *out);
+
+/* The -D options of program `id` from the device's tuning, then `extra` (may be ""): for the
+ * build and the cache key; the
+ * SPIR-V modules compiled at build time are named by it (backends/common/xc_spirv.h). */
+void ocl_program_options(const ocl_tuning_t *tuning, const char *extra, ocl_program_id_t id,
+                         char *out, size_t size);
 
 /* ---- The ops ---- */
 
