@@ -1,0 +1,57 @@
+# Tests of the Level Zero backend (backends/levelzero), included by tests/CMakeLists.txt. Added
+# only when the plugin is built.
+#
+# No Intel GPU here, so the backend runs over a test-only stand-in for the loader
+# (tests/levelzero/ze_standin.c): the loader's entry points carried out by Intel's CPU OpenCL
+# runtime from the project's venv, running the same SPIR-V modules. tests/levelzero/standin.sh
+# points the backend at it (XHAL_LEVELZERO_LIBRARY) and skips (77) where that runtime is not
+# installed. A second build of the stand-in fails zeInit and aborts on any later call.
+if(NOT TARGET xhal-levelzero)
+  return()
+endif()
+find_library(XHAL_TEST_OPENCL_LIBRARY NAMES OpenCL libOpenCL.so.1)
+if(NOT XHAL_TEST_OPENCL_LIBRARY)
+  message(STATUS "xhal: Level Zero stand-in not built (no OpenCL ICD loader to link it with)")
+  return()
+endif()
+
+set(xhal_lz_dir ${CMAKE_BINARY_DIR}/tests/levelzero)
+set(xhal_lz_sources ${CMAKE_CURRENT_SOURCE_DIR}/levelzero/ze_standin.c
+                    ${CMAKE_CURRENT_SOURCE_DIR}/levelzero/ze_standin_queue.c
+                    ${CMAKE_CURRENT_SOURCE_DIR}/levelzero/ze_standin_module.c)
+foreach(kind standin failing)
+  add_library(ze_${kind} SHARED ${xhal_lz_sources})
+  target_include_directories(ze_${kind} PRIVATE ${XHAL_LEVELZERO_INCLUDE_DIR}
+                             ${XHAL_OPENCL_INCLUDE_DIR})
+  target_link_libraries(ze_${kind} PRIVATE ${XHAL_TEST_OPENCL_LIBRARY} Threads::Threads
+                        xhal_test_flags)
+  # Named as the loader is, in a folder of its own.
+  set_target_properties(ze_${kind} PROPERTIES OUTPUT_NAME ze_loader PREFIX lib SUFFIX .so.1
+                        C_VISIBILITY_PRESET default
+                        LIBRARY_OUTPUT_DIRECTORY ${xhal_lz_dir}/${kind})
+  add_dependencies(ze_${kind} xhal-levelzero)
+endforeach()
+target_compile_definitions(ze_failing PRIVATE ZE_STANDIN_FAIL=1)
+set(xhal_lz_standin ${xhal_lz_dir}/standin/libze_loader.so.1)
+set(xhal_lz_run bash ${CMAKE_CURRENT_SOURCE_DIR}/levelzero/standin.sh ${xhal_lz_standin})
+
+# zeInit fails (as with Debian's intel-opencl-icd and no Intel GPU) and any later call aborts:
+# the backend must say why it has no device, and `xhal devices` must not crash.
+add_test(NAME levelzero_init_fails COMMAND xhal_tool devices)
+set_tests_properties(levelzero_init_fails PROPERTIES LABELS "levelzero;tool" TIMEOUT 60
+  ENVIRONMENT "XHAL_LEVELZERO_LIBRARY=${xhal_lz_dir}/failing/libze_loader.so.1;XHAL_BACKENDS=levelzero"
+  PASS_REGULAR_EXPRESSION "levelzero +not loaded +\\(XHAL_UNAVAILABLE\\) no Level Zero GPU driver is usable: zeInit returned ZE_RESULT_ERROR_UNINITIALIZED")
+
+# The backend end to end over the stand-in: the quick GEMM, serving GEMM and attention tests.
+foreach(op gemm gemm_serving attention)
+  add_test(NAME ${op}_levelzero COMMAND ${xhal_lz_run} $<TARGET_FILE:test_${op}>)
+  set_tests_properties(${op}_levelzero PROPERTIES LABELS "unit;levelzero;slow" TIMEOUT 900
+                       SKIP_RETURN_CODE 77)
+endforeach()
+# The conformance suite's correctness cases on levelzero:0.
+add_test(NAME conform_levelzero
+         COMMAND ${xhal_lz_run} bash ${CMAKE_CURRENT_SOURCE_DIR}/conformance/backend_acceptance.sh
+                 $<TARGET_FILE:xhal_tool> levelzero "" ${CMAKE_BINARY_DIR}/tests/acceptance/levelzero
+                 "" --quick --only correctness)
+set_tests_properties(conform_levelzero PROPERTIES LABELS "conformance;acceptance;levelzero;slow"
+                     TIMEOUT 900 SKIP_RETURN_CODE 77 ENVIRONMENT "XHAL_BACKENDS=levelzero")
