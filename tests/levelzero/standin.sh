@@ -21,6 +21,9 @@ fi
 export OCL_ICD_VENDORS=$vendors
 export XHAL_LEVELZERO_LIBRARY=$standin
 export XHAL_TEST_BACKEND=levelzero
+# The stand-in keeps built programs there, as a GPU driver keeps its cache (ze_standin_module.c).
+export XHAL_ZE_STANDIN_CACHE=${XHAL_ZE_STANDIN_CACHE:-$(dirname "$standin")/../cache}
+mkdir -p "$XHAL_ZE_STANDIN_CACHE"
 # The runtime is there, so a run that finds no Level Zero device (77) is a failure here.
 "$@"
 status=$?
