@@ -5,9 +5,10 @@
 # (cmake -P) by the build to compile one module.
 #
 # Tools (Debian clang-15, llvm-spirv-15, spirv-tools; scripts/install-deps.sh): each step is
-#   clang-15 -cl-std=CL1.2 -target spir64 -O2 -emit-llvm -c <program>.cl <-D options>
+#   clang-15 -cl-std=CL1.2 -target spir64 -O2 -Xclang -disable-llvm-passes -fgnu89-inline
+#            -emit-llvm -c <program>.cl <-D options>     (why those flags: see below)
 #   llvm-spirv-15 --spirv-max-version=1.0
-#   spirv-val --target-env opencl1.2
+#   spirv-val --target-env opencl1.2, and spirv-dis: no imported (undefined) function
 # XHAL_WITH_SPIRV: AUTO (default; without the tools no SPIR-V is built and the backends build
 # their kernels from source, with a status line saying so), ON (the tools are required) or OFF.
 #
@@ -45,8 +46,18 @@ if(CMAKE_SCRIPT_MODE_FILE)
   endforeach()
   file(WRITE ${cl} "${text}")
   string(REPLACE "@@" ";" options "${OPTIONS}")
+  # The modules carry unoptimized IR, without optnone: the runtime optimizes them as it does
+  # source. Both flags work around LLVM 15's tools (measured on the shipped kernels):
+  # -Xclang -disable-llvm-passes: clang's -O1/-O2 passes make `freeze` instructions, which
+  #   llvm-spirv-15 cannot translate ("Can't translate llvm instruction: freeze"), or control
+  #   flow spirv-val refuses (-O1: "already a merge block for another header"); -O0 instead
+  #   marks every function optnone, and Intel's runtime then leaves the kernels unoptimized.
+  # -fgnu89-inline: the kernels' helpers are plain `inline` (C99: an inline definition only,
+  #   no symbol); one left uninlined is a call to an undefined function, which Intel's runtime
+  #   refuses at link ("Symbols not found: [ merge_body ]"). GNU89 semantics emit it.
   execute_process(
-    COMMAND ${CLANG} -cl-std=CL1.2 -target spir64 -O2 -emit-llvm -c ${options} ${cl}
+    COMMAND ${CLANG} -cl-std=CL1.2 -target spir64 -O2 -Xclang -disable-llvm-passes
+            -fgnu89-inline -emit-llvm -c ${options} ${cl}
             -o ${dir}/${stem}.bc
     RESULT_VARIABLE failed)
   if(failed)
@@ -63,6 +74,16 @@ if(CMAKE_SCRIPT_MODE_FILE)
   if(failed)
     file(REMOVE ${OUTPUT}.tmp)
     message(FATAL_ERROR "xhal: spirv-val rejected the SPIR-V of ${cl} (options: ${options})")
+  endif()
+  # spirv-val accepts a module that imports a function it lacks (a helper left as a mere
+  # declaration); no runtime can link it: refuse it here. (Built-in variables, __spirv_*, are
+  # imports the runtime provides.)
+  execute_process(COMMAND ${SPIRV_DIS} ${OUTPUT}.tmp OUTPUT_VARIABLE listing RESULT_VARIABLE failed)
+  string(REGEX MATCHALL "LinkageAttributes \"[A-Za-z][^\"]*\" Import" imports "${listing}")
+  if(failed OR imports)
+    file(REMOVE ${OUTPUT}.tmp)
+    message(FATAL_ERROR "xhal: the SPIR-V of ${cl} imports functions it does not define, which no "
+                        "runtime can link: ${imports}")
   endif()
   file(RENAME ${OUTPUT}.tmp ${OUTPUT})
   file(REMOVE ${dir}/${stem}.bc)
@@ -86,8 +107,10 @@ if(NOT XHAL_WITH_SPIRV STREQUAL "OFF")
   find_program(XHAL_SPIRV_CLANG NAMES clang-15 DOC "clang 15 (OpenCL C to LLVM IR for spir64)")
   find_program(XHAL_LLVM_SPIRV NAMES llvm-spirv-15 DOC "LLVM 15's SPIR-V translator")
   find_program(XHAL_SPIRV_VAL NAMES spirv-val DOC "SPIRV-Tools' validator")
+  find_program(XHAL_SPIRV_DIS NAMES spirv-dis DOC "SPIRV-Tools' disassembler")
   set(xhal_spirv_missing "")
-  foreach(tool XHAL_SPIRV_CLANG:clang-15 XHAL_LLVM_SPIRV:llvm-spirv-15 XHAL_SPIRV_VAL:spirv-tools)
+  foreach(tool XHAL_SPIRV_CLANG:clang-15 XHAL_LLVM_SPIRV:llvm-spirv-15 XHAL_SPIRV_VAL:spirv-tools
+               XHAL_SPIRV_DIS:spirv-tools)
     string(REGEX REPLACE ":.*" "" var ${tool})
     string(REGEX REPLACE ".*:" "" package ${tool})
     if(NOT ${var})
@@ -95,6 +118,7 @@ if(NOT XHAL_WITH_SPIRV STREQUAL "OFF")
     endif()
   endforeach()
   if(xhal_spirv_missing)
+    list(REMOVE_DUPLICATES xhal_spirv_missing)
     string(REPLACE ";" " " xhal_spirv_missing "${xhal_spirv_missing}")
     if(XHAL_WITH_SPIRV STREQUAL "ON")
       message(FATAL_ERROR "XHAL_WITH_SPIRV=ON, but the SPIR-V build lacks ${xhal_spirv_missing} "
@@ -119,7 +143,7 @@ function(xhal_spirv_module out_var)
     OUTPUT ${output}
     COMMAND ${CMAKE_COMMAND} -DOUTPUT=${output} "-DSOURCES=${M_SOURCES}" "-DOPTIONS=${options}"
             -DCLANG=${XHAL_SPIRV_CLANG} -DLLVM_SPIRV=${XHAL_LLVM_SPIRV}
-            -DSPIRV_VAL=${XHAL_SPIRV_VAL} -P ${XHAL_SPIRV_CMAKE}
+            -DSPIRV_VAL=${XHAL_SPIRV_VAL} -DSPIRV_DIS=${XHAL_SPIRV_DIS} -P ${XHAL_SPIRV_CMAKE}
     DEPENDS ${M_SOURCES} ${XHAL_SPIRV_CMAKE}
     COMMENT "SPIR-V ${M_NAME} (validated)"
     VERBATIM)
@@ -127,7 +151,7 @@ function(xhal_spirv_module out_var)
 endfunction()
 
 # The -D options of each distinct variant the shipped tuning file gives, as
-# "<program>|<options>" entries in <out_var>. Mirrors ocl_program_options() (ocl_program.c):
+# "<program>|<options>" entries in <out_var>. Mirrors ocl_program_options() (backends/opencl/ocl_tuning.c):
 # a parameter a variant does not use is pinned so that it cannot change the options.
 function(xhal_opencl_spirv_variants out_var tuning_file)
   file(STRINGS ${tuning_file} lines)

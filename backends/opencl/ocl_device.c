@@ -9,6 +9,7 @@
 
 #include "ocl_internal.h"
 #include "ocl_peaks.h"
+#include "xc_spirv.h"
 
 /* Trims surrounding blanks in place (drivers pad some strings). */
 static void trim(char *text) {
@@ -133,12 +134,18 @@ xhal_status_t ocl_device_open(xhal_be_state_t *state, uint32_t index,
     ocl_copy_string(device->build_options, sizeof(device->build_options), extra ? extra : "");
     const char *profile = xhal_host_option(host, "XHAL_OPENCL_PROFILE");
     device->profile = profile && strcmp(profile, "1") == 0;
+    char il[256];
+    ocl_device_string(device->id, OCL_DEVICE_IL_VERSION, il, sizeof(il));
+    const char *spirv = xhal_host_option(host, "XHAL_OPENCL_SPIRV");
+    device->spirv = ocl_create_program_with_il && xc_spirv_il_supported(il) &&
+                    !(spirv && strcmp(spirv, "0") == 0);
     host->log(XHAL_LOG_INFO,
               "%s (%s): %u compute units, %.2f GHz, peak f32 %.1f GFLOP/s; tuning "
-              "[%s] of %s",
+              "[%s] of %s; IL \"%s\": programs from %s",
               device->info.name, device->info.driver, device->info.compute_units,
               device->info.clock_ghz, device->info.peak_flops[XHAL_DTYPE_F32] * 1e-9,
-              device->tuning.section, device->tuning.source);
+              device->tuning.section, device->tuning.source, il[0] ? il : "none",
+              device->spirv ? "SPIR-V where the build has the variant" : "source");
     *out_device = device;
     return XHAL_OK;
 }

@@ -38,6 +38,7 @@
 #include "xhal/xhal_backend.h"
 
 #include "xc_scratch.h"
+#include "xc_spirv.h"
 
 /* The kernels' dispatch, shared with the Level Zero backend: tuning, kernel families, launches,
  * the ops. */
@@ -90,6 +91,12 @@ typedef struct ocl_api {
 /* Filled by ocl_load_library; read-only afterwards. */
 extern ocl_api_t ocl;
 
+/* clCreateProgramWithIL (OpenCL 2.1, beyond the 1.2 headers we build with): NULL when the
+ * loader lacks it. Only called for devices whose CL_DEVICE_IL_VERSION names SPIR-V. */
+typedef cl_program (*ocl_create_program_with_il_fn)(cl_context, const void *, size_t, cl_int *);
+extern ocl_create_program_with_il_fn ocl_create_program_with_il;
+#define OCL_DEVICE_IL_VERSION 0x105B /* CL_DEVICE_IL_VERSION (OpenCL 2.1) */
+
 /*
  * Loads libOpenCL.so.1 (once per process: ICDs such as PoCL keep threads and do not support
  * being unloaded) and its entry points. UNAVAILABLE with a sentence when it is missing.
@@ -141,6 +148,10 @@ struct xhal_be_device {
     size_t max_work_group;   /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     pthread_mutex_t lock;    /* protects programs: built on first use by any stream */
     cl_program programs[OCL_PROGRAM_COUNT];
+    /* The programs come from the SPIR-V modules compiled in (ocl_program.c): the device takes
+     * SPIR-V 1.x (CL_DEVICE_IL_VERSION), the loader has clCreateProgramWithIL, and
+     * XHAL_OPENCL_SPIRV is not 0. */
+    int spirv;
 };
 
 struct xhal_be_buffer {
@@ -223,5 +234,10 @@ extern const char ocl_source_gemm[];
 extern const char ocl_source_qgemm[];
 extern const char ocl_source_attention[];
 extern const char ocl_source_attention_merge[];
+/* The same kernels as SPIR-V (cmake/xhal_spirv.cmake), when the build had the tools. */
+#ifdef OCL_HAVE_SPIRV
+extern const xc_spirv_module_t ocl_spirv_modules[];
+extern const size_t ocl_spirv_modules_count;
+#endif
 
 #endif /* XHAL_OCL_INTERNAL_H */

@@ -11,6 +11,7 @@
  * XHAL_OPENCL_LIBRARY names another loader (a path or a soname) to use instead. The table of
  * entry points is filled by backends/common/xc_dlib.c, as the CUDA backend's is.
  */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "xc_dlib.h"
 
 ocl_api_t ocl;
+ocl_create_program_with_il_fn ocl_create_program_with_il;
 
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *library;
@@ -50,7 +52,16 @@ xhal_status_t ocl_load_library(const xhal_host_api_t *host) {
         ocl_api_t api;
         memset(&api, 0, sizeof(api));
         status = xc_dlib_open(host, &spec, &api, &library);
-        if (status == XHAL_OK) ocl = api;
+        if (status == XHAL_OK) {
+            ocl = api;
+            /* Optional: a 1.2 loader lacks it, and the backend then builds every program from
+             * source. The cast goes through a union: ISO C has no object-to-function cast. */
+            union {
+                void *object;
+                ocl_create_program_with_il_fn function;
+            } il = {.object = dlsym(library, "clCreateProgramWithIL")};
+            ocl_create_program_with_il = il.function;
+        }
     }
     pthread_mutex_unlock(&load_lock);
     return status;
