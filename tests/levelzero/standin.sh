@@ -21,8 +21,10 @@ fi
 export OCL_ICD_VENDORS=$vendors
 export XHAL_LEVELZERO_LIBRARY=$standin
 export XHAL_TEST_BACKEND=levelzero
-# The stand-in keeps built programs there, as a GPU driver keeps its cache (ze_standin_module.c).
-export XHAL_ZE_STANDIN_CACHE=${XHAL_ZE_STANDIN_CACHE:-$(dirname "$standin")/../cache}
+# The stand-in keeps built programs there, as a GPU driver keeps its cache (ze_standin_module.c);
+# in the user's cache, as the OpenCL backend's programs are, so that every build tree (the plain
+# and sanitizer stages of make test) shares them.
+export XHAL_ZE_STANDIN_CACHE=${XHAL_ZE_STANDIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xhal/ze-standin}
 mkdir -p "$XHAL_ZE_STANDIN_CACHE"
 # The runtime is there, so a run that finds no Level Zero device (77) is a failure here.
 "$@"

@@ -5,9 +5,9 @@
  *
  * Intel's runtime takes some 40 s here to compile the GEMM module, as a GPU driver would take a
  * while and keep the result in its cache; so does the stand-in where XHAL_ZE_STANDIN_CACHE names
- * a folder (tests/levelzero/standin.sh sets one in the build tree): the built program's binary,
- * keyed by a hash of the SPIR-V, the build flags and the runtime's driver version, is loaded
- * there by the next process. The first run of a build tree takes the SPIR-V path.
+ * a folder (tests/levelzero/standin.sh sets <user cache>/xhal/ze-standin): the built program's
+ * binary, keyed by a hash of the SPIR-V, the build flags and the runtime's driver version, is
+ * loaded there by the next process. The first run of a build tree takes the SPIR-V path.
  */
 #include <unistd.h>
 
