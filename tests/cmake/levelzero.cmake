@@ -42,6 +42,13 @@ set_tests_properties(levelzero_init_fails PROPERTIES LABELS "levelzero;tool" TIM
   ENVIRONMENT "XHAL_LEVELZERO_LIBRARY=${xhal_lz_dir}/failing/libze_loader.so.1;XHAL_BACKENDS=levelzero"
   PASS_REGULAR_EXPRESSION "levelzero +not loaded +\\(XHAL_UNAVAILABLE\\) no Level Zero GPU driver is usable: zeInit returned ZE_RESULT_ERROR_UNINITIALIZED")
 
+# A Level Zero device leaves its peaks to the core, which finds them in devices.ini by name.
+add_test(NAME levelzero_peaks COMMAND ${xhal_lz_run} $<TARGET_FILE:xhal_tool> devices)
+set_tests_properties(levelzero_peaks PROPERTIES LABELS "levelzero;tool" TIMEOUT 120
+  SKIP_RETURN_CODE 77
+  ENVIRONMENT "XHAL_ZE_STANDIN_NAME=Intel(R) Arc(TM) A770 Graphics;XHAL_BACKENDS=levelzero"
+  PASS_REGULAR_EXPRESSION "peak f16 +137.6 TFLOP/s.*peak source +datasheet: Intel Arc A770")
+
 # The backend end to end over the stand-in: the quick GEMM, serving GEMM and attention tests.
 foreach(op gemm gemm_serving attention)
   add_test(NAME ${op}_levelzero COMMAND ${xhal_lz_run} $<TARGET_FILE:test_${op}>)
