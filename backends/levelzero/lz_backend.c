@@ -36,7 +36,7 @@ static xhal_status_t add_driver(xhal_be_state_t *state, ze_driver_handle_t drive
     if (result != ZE_RESULT_SUCCESS)
         return lz_fail(host, result, "zeDeviceGet", "counting devices");
     if (count == 0) return XHAL_OK;
-    ze_device_handle_t *devices = calloc(count, sizeof(*devices));
+    ze_device_handle_t *devices = calloc(count, sizeof(ze_device_handle_t));
     lz_found_device_t *grown = realloc(state->found, (state->count + count) * sizeof(*grown));
     if (!devices || !grown) {
         free(devices);
@@ -75,7 +75,7 @@ static xhal_status_t lz_init(const xhal_host_api_t *host, xhal_be_state_t **out_
         return lz_fail(host, result, "zeDriverGet", "counting drivers");
     if (driver_count == 0)
         return host->set_error(XHAL_UNAVAILABLE, "Level Zero has no driver (zeDriverGet found 0)");
-    ze_driver_handle_t *drivers = calloc(driver_count, sizeof(*drivers));
+    ze_driver_handle_t *drivers = calloc(driver_count, sizeof(ze_driver_handle_t));
     xhal_be_state_t *state = calloc(1, sizeof(*state));
     if (!drivers || !state) {
         free(drivers);
