@@ -28,6 +28,11 @@ static const xc_param_t params[] = {
 };
 #define PARAM_COUNT (sizeof params / sizeof params[0])
 
+const struct xc_param *cuda_tuning_params(size_t *out_count) {
+    *out_count = PARAM_COUNT;
+    return params;
+}
+
 typedef struct first_problem {
     char *error;
     size_t size;

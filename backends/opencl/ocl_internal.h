@@ -11,7 +11,8 @@
  *   ocl_memory.c     buffers (cl_mem)
  *   ocl_stream.c     streams (in-order command queues with profiling), copies, fill, scratch
  *   ocl_event.c      events (markers), waits across streams, elapsed time
- *   ocl_tuning.c     kernels/tuning/opencl.ini (backends/common/xc_tuning.c): a device's parameters
+ *   ocl_tuning.c     the keys of kernels/tuning/opencl.ini and their ranges, applied to a device
+ *   ocl_tuning_file.c  which tuning file a device reads (backends/common/xc_tuning.c)
  *   ocl_program.c    building the embedded kernels per device, and the binary cache on disk
  *   ocl_kernel.c     kernels per stream, argument setting and launches
  *   ocl_gemm.c       GEMM: packing + tile kernel, or the GEMV path for small m

@@ -1,9 +1,9 @@
 /*
  * The dispatch of the OpenCL C kernels of kernels/opencl/: the GEMM, attention and merge ops
  * (ocl_gemm.c, ocl_gemm_gemv.c, ocl_attention.c, ocl_attention_merge.c), the tuning of their
- * parameters (ocl_tuning.c) and its check against a device (ocl_limits.c). These files are
- * compiled into every plugin that runs these kernels: the OpenCL backend, and the Level Zero
- * backend, which runs the same kernels compiled to SPIR-V (backends/levelzero/).
+ * parameters (ocl_tuning.c, ocl_tuning_file.c) and its check against a device (ocl_limits.c). These
+ * files are compiled into every plugin that runs these kernels: the OpenCL backend, and the Level
+ * Zero backend, which runs the same kernels compiled to SPIR-V (backends/levelzero/).
  *
  * What each such plugin supplies, in its own folder:
  *   <ocl_objects.h>   its struct xhal_be_device, with at least `host`, `info`, `tuning`,
@@ -70,6 +70,22 @@ void ocl_tuning_load(const xhal_host_api_t *host, const char *name, const char *
 
 /* Fills *out with the values compiled in (what a key no file sets gets). */
 void ocl_tuning_defaults(ocl_tuning_t *out);
+
+struct xc_ini;
+struct xc_param;
+struct xc_device_id;
+
+/* The keys of a tuning file with their ranges (ocl_tuning.c; the fuzz target checks them). */
+const struct xc_param *ocl_tuning_params(size_t *out_count);
+
+/*
+ * Applies the sections of a parsed tuning file (named `source` in warnings) that fit device `id`
+ * over *out, in their order (xc_tuning.h); a value out of range is warned about through `host`
+ * and keeps the field as it was. out->section names the last section applied. No file, no
+ * OpenCL call: the fuzz target drives it.
+ */
+void ocl_tuning_apply(const struct xc_ini *ini, const char *source, const struct xc_device_id *id,
+                      const xhal_host_api_t *host, ocl_tuning_t *out);
 
 /* ---- ocl_limits.c: a tuning checked against its device ---- */
 

@@ -10,6 +10,10 @@
  * accelerator), if present, is the device's type. The first such section wins; a key it lacks comes
  * from [default], and a key [default] lacks from the values below. A value out of range is ignored
  * with a warning.
+ *
+ * This file is pure (no OpenCL call, no file): the keys and what applying a parsed file does, so
+ * that the fuzz target tests/fuzz/fuzz_ini.c runs it as the plugin does. Which file is read is
+ * ocl_tuning_file.c's.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -85,33 +89,19 @@ static void warn(void *context, const char *message) {
     host->log(XHAL_LOG_WARN, "%s; keeping the previous value", message);
 }
 
-/* An object of this plugin, for finding its install's data (xc_data_file). */
-static const char plugin_anchor;
+const xc_param_t *ocl_tuning_params(size_t *out_count) {
+    *out_count = PARAM_COUNT;
+    return params;
+}
 
-void ocl_tuning_load(const xhal_host_api_t *host, const char *name, const char *identity,
-                     cl_device_type type, ocl_tuning_t *out) {
-    *out = fallback;
-    ocl_copy_string(out->section, sizeof(out->section), "none");
-    ocl_copy_string(out->source, sizeof(out->source), "the values compiled in");
-    int gpu = (type & CL_DEVICE_TYPE_GPU) != 0, cpu = !gpu && (type & CL_DEVICE_TYPE_CPU);
-    xc_device_id_t id = {.name = name,
-                         .type = gpu   ? "gpu"
-                                 : cpu ? "cpu"
-                                       : "accelerator",
-                         .identity = identity};
-    xc_tuning_file_t file;
-    xc_tuning_open(host, "opencl", &id, &plugin_anchor, ocl_tuning_builtin, &file);
-    if (!file.ini) return;
-    ocl_copy_string(out->source, sizeof(out->source), file.source);
+void ocl_tuning_apply(const xc_ini_t *ini, const char *source, const xc_device_id_t *id,
+                      const xhal_host_api_t *host, ocl_tuning_t *out) {
     size_t sections[4];
-    size_t count = xc_tuning_sections(file.ini, &id, sections);
+    size_t count = xc_tuning_sections(ini, id, sections);
     for (size_t i = 0; i < count; i++) {
-        xc_tuning_apply(file.ini, sections[i], file.source, params, PARAM_COUNT, out, warn,
-                        (void *)host);
-        ocl_copy_string(out->section, sizeof(out->section),
-                        xc_ini_section_name(file.ini, sections[i]));
+        xc_tuning_apply(ini, sections[i], source, params, PARAM_COUNT, out, warn, (void *)host);
+        snprintf(out->section, sizeof out->section, "%s", xc_ini_section_name(ini, sections[i]));
     }
-    xc_tuning_close(&file);
 }
 
 void ocl_program_options(const ocl_tuning_t *t, const char *extra, ocl_program_id_t id, char *out,
