@@ -139,13 +139,14 @@ xhal_status_t ocl_device_open(xhal_be_state_t *state, uint32_t index,
     const char *spirv = xhal_host_option(host, "XHAL_OPENCL_SPIRV");
     device->spirv = ocl_create_program_with_il && xc_spirv_il_supported(il) &&
                     !(spirv && strcmp(spirv, "0") == 0);
+    char origins[128];
+    ocl_program_origins(device, origins, sizeof(origins));
     host->log(XHAL_LOG_INFO,
               "%s (%s): %u compute units, %.2f GHz, peak f32 %.1f GFLOP/s; tuning "
-              "[%s] of %s; IL \"%s\": programs from %s",
+              "[%s] of %s; IL \"%s\"; programs from %s",
               device->info.name, device->info.driver, device->info.compute_units,
               device->info.clock_ghz, device->info.peak_flops[XHAL_DTYPE_F32] * 1e-9,
-              device->tuning.section, device->tuning.source, il[0] ? il : "none",
-              device->spirv ? "SPIR-V where the build has the variant" : "source");
+              device->tuning.section, device->tuning.source, il[0] ? il : "none", origins);
     *out_device = device;
     return XHAL_OK;
 }

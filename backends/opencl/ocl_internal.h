@@ -225,6 +225,10 @@ xhal_status_t ocl_program_get(xhal_be_device_t *device, ocl_program_id_t id,
                               cl_program *out_program);
 void ocl_programs_release(xhal_be_device_t *device);
 
+/* Writes where the device's programs will come from, "SPIR-V: gemm attention attention_merge"
+ * or "source", naming those with a SPIR-V module (for the log at device open). */
+void ocl_program_origins(const xhal_be_device_t *device, char *out, size_t size);
+
 void ocl_kernels_release(xhal_be_stream_t *stream);
 
 /* ---- ocl_sources.c (generated from kernels/opencl/ and kernels/tuning/ at build time) ---- */

@@ -63,6 +63,21 @@ static const xc_spirv_module_t *spirv_module(const xhal_be_device_t *device, ocl
     return NULL;
 }
 
+void ocl_program_origins(const xhal_be_device_t *device, char *out, size_t size) {
+    size_t used = 0;
+    out[0] = '\0';
+    for (int id = 0; id < OCL_PROGRAM_COUNT && !device->build_options[0]; id++) {
+        char options[768];
+        ocl_program_options(&device->tuning, "", (ocl_program_id_t)id, options, sizeof(options));
+        if (!spirv_module(device, (ocl_program_id_t)id, options)) continue;
+        int n = snprintf(out + used, size - used, "%s%s",
+                         used ? " " : "SPIR-V: ", program_sources[id].name);
+        if (n < 0 || (size_t)n >= size - used) break;
+        used += (size_t)n;
+    }
+    if (!used) snprintf(out, size, "source");
+}
+
 /* The cache key: every input that changes the binary (the module's bytes when from SPIR-V). */
 static void cache_key(const xhal_be_device_t *device, ocl_program_id_t id, const char *options,
                       const xc_spirv_module_t *module, char out[XC_CACHE_KEY_CHARS + 1]) {
@@ -180,8 +195,10 @@ static xhal_status_t build(xhal_be_device_t *device, ocl_program_id_t id, cl_pro
             cl_program program = build_from_binary(device, binary, size, options);
             free(binary);
             if (program) {
-                host->log(XHAL_LOG_INFO, "program %s for %s: cache hit, %s loaded in %.0f ms", name,
-                          device->info.name, path, (now_seconds() - start) * 1e3);
+                host->log(XHAL_LOG_INFO,
+                          "program %s for %s: cache hit (built from %s), %s loaded "
+                          "in %.0f ms",
+                          name, device->info.name, from, path, (now_seconds() - start) * 1e3);
                 *out = program;
                 return XHAL_OK;
             }
