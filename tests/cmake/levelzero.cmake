@@ -50,6 +50,18 @@ set_tests_properties(levelzero_peaks PROPERTIES LABELS "levelzero;tool;slow" TIM
   ENVIRONMENT "XHAL_ZE_STANDIN_NAME=Intel(R) Arc(TM) A770 Graphics;XHAL_BACKENDS=levelzero"
   PASS_REGULAR_EXPRESSION "peak f16 +137.6 TFLOP/s.*peak source +datasheet: Intel Arc A770")
 
+# Copies at offsets, fills, pinned memory, events across streams and their timing; and an op
+# whose tuning no module was built for.
+add_executable(test_levelzero ${CMAKE_CURRENT_SOURCE_DIR}/levelzero/test_levelzero.c)
+target_link_libraries(test_levelzero PRIVATE xhal_test_util xhal_test_flags)
+set_target_properties(test_levelzero PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${XHAL_TEST_BIN_DIR})
+add_test(NAME levelzero COMMAND ${xhal_lz_run} $<TARGET_FILE:test_levelzero>)
+add_test(NAME levelzero_no_module COMMAND ${xhal_lz_run} $<TARGET_FILE:test_levelzero> nomodule)
+set_tests_properties(levelzero levelzero_no_module PROPERTIES LABELS "unit;levelzero;slow"
+                     TIMEOUT 300 SKIP_RETURN_CODE 77)
+set_tests_properties(levelzero_no_module PROPERTIES ENVIRONMENT
+                     "XHAL_OPENCL_TUNING=${CMAKE_CURRENT_SOURCE_DIR}/levelzero/nomodule.ini")
+
 # The backend end to end over the stand-in: the quick GEMM, serving GEMM and attention tests.
 foreach(op gemm gemm_serving attention)
   add_test(NAME ${op}_levelzero COMMAND ${xhal_lz_run} $<TARGET_FILE:test_${op}>)

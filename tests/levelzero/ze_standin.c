@@ -12,11 +12,11 @@
  *
  * Mapping: device and host USM are clDeviceMemAllocINTEL/clHostMemAllocINTEL; an immediate
  * command list is an in-order profiling queue; an event holds the cl_event of the command that
- * signals it; a global timestamp is a marker's CL_PROFILING_COMMAND_END written into the
- * destination by a completion callback, which then completes a user event standing for the
- * signalled event. zeKernelSetArgumentValue cannot see whether an argument is a pointer, so an
- * 8-byte value that falls inside a live allocation is set with clSetKernelArgMemPointerINTEL
- * (the backend passes buffers by their base pointer and offsets separately).
+ * signals it; a global timestamp is a marker's CL_PROFILING_COMMAND_END, written into
+ * the destination when the host synchronizes with the event the marker signals.
+ * zeKernelSetArgumentValue cannot see whether an argument is a pointer, so an 8-byte value that
+ * falls inside a live allocation is set with clSetKernelArgMemPointerINTEL (the backend passes
+ * buffers by their base pointer and offsets separately).
  *
  * Built a second time with ZE_STANDIN_FAIL: zeInit fails with ZE_RESULT_ERROR_UNINITIALIZED and
  * every other entry point aborts, as the Debian loader's zeDriverGet crashes after a failed

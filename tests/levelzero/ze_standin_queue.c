@@ -12,6 +12,7 @@ struct _ze_command_list_handle_t {
 struct _ze_event_handle_t {
     pthread_mutex_t lock;
     cl_event signal; /* retained; NULL while reset */
+    uint64_t *stamp; /* a global timestamp's destination, written when the host sees it done */
 };
 
 struct _ze_event_pool_handle_t {
@@ -55,6 +56,7 @@ ze_result_t ZE_APICALL zeEventCreate(ze_event_pool_handle_t hEventPool, const ze
     ze_event_handle_t event = &hEventPool->events[desc->index];
     pthread_mutex_init(&event->lock, NULL);
     event->signal = NULL;
+    event->stamp = NULL;
     *phEvent = event;
     return ZE_RESULT_SUCCESS;
 }
@@ -73,8 +75,20 @@ static void set_signal(ze_event_handle_t event, cl_event signal) {
     pthread_mutex_lock(&event->lock);
     cl_event old = event->signal;
     event->signal = signal;
+    event->stamp = NULL;
     pthread_mutex_unlock(&event->lock);
     if (old) clReleaseEvent(old);
+}
+
+/* A completed global timestamp: its marker's end time into the destination. */
+static void write_stamp(ze_event_handle_t event, cl_event done) {
+    cl_ulong end = 0;
+    pthread_mutex_lock(&event->lock);
+    if (event->stamp && event->signal == done &&
+        clGetEventProfilingInfo(done, CL_PROFILING_COMMAND_END, sizeof(end), &end, NULL) ==
+            CL_SUCCESS)
+        *event->stamp = end;
+    pthread_mutex_unlock(&event->lock);
 }
 
 ze_result_t ZE_APICALL zeEventDestroy(ze_event_handle_t hEvent) {
@@ -97,6 +111,7 @@ ze_result_t ZE_APICALL zeEventHostSynchronize(ze_event_handle_t hEvent, uint64_t
     /* Nothing will signal it: a real driver would wait out the timeout; a test must not hang. */
     if (!signal) return ZE_RESULT_NOT_READY;
     cl_int err = clWaitForEvents(1, &signal);
+    if (err == CL_SUCCESS) write_stamp(hEvent, signal);
     clReleaseEvent(signal);
     return from_cl(err);
 }
@@ -224,55 +239,33 @@ ze_result_t ZE_APICALL zeCommandListAppendMemoryFill(ze_command_list_handle_t hC
     return from_cl(err);
 }
 
-/* A global timestamp: the marker's end time, written when it completes, then the user event
- * that stands for the signalled Level Zero event is completed. */
-typedef struct stamp_job {
-    uint64_t *dst;
-    cl_event user;
-} stamp_job_t;
-
-static void CL_CALLBACK write_stamp(cl_event marker, cl_int status, void *data) {
-    stamp_job_t *job = data;
-    cl_ulong end = 0;
-    if (status == CL_COMPLETE && clGetEventProfilingInfo(marker, CL_PROFILING_COMMAND_END,
-                                                         sizeof(end), &end, NULL) == CL_SUCCESS)
-        *(volatile uint64_t *)job->dst = end;
-    clSetUserEventStatus(job->user, status == CL_COMPLETE ? CL_COMPLETE : -1);
-    clReleaseEvent(job->user);
-    free(job);
-}
-
+/* A global timestamp: a marker after the list's work, whose end time (the profiling clock, in
+ * ns) is written into the destination when the host sees the signalled event complete
+ * (zeEventHostSynchronize), which is when the backend reads it. Without an event, at once. */
 ze_result_t ZE_APICALL zeCommandListAppendWriteGlobalTimestamp(
     ze_command_list_handle_t hCommandList, uint64_t *dstptr, ze_event_handle_t hSignalEvent,
     uint32_t numWaitEvents, ze_event_handle_t *phWaitEvents) {
     ENTRY();
-    stamp_job_t *job = calloc(1, sizeof(*job));
-    if (!job) return ZE_RESULT_ERROR_OUT_OF_HOST_MEMORY;
-    cl_int err = CL_SUCCESS;
-    job->dst = dstptr;
-    job->user = clCreateUserEvent(g.context, &err);
-    if (err != CL_SUCCESS) {
-        free(job);
-        return from_cl(err);
-    }
     cl_event waits[16], marker = NULL;
     cl_uint n = wait_list(numWaitEvents, phWaitEvents, waits);
-    err = clEnqueueMarkerWithWaitList(hCommandList->queue, n, n ? waits : NULL, &marker);
+    cl_int err = clEnqueueMarkerWithWaitList(hCommandList->queue, n, n ? waits : NULL, &marker);
     release_list(n, waits);
-    if (err == CL_SUCCESS) {
-        clRetainEvent(job->user); /* the callback's reference */
-        err = clSetEventCallback(marker, CL_COMPLETE, write_stamp, job);
-        if (err != CL_SUCCESS) clReleaseEvent(job->user);
+    if (err != CL_SUCCESS) return from_cl(err);
+    clFlush(hCommandList->queue);
+    if (!hSignalEvent) {
+        cl_ulong end = 0;
+        err = clWaitForEvents(1, &marker);
+        if (err == CL_SUCCESS)
+            err =
+                clGetEventProfilingInfo(marker, CL_PROFILING_COMMAND_END, sizeof(end), &end, NULL);
+        if (err == CL_SUCCESS) *dstptr = end;
         clReleaseEvent(marker);
-    }
-    if (err != CL_SUCCESS) {
-        clSetUserEventStatus(job->user, -1);
-        clReleaseEvent(job->user);
-        free(job);
         return from_cl(err);
     }
-    finish(hSignalEvent, job->user);
-    clFlush(hCommandList->queue);
+    set_signal(hSignalEvent, marker);
+    pthread_mutex_lock(&hSignalEvent->lock);
+    hSignalEvent->stamp = dstptr;
+    pthread_mutex_unlock(&hSignalEvent->lock);
     return ZE_RESULT_SUCCESS;
 }
 
