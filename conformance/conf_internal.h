@@ -304,6 +304,13 @@ xhal_status_t conf_measure_gemm(conf_timer_t *t, xhal_dtype_t dtype, double seco
 double conf_fma_host(unsigned threads, xhal_dtype_t dtype, double seconds, char *method,
                      size_t method_size);
 
+/*
+ * FLOP/s of an FMA loop on the OpenCL device of that name (conf_fma_opencl.c), the best of the
+ * float4/8/16 widths; 0 when it cannot run. `method` says what ran.
+ */
+double conf_fma_opencl(const xhal_device_info_t *info, double seconds, char *method,
+                       size_t method_size);
+
 /* ---- conf_peaks.c ---- */
 
 /* Fills peaks from the device's info and the cache, measuring now what the policy lacks. */

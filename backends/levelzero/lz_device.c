@@ -95,12 +95,13 @@ static xhal_status_t fill_info(xhal_be_device_t *device) {
     cl_device_type type = info->type == XHAL_DEVICE_TYPE_CPU   ? CL_DEVICE_TYPE_CPU
                           : info->type == XHAL_DEVICE_TYPE_GPU ? CL_DEVICE_TYPE_GPU
                                                                : CL_DEVICE_TYPE_ACCELERATOR;
-    ocl_tuning_load(host, info->name, device->identity, type, &device->tuning);
+    ocl_tuning_load(host, info->name, device->identity, info->driver, type, &device->tuning);
     ocl_limits_t limits = {
         .local_memory = device->local_memory,
         .max_work_group = device->max_work_group,
         .max_item = {compute.maxGroupSizeX, compute.maxGroupSizeY, compute.maxGroupSizeZ}};
     ocl_tuning_fit(host, info->name, &limits, &device->tuning);
+    ocl_tuning_report(&device->tuning, info);
     return XHAL_OK;
 }
 

@@ -96,7 +96,8 @@ static void fill_info(xhal_be_device_t *device) {
     ocl_device_string(id, CL_DEVICE_VERSION, version, sizeof(version));
     snprintf(device->identity, sizeof(device->identity), "%s | %s | %s | %s | %s", info->name,
              info->vendor, platform, version, info->driver);
-    ocl_tuning_load(device->host, info->name, device->identity, type, &device->tuning);
+    ocl_tuning_load(device->host, info->name, device->identity, info->driver, type,
+                    &device->tuning);
     ocl_limits_t limits = {.local_memory = device->local_memory,
                            .max_work_group = device->max_work_group};
     size_t items[3] = {0, 0, 0};
@@ -105,6 +106,7 @@ static void fill_info(xhal_be_device_t *device) {
         items[0] = items[1] = items[2] = device->max_work_group;
     memcpy(limits.max_item, items, sizeof(items));
     ocl_tuning_fit(device->host, info->name, &limits, &device->tuning);
+    ocl_tuning_report(&device->tuning, info);
 }
 
 xhal_status_t ocl_device_open(xhal_be_state_t *state, uint32_t index,
@@ -142,11 +144,11 @@ xhal_status_t ocl_device_open(xhal_be_state_t *state, uint32_t index,
     char origins[128];
     ocl_program_origins(device, origins, sizeof(origins));
     host->log(XHAL_LOG_INFO,
-              "%s (%s): %u compute units, %.2f GHz, peak f32 %.1f GFLOP/s; tuning "
-              "[%s] of %s; IL \"%s\"; programs from %s",
+              "%s (%s): %u compute units, %.2f GHz, peak f32 %.1f GFLOP/s; tuning %s; IL \"%s\"; "
+              "programs from %s",
               device->info.name, device->info.driver, device->info.compute_units,
               device->info.clock_ghz, device->info.peak_flops[XHAL_DTYPE_F32] * 1e-9,
-              device->tuning.section, device->tuning.source, il[0] ? il : "none", origins);
+              device->info.tuning, il[0] ? il : "none", origins);
     *out_device = device;
     return XHAL_OK;
 }

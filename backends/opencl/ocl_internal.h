@@ -233,12 +233,7 @@ void ocl_kernels_release(xhal_be_stream_t *stream);
 
 /* ---- ocl_sources.c (generated from kernels/opencl/ and kernels/tuning/ at build time) ---- */
 
-extern const char ocl_source_common[];
-extern const char ocl_source_gemm_epilogue[];
-extern const char ocl_source_gemm[];
-extern const char ocl_source_qgemm[];
-extern const char ocl_source_attention[];
-extern const char ocl_source_attention_merge[];
+/* (The ocl_source_* arrays are declared in ocl_ops.h.) */
 /* The same kernels as SPIR-V (cmake/xhal_spirv.cmake), when the build had the tools. */
 #ifdef OCL_HAVE_SPIRV
 extern const xc_spirv_module_t ocl_spirv_modules[];

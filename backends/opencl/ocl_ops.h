@@ -57,16 +57,24 @@ typedef struct ocl_tuning {
     int att_dec_chunk;   /* the fewest keys per decode chunk */
     int att_dec_items;   /* decode work-items to aim for (chunks are cut to reach it) */
     int one_item_groups; /* 1: kernels without a fixed group shape run one work-item per group */
+    char tuned[256];     /* the device's tuned file (xc_tuned.h) merged in, "" when none */
+    char kernels[17];    /* the hash of the kernel sources a tuned file must carry */
+    char refused[160];   /* "" or what of the tuning was refused (a key, or a misfit) */
+    char ignored[256];   /* "" or the tuned file that was not used, and why */
 } ocl_tuning_t;
 
 /*
  * Fills *out with the parameters for a device named `name`: [default] of the tuning file, then
  * the first section whose `match` substrings and `type` fit the device, then one named like it
- * (backends/common/xc_tuning.h), over the values compiled in. `identity` is what `match` is
- * searched in (name, vendor, platform, version, driver).
+ * (backends/common/xc_tuning.h), then the [parameters] of the device's tuned file (xc_tuned.h,
+ * keyed by name, driver and the kernels' hash), over the values compiled in. `identity` is what
+ * `match` is searched in (name, vendor, platform, version, driver).
  */
 void ocl_tuning_load(const xhal_host_api_t *host, const char *name, const char *identity,
-                     cl_device_type type, ocl_tuning_t *out);
+                     const char *driver, cl_device_type type, ocl_tuning_t *out);
+
+/* Writes which tuning is in force (and the tuned files' key) into the device's info. */
+void ocl_tuning_report(const ocl_tuning_t *t, xhal_device_info_t *info);
 
 /* Fills *out with the values compiled in (what a key no file sets gets). */
 void ocl_tuning_defaults(ocl_tuning_t *out);
@@ -208,6 +216,14 @@ xhal_status_t ocl_attention_merge(xhal_be_stream_t *stream, const xhal_attention
 
 /* The tuning file compiled in (kernels/tuning/opencl.ini, embedded at build time). */
 extern const char ocl_tuning_builtin[];
+/* The kernel sources (kernels/opencl/, embedded): built by the OpenCL backend, and hashed by
+ * ocl_tuning_file.c into the key of tuned files in both plugins. */
+extern const char ocl_source_common[];
+extern const char ocl_source_gemm_epilogue[];
+extern const char ocl_source_gemm[];
+extern const char ocl_source_qgemm[];
+extern const char ocl_source_attention[];
+extern const char ocl_source_attention_merge[];
 
 /* ---- small helpers ---- */
 
