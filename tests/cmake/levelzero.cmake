@@ -43,9 +43,10 @@ set_tests_properties(levelzero_init_fails PROPERTIES LABELS "levelzero;tool" TIM
   PASS_REGULAR_EXPRESSION "levelzero +not loaded +\\(XHAL_UNAVAILABLE\\) no Level Zero GPU driver is usable: zeInit returned ZE_RESULT_ERROR_UNINITIALIZED")
 
 # A Level Zero device leaves its peaks to the core, which finds them in devices.ini by name. Every
-# test over the stand-in is "slow": it loads Intel's runtime, which the valgrind stage must not.
+# test over the stand-in is "slow" and "intel": it loads Intel's runtime, which the valgrind and
+# sanitizer stages leave out (as they do the OpenCL tests on that runtime).
 add_test(NAME levelzero_peaks COMMAND ${xhal_lz_run} $<TARGET_FILE:xhal_tool> devices)
-set_tests_properties(levelzero_peaks PROPERTIES LABELS "levelzero;tool;slow" TIMEOUT 120
+set_tests_properties(levelzero_peaks PROPERTIES LABELS "levelzero;tool;slow;intel" TIMEOUT 120
   SKIP_RETURN_CODE 77
   ENVIRONMENT "XHAL_ZE_STANDIN_NAME=Intel(R) Arc(TM) A770 Graphics;XHAL_BACKENDS=levelzero"
   PASS_REGULAR_EXPRESSION "peak f16 +137.6 TFLOP/s.*peak source +datasheet: Intel Arc A770")
@@ -57,7 +58,7 @@ target_link_libraries(test_levelzero PRIVATE xhal_test_util xhal_test_flags)
 set_target_properties(test_levelzero PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${XHAL_TEST_BIN_DIR})
 add_test(NAME levelzero COMMAND ${xhal_lz_run} $<TARGET_FILE:test_levelzero>)
 add_test(NAME levelzero_no_module COMMAND ${xhal_lz_run} $<TARGET_FILE:test_levelzero> nomodule)
-set_tests_properties(levelzero levelzero_no_module PROPERTIES LABELS "unit;levelzero;slow"
+set_tests_properties(levelzero levelzero_no_module PROPERTIES LABELS "unit;levelzero;slow;intel"
                      TIMEOUT 300 SKIP_RETURN_CODE 77)
 set_tests_properties(levelzero_no_module PROPERTIES ENVIRONMENT
                      "XHAL_OPENCL_TUNING=${CMAKE_CURRENT_SOURCE_DIR}/levelzero/nomodule.ini")
@@ -65,7 +66,7 @@ set_tests_properties(levelzero_no_module PROPERTIES ENVIRONMENT
 # The backend end to end over the stand-in: the quick GEMM, serving GEMM and attention tests.
 foreach(op gemm gemm_serving attention)
   add_test(NAME ${op}_levelzero COMMAND ${xhal_lz_run} $<TARGET_FILE:test_${op}>)
-  set_tests_properties(${op}_levelzero PROPERTIES LABELS "unit;levelzero;slow" TIMEOUT 900
+  set_tests_properties(${op}_levelzero PROPERTIES LABELS "unit;levelzero;slow;intel" TIMEOUT 900
                        SKIP_RETURN_CODE 77)
 endforeach()
 # The first to run compiles the modules (minutes for GEMM on Intel's CPU runtime here) into the
@@ -76,6 +77,6 @@ add_test(NAME conform_levelzero
          COMMAND ${xhal_lz_run} bash ${CMAKE_CURRENT_SOURCE_DIR}/conformance/backend_acceptance.sh
                  $<TARGET_FILE:xhal_tool> levelzero "" ${CMAKE_BINARY_DIR}/tests/acceptance/levelzero
                  "" --quick --only correctness)
-set_tests_properties(conform_levelzero PROPERTIES LABELS "conformance;acceptance;levelzero;slow"
+set_tests_properties(conform_levelzero PROPERTIES LABELS "conformance;acceptance;levelzero;slow;intel"
                      TIMEOUT 900 SKIP_RETURN_CODE 77 ENVIRONMENT "XHAL_BACKENDS=levelzero"
                      DEPENDS gemm_levelzero)
