@@ -151,7 +151,7 @@ function(xhal_spirv_module out_var)
 endfunction()
 
 # The -D options of each distinct variant the shipped tuning file gives, as
-# "<program>|<options>" entries in <out_var>. Mirrors ocl_program_options() (ocl_program.c):
+# "<program>|<options>" entries in <out_var>. Mirrors ocl_program_options() (backends/opencl/ocl_tuning.c):
 # a parameter a variant does not use is pinned so that it cannot change the options.
 function(xhal_opencl_spirv_variants out_var tuning_file)
   file(STRINGS ${tuning_file} lines)

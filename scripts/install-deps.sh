@@ -21,6 +21,8 @@ packages=(
   "clang-15:compiling the OpenCL C kernels to SPIR-V (cmake/xhal_spirv.cmake)"
   "llvm-spirv-15:translating those kernels' LLVM IR to SPIR-V"
   "spirv-tools:spirv-val, which validates every SPIR-V module in the build"
+  "libze-dev:building the Level Zero backend (level_zero/ze_api.h)"
+  "libze1:the Level Zero loader (libze_loader.so.1), which the Level Zero backend dlopens"
   "clinfo:nothing required; shows what the OpenCL platforms and devices are"
   "libclblast1:nothing required; the baseline of xhal bench --vs clblast"
   "libopenblas0:nothing required; the baseline of xhal bench --vs openblas"

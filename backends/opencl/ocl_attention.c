@@ -19,7 +19,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "ocl_internal.h"
+#include "ocl_ops.h"
 #include "xc_features.h"
 
 #define OCL_ATTN_BUDGET ((uint64_t)256 << 20)
@@ -33,20 +33,20 @@
 
 xhal_status_t ocl_attention_supports(xhal_be_device_t *device, const xhal_attention_desc_t *desc) {
     xhal_status_t status =
-        xc_attention_features(device->host, "opencl", desc, OCL_ATTENTION_FEATURES);
+        xc_attention_features(device->host, OCL_BACKEND_NAME, desc, OCL_ATTENTION_FEATURES);
     if (status != XHAL_OK) return status;
     if (desc->head_dim > OCL_MAX_HEAD_DIM)
-        return device->host->set_error(XHAL_UNSUPPORTED,
-                                       "opencl: attention head_dim %lld is not supported (1..%d)",
-                                       (long long)desc->head_dim, OCL_MAX_HEAD_DIM);
+        return device->host->set_error(
+            XHAL_UNSUPPORTED, OCL_BACKEND_NAME ": attention head_dim %lld is not supported (1..%d)",
+            (long long)desc->head_dim, OCL_MAX_HEAD_DIM);
     /* Rows, keys, heads, sequences and pool blocks are ints in the kernels, with room for the
      * sums they form (a packed offset plus a length, a block count plus the batch). */
     const int64_t limit = INT_MAX / 2;
     if (desc->seq_q > limit || desc->seq_kv > limit || desc->heads_q > limit ||
         desc->batch > limit || desc->num_blocks > limit || desc->block_table_stride > limit)
-        return device->host->set_error(XHAL_UNSUPPORTED,
-                                       "opencl: attention sizes above %lld are not supported",
-                                       (long long)limit);
+        return device->host->set_error(
+            XHAL_UNSUPPORTED, OCL_BACKEND_NAME ": attention sizes above %lld are not supported",
+            (long long)limit);
     return XHAL_OK;
 }
 
@@ -136,7 +136,8 @@ static xhal_status_t prefill(xhal_be_stream_t *stream, const xhal_attention_desc
     uint64_t group_blocks = packed_kv ? kv_blocks : kv_blocks * (uint64_t)per_group;
     if (group_blocks > (uint64_t)INT_MAX)
         return stream->device->host->set_error(
-            XHAL_UNSUPPORTED, "opencl: attention prefill needs %llu scratch blocks (> %d)",
+            XHAL_UNSUPPORTED,
+            OCL_BACKEND_NAME ": attention prefill needs %llu scratch blocks (> %d)",
             (unsigned long long)group_blocks, INT_MAX);
 
     cl_mem kt = NULL, vp = NULL;

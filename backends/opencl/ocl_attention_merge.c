@@ -4,7 +4,7 @@
  */
 #include <limits.h>
 
-#include "ocl_internal.h"
+#include "ocl_ops.h"
 
 xhal_status_t ocl_attention_merge_supports(xhal_be_device_t *device,
                                            const xhal_attention_merge_desc_t *desc) {
@@ -12,7 +12,8 @@ xhal_status_t ocl_attention_merge_supports(xhal_be_device_t *device,
     if (desc->batch > INT_MAX || desc->heads > INT_MAX || desc->seq > INT_MAX ||
         desc->head_dim > INT_MAX)
         return device->host->set_error(
-            XHAL_UNSUPPORTED, "opencl: attention merge sizes above %d are not supported", INT_MAX);
+            XHAL_UNSUPPORTED, OCL_BACKEND_NAME ": attention merge sizes above %d are not supported",
+            INT_MAX);
     return XHAL_OK;
 }
 

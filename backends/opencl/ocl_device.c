@@ -11,13 +11,6 @@
 #include "ocl_peaks.h"
 #include "xc_spirv.h"
 
-void ocl_copy_string(char *dst, size_t size, const char *src) {
-    size_t n = strlen(src);
-    if (n >= size) n = size - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 /* Trims surrounding blanks in place (drivers pad some strings). */
 static void trim(char *text) {
     size_t start = strspn(text, " \t\n");

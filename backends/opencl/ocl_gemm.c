@@ -57,7 +57,8 @@ static void panel_shape(const ocl_tuning_t *t, const xhal_gemm_desc_t *d, panels
 #define OCL_GEMM_FEATURES (XC_GEMM_BIAS | XC_GEMM_ACTIVATION | XC_GEMM_GATED | XC_GEMM_QUANT_B)
 
 xhal_status_t ocl_gemm_supports(xhal_be_device_t *device, const xhal_gemm_desc_t *desc) {
-    xhal_status_t status = xc_gemm_features(device->host, "opencl", desc, OCL_GEMM_FEATURES);
+    xhal_status_t status =
+        xc_gemm_features(device->host, OCL_BACKEND_NAME, desc, OCL_GEMM_FEATURES);
     if (status != XHAL_OK) return status;
     const ocl_tuning_t *t = &device->tuning;
     /* Every epilogue and quantized format runs (the core has checked the combinations). */
@@ -66,13 +67,14 @@ xhal_status_t ocl_gemm_supports(xhal_be_device_t *device, const xhal_gemm_desc_t
     if (desc->m > limit || desc->n > limit || desc->k > limit)
         return device->host->set_error(
             XHAL_UNSUPPORTED,
-            "opencl: GEMM dimensions above %lld are not supported (m %lld, n "
-            "%lld, k %lld)",
+            OCL_BACKEND_NAME ": GEMM dimensions above %lld are not supported (m %lld, n "
+                             "%lld, k %lld)",
             (long long)limit, (long long)desc->m, (long long)desc->n, (long long)desc->k);
     if (t->gemm_local && (size_t)t->gemm_wg_m * (size_t)t->gemm_wg_n > device->max_work_group)
         return device->host->set_error(
             XHAL_UNSUPPORTED,
-            "opencl: the tuning of %s asks for GEMM work-groups of %d x %d, more than the "
+            OCL_BACKEND_NAME
+            ": the tuning of %s asks for GEMM work-groups of %d x %d, more than the "
             "device's %zu work-items (section [%s] of %s)",
             device->info.name, t->gemm_wg_n, t->gemm_wg_m, device->max_work_group, t->section,
             t->source);

@@ -6,7 +6,7 @@
 #ifndef XHAL_OCL_GEMM_H
 #define XHAL_OCL_GEMM_H
 
-#include "ocl_internal.h"
+#include "ocl_ops.h"
 
 /* Scratch for packed operands is kept under this, by packing batches in groups. */
 #define OCL_SCRATCH_BUDGET ((uint64_t)256 << 20)

@@ -13,40 +13,13 @@
 
 #include "ocl_internal.h"
 
-static const struct {
-    const char *name;
-    ocl_program_id_t program;
-    int quantized; /* variants are quantized formats, not dtypes */
-} families[OCL_FAMILY_COUNT] = {
-    [OCL_GEMM_PACK_A] = {"gemm_pack_a", OCL_PROGRAM_GEMM},
-    [OCL_GEMM_PACK_B] = {"gemm_pack_b", OCL_PROGRAM_GEMM},
-    [OCL_GEMM_TILE] = {"gemm_tile", OCL_PROGRAM_GEMM},
-    [OCL_GEMM_COPY_A] = {"gemm_copy_a", OCL_PROGRAM_GEMM},
-    [OCL_GEMM_FUSED] = {"gemm_fused", OCL_PROGRAM_GEMM},
-    [OCL_GEMV_N] = {"gemv_n", OCL_PROGRAM_GEMM},
-    [OCL_GEMV_T] = {"gemv_t", OCL_PROGRAM_GEMM},
-    [OCL_GEMV_NG] = {"gemv_ng", OCL_PROGRAM_GEMM},
-    [OCL_GEMV_TG] = {"gemv_tg", OCL_PROGRAM_GEMM},
-    [OCL_QPACK_B] = {"qpack_b", OCL_PROGRAM_GEMM, 1},
-    [OCL_QFUSED] = {"qfused", OCL_PROGRAM_GEMM, 1},
-    [OCL_QGEMV_T] = {"qgemv_t", OCL_PROGRAM_GEMM, 1},
-    [OCL_QGEMV_TG] = {"qgemv_tg", OCL_PROGRAM_GEMM, 1},
-    [OCL_ATTN_PACK_KV] = {"attn_pack_kv", OCL_PROGRAM_ATTENTION},
-    [OCL_ATTN_PREFILL] = {"attn_prefill", OCL_PROGRAM_ATTENTION},
-    [OCL_ATTN_DECODE] = {"attn_decode", OCL_PROGRAM_ATTENTION},
-    [OCL_ATTN_COMBINE] = {"attn_combine", OCL_PROGRAM_ATTENTION},
-    [OCL_ATTN_MERGE] = {"attn_merge", OCL_PROGRAM_ATTENTION_MERGE},
-};
-
-static const char *const dtype_suffix[OCL_VARIANTS] = {"f32", "f16", "bf16", "?"};
-static const char *const quant_suffix[OCL_VARIANTS] = {"int8", "int4", "e4m3", "e5m2"};
-
 static xhal_status_t get_kernel(xhal_be_stream_t *stream, ocl_family_t family, int variant,
                                 const char *name, cl_kernel *out) {
     cl_kernel *slot = &stream->kernels[family][variant];
     if (!*slot) {
         cl_program program = NULL;
-        xhal_status_t status = ocl_program_get(stream->device, families[family].program, &program);
+        xhal_status_t status =
+            ocl_program_get(stream->device, ocl_family_program(family), &program);
         if (status != XHAL_OK) return status;
         cl_int err = CL_SUCCESS;
         *slot = ocl.clCreateKernel(program, name, &err);
@@ -64,8 +37,7 @@ xhal_status_t ocl_launch(xhal_be_stream_t *stream, ocl_family_t family, int vari
                          const size_t *global, const size_t *local) {
     const xhal_host_api_t *host = stream->device->host;
     char name[64];
-    snprintf(name, sizeof(name), "%s_%s", families[family].name,
-             (families[family].quantized ? quant_suffix : dtype_suffix)[variant]);
+    ocl_kernel_name(family, variant, name, sizeof(name));
     cl_kernel kernel = NULL;
     xhal_status_t status = get_kernel(stream, family, variant, name, &kernel);
     if (status != XHAL_OK) return status;

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ocl_internal.h"
+#include "ocl_ops.h"
 
 uint64_t ocl_gemm_local_bytes(const ocl_tuning_t *t) {
     if (!t->gemm_local) return 0;

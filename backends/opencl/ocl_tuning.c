@@ -19,8 +19,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ocl_internal.h"
+#include "ocl_ops.h"
 #include "xc_tuning.h"
+
+void ocl_copy_string(char *dst, size_t size, const char *src) {
+    size_t n = strlen(src);
+    if (n >= size) n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
 
 #define OCL_PARAM(name, min, max, vector) XC_INT_PARAM(ocl_tuning_t, name, min, max, vector)
 
@@ -124,5 +131,28 @@ void ocl_tuning_apply(const xc_ini_t *ini, const char *source, const xc_device_i
         /* A tuned file's section is named like the device: the shipped one stays named. */
         if (!out->tuned[0] || !id->name || strcmp(section, id->name) != 0)
             snprintf(out->section, sizeof out->section, "%s", section);
+    }
+}
+
+void ocl_program_options(const ocl_tuning_t *t, const char *extra, ocl_program_id_t id, char *out,
+                         size_t size) {
+    if (id == OCL_PROGRAM_GEMM) {
+        /* Parameters a variant does not use are pinned, so they cannot change its cache key. */
+        int local = t->gemm_local;
+        snprintf(out, size,
+                 "-cl-std=CL1.2 -DXV=%d -DGEMM_TM=%d -DGEMM_NV=%d -DGEMM_RB=%d -DGEMM_LOCAL=%d "
+                 "-DGEMM_WG_M=%d -DGEMM_WG_N=%d -DGEMM_KB=%d -DGEMM_PACK_K=%d -DGEMV_M=%d "
+                 "-DGEMV_NV=%d -DGEMV_TC=%d",
+                 t->gemm_vw, t->gemm_tm, t->gemm_nv, local ? 1 : t->gemm_rb, local,
+                 local ? t->gemm_wg_m : 1, local ? t->gemm_wg_n : 1, local ? t->gemm_kb : 1,
+                 t->gemm_pack_k, t->gemv_rows, t->gemv_nv, t->gemv_tc);
+    } else {
+        snprintf(out, size, "-cl-std=CL1.2 -DXV=%d -DATT_BQ=%d -DATT_DEC_RB=%d -DATT_DMAX=256",
+                 t->att_vw, t->att_bq, t->att_dec_rb);
+    }
+    size_t used = strlen(out);
+    if (extra && *extra && used + 1 < size) {
+        out[used] = ' ';
+        ocl_copy_string(out + used + 1, size - used - 1, extra);
     }
 }

@@ -6,7 +6,7 @@
  */
 #include <stddef.h>
 
-#include "ocl_internal.h"
+#include "ocl_ops.h"
 #include "xc_tuned.h"
 #include "xc_tuning.h"
 
