@@ -34,7 +34,7 @@ xk_attention_simple(xk_attention_params_t p) {
         const int64_t k_base = batch * p.k_sb + kv_head * p.k_sh;
         const int64_t v_base = batch * p.v_sb + kv_head * p.v_sh;
         for (int c = lane; c < d; c += 32) qs[warp][c] = xk_load(q, p.dtype, q_row + c);
-        __syncwarp();
+        xk_sync_group();
 
         const int64_t keys = xk_visible_keys(p, i);
         float acc[XK_ATTN_MAX_DIM / 32] = {};
@@ -57,7 +57,7 @@ xk_attention_simple(xk_attention_params_t p) {
             for (int u = 0; u < XK_ATTN_MAX_DIM / 32; u++) acc[u] *= corr;
             const int64_t n = xk_min64(32, keys - j0);
             for (int jj = 0; jj < n; jj++) {
-                const float pw = __shfl_sync(0xffffffffu, pj, jj);
+                const float pw = xk_shfl(pj, jj);
                 const int64_t v_row = v_base + (j0 + jj) * p.v_ss;
 #pragma unroll
                 for (int u = 0; u < XK_ATTN_MAX_DIM / 32; u++) {
@@ -74,7 +74,7 @@ xk_attention_simple(xk_attention_params_t p) {
             int c = lane + 32 * u;
             if (c < d) xk_store(o, p.dtype, o_row + c, acc[u] * inv);
         }
-        __syncwarp(); /* qs[warp] is rewritten by the next row */
+        xk_sync_group(); /* qs[warp] is rewritten by the next row */
     }
 }
 

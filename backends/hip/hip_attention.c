@@ -1,0 +1,101 @@
+/*
+ * Attention: the plan (hip_plan.c) picks the exact kernel, the MFMA prefill kernel, or split-KV
+ * decode (the MFMA decode kernel, then the combine kernel); this file refuses what the backend
+ * does not implement, fills the parameters and launches.
+ * XHAL_HIP_ATTENTION=simple|prefill|decode forces a path where it can run (XHAL_HIP_STRICT=1:
+ * UNSUPPORTED where it cannot).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hip_internal.h"
+#include "xk_params.h"
+
+xhal_status_t hip_attention_supports(xhal_be_device_t *dev, const xhal_attention_desc_t *d) {
+    /* The serving features of API 0.2 are not implemented by this backend yet: say so, each. */
+    const char *missing = d->cu_seqlens_q || d->cu_seqlens_kv ? "variable-length (packed) batches"
+                          : d->block_table                    ? "a paged KV cache"
+                          : d->seqlens_kv                     ? "per-sequence KV lengths"
+                          : d->sliding_window                 ? "a sliding window"
+                          : d->softcap != 0.0f                ? "soft-capping"
+                          : d->lse                            ? "the LSE output"
+                                                              : NULL;
+    if (missing)
+        return dev->host->set_error(XHAL_UNSUPPORTED,
+                                    "hip: the HIP backend does not implement %s yet", missing);
+    if (d->head_dim > 256)
+        return dev->host->set_error(XHAL_UNSUPPORTED,
+                                    "hip: attention head_dim %lld is not supported (1..256)",
+                                    (long long)d->head_dim);
+    return hip_module_check(dev);
+}
+
+xhal_status_t hip_attention(xhal_be_stream_t *stream, const xhal_attention_desc_t *d,
+                            const xhal_be_attention_buffers_t *buffers) {
+    xhal_be_device_t *dev = stream->device;
+    xhal_status_t status = hip_enter(dev);
+    if (status != XHAL_OK) return status;
+
+    hip_attention_plan_t plan;
+    char why[160] = "";
+    const char *force = dev->state->options.force_attention;
+    if (hip_plan_attention(d, &dev->arch, &dev->tuning, force, &plan, why, sizeof why) != 0)
+        return dev->host->set_error(XHAL_UNSUPPORTED, "%s", why);
+    status = hip_check_forced(dev, "XHAL_HIP_ATTENTION", force, plan.forced_refused,
+                              hip_attention_kind_name(plan.kind), "attention");
+    if (status != XHAL_OK) return status;
+
+    xk_attention_params_t p;
+    memset(&p, 0, sizeof p);
+    p.q = (uint64_t)(uintptr_t)buffers->q->address + d->q_offset;
+    p.k = (uint64_t)(uintptr_t)buffers->k->address + d->k_offset;
+    p.v = (uint64_t)(uintptr_t)buffers->v->address + d->v_offset;
+    p.o = (uint64_t)(uintptr_t)buffers->o->address + d->o_offset;
+    p.batch = d->batch;
+    p.heads_q = d->heads_q;
+    p.heads_kv = d->heads_kv;
+    p.seq_q = d->seq_q;
+    p.seq_kv = d->seq_kv;
+    p.head_dim = d->head_dim;
+    p.q_sb = d->q_strides.batch;
+    p.q_sh = d->q_strides.head;
+    p.q_ss = d->q_strides.seq;
+    p.k_sb = d->k_strides.batch;
+    p.k_sh = d->k_strides.head;
+    p.k_ss = d->k_strides.seq;
+    p.v_sb = d->v_strides.batch;
+    p.v_sh = d->v_strides.head;
+    p.v_ss = d->v_strides.seq;
+    p.o_sb = d->o_strides.batch;
+    p.o_sh = d->o_strides.head;
+    p.o_ss = d->o_strides.seq;
+    p.keys_per_split = plan.keys_per_split;
+    p.dtype = (int32_t)d->dtype;
+    p.causal = d->causal;
+    p.group = (int32_t)(d->heads_q / d->heads_kv);
+    p.splits = plan.splits;
+    p.row_blocks = plan.row_blocks;
+    p.decode = plan.kind == HIP_ATTENTION_DECODE;
+    p.scale = d->scale != 0.0f ? d->scale : (float)(1.0 / sqrt((double)d->head_dim));
+    p.scale_log2 = (float)((double)p.scale * 1.4426950408889634); /* softmax on exp2 */
+    if (plan.workspace_bytes) {
+        void *ws = NULL;
+        if ((status = hip_workspace(stream, plan.workspace_bytes, &ws)) != XHAL_OK) return status;
+        p.workspace = (uint64_t)(uintptr_t)ws;
+        p.partial_stats = p.workspace + plan.stats_offset;
+    }
+
+    hip_function_t f = NULL;
+    if ((status = hip_kernel(dev, plan.kernel, &f)) != XHAL_OK) return status;
+    uint32_t grid[3] = {plan.grid, 1, 1};
+    void *args[] = {&p};
+    if ((status = hip_launch(stream, f, grid, plan.threads, args, plan.kernel)) != XHAL_OK)
+        return status;
+    if (plan.kind != HIP_ATTENTION_DECODE) return XHAL_OK;
+
+    hip_function_t combine = NULL;
+    if ((status = hip_kernel(dev, "xk_attention_combine", &combine)) != XHAL_OK) return status;
+    uint32_t combine_grid[3] = {plan.combine_grid, 1, 1};
+    return hip_launch(stream, combine, combine_grid, 128, args, "xk_attention_combine");
+}

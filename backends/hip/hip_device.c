@@ -1,0 +1,133 @@
+/*
+ * One HIP device: what the runtime says it is (name, gfx target, compute units, clock, memory,
+ * LDS), and the tuning that applies to it. Its code object is loaded by hip_module.c: at open
+ * when one is built in for its target, else at the first op (hiprtc can take a minute).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hip_internal.h"
+
+uint32_t hip_device_count(xhal_be_state_t *state) {
+    return (uint32_t)state->device_count;
+}
+
+static int attribute(const xhal_be_device_t *dev, int what) {
+    int value = 0;
+    if (dev->rt->hipDeviceGetAttribute(&value, what, dev->index) != HIP_SUCCESS) return 0;
+    return value;
+}
+
+/* gcnArchName ("gfx90a:sramecc+:xnack-"), read at its offset in the layout of the entry point
+ * the runtime has (hip_internal.h); empty when it cannot be read. */
+static void read_arch_name(xhal_be_device_t *dev) {
+    const hip_runtime_t *rt = dev->rt;
+    size_t offset = HIP_PROPS_R0600_ARCH_OFFSET;
+    hip_error_t (*get)(void *, int) = rt->hipGetDevicePropertiesR0600;
+    if (!get) {
+        get = rt->hipGetDeviceProperties;
+        offset = HIP_PROPS_R0000_ARCH_OFFSET;
+    }
+    dev->gcn_arch[0] = '\0';
+    char *props = get ? calloc(1, HIP_PROPS_BUFFER) : NULL;
+    if (props && get(props, dev->index) == HIP_SUCCESS) {
+        const char *name = props + offset;
+        /* A layout this plugin does not know would show here as anything but "gfx...". */
+        if (strncmp(name, "gfx", 3) == 0 && memchr(name, '\0', 256))
+            snprintf(dev->gcn_arch, sizeof dev->gcn_arch, "%s", name);
+    }
+    free(props);
+}
+
+/* Reads the tuning INI: XHAL_HIP_TUNING's file when set, else the copy built into the plugin. */
+static void load_tuning(xhal_be_device_t *dev) {
+    hip_tuning_defaults(&dev->tuning);
+    const char *path = dev->state->options.tuning;
+    char *owned = NULL;
+    const char *text = xhal_hip_tuning_ini;
+    if (path[0]) {
+        FILE *f = fopen(path, "rb");
+        long size = -1;
+        if (f && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
+            fseek(f, 0, SEEK_SET) == 0 && (owned = malloc((size_t)size + 1)) != NULL &&
+            fread(owned, 1, (size_t)size, f) == (size_t)size) {
+            owned[size] = '\0';
+            text = owned;
+        } else {
+            dev->host->log(XHAL_LOG_WARN,
+                           "XHAL_HIP_TUNING=%s cannot be read; using the built-in tuning", path);
+        }
+        if (f) fclose(f);
+    }
+    char error[160];
+    if (hip_tuning_parse(text, dev->arch.gfx, dev->info.name, &dev->tuning, error, sizeof error))
+        dev->host->log(XHAL_LOG_WARN, "tuning file %s: %s; using the defaults",
+                       text == owned ? path : "(built in)", error);
+    free(owned);
+}
+
+xhal_status_t hip_device_open(xhal_be_state_t *state, uint32_t index, xhal_be_device_t **out) {
+    xhal_be_device_t *dev = calloc(1, sizeof(*dev));
+    if (!dev) return state->host->set_error(XHAL_OUT_OF_MEMORY, "hip: calloc failed");
+    dev->state = state;
+    dev->host = state->host;
+    dev->rt = &state->rt;
+    dev->index = (int)index;
+    pthread_mutex_init(&dev->lock, NULL);
+    const hip_runtime_t *rt = dev->rt;
+    xhal_status_t status = hip_enter(dev);
+    if (status != XHAL_OK) {
+        hip_device_close(dev);
+        return status;
+    }
+
+    xhal_device_info_t *info = &dev->info;
+    info->type = XHAL_DEVICE_TYPE_GPU;
+    if (rt->hipDeviceGetName(info->name, (int)sizeof info->name, dev->index) != HIP_SUCCESS ||
+        !info->name[0])
+        snprintf(info->name, sizeof info->name, "AMD GPU %u", index);
+    snprintf(info->vendor, sizeof info->vendor, "AMD");
+    read_arch_name(dev);
+    hip_arch_target(dev->gcn_arch, dev->arch.gfx, sizeof dev->arch.gfx);
+    snprintf(info->architecture, sizeof info->architecture, "%s",
+             dev->gcn_arch[0] ? dev->gcn_arch : "unknown gfx");
+    const char *file = strrchr(rt->file, '/') ? strrchr(rt->file, '/') + 1 : rt->file;
+    snprintf(info->driver, sizeof info->driver, "HIP runtime %d.%d.%d (%.24s)",
+             rt->version / 10000000, rt->version / 100000 % 100, rt->version % 100000, file);
+    size_t bytes = 0;
+    if (rt->hipDeviceTotalMem(&bytes, dev->index) == HIP_SUCCESS) info->memory_bytes = bytes;
+    dev->arch.cus = attribute(dev, HIP_ATTR_MULTIPROCESSOR_COUNT);
+    if (dev->arch.cus <= 0) dev->arch.cus = 1;
+    dev->arch.lds_bytes = attribute(dev, HIP_ATTR_MAX_SHARED_MEMORY_PER_BLOCK);
+    /* The MFMA kernels are built for 64-lane wavefronts; a device that says otherwise gets the
+     * portable kernels, which are right for any wavefront size. */
+    dev->arch.mfma = hip_arch_has_mfma(dev->arch.gfx) && attribute(dev, HIP_ATTR_WARP_SIZE) == 64;
+    info->compute_units = (uint32_t)dev->arch.cus;
+    info->clock_ghz = attribute(dev, HIP_ATTR_CLOCK_RATE) / 1e6; /* kHz */
+    /* Peaks stay 0 here: the core fills datasheet figures from hal/data/devices.ini. */
+
+    load_tuning(dev);
+    status = hip_module_open(dev);
+    if (status != XHAL_OK) {
+        hip_device_close(dev);
+        return status;
+    }
+    dev->host->log(XHAL_LOG_INFO, "%s: %s, %d CUs, %d bytes of LDS per block, %s kernels, %s",
+                   info->name, info->architecture, dev->arch.cus, dev->arch.lds_bytes,
+                   dev->arch.mfma ? "MFMA" : "portable",
+                   dev->module ? "code object built in" : "code object compiled at first use");
+    *out = dev;
+    return XHAL_OK;
+}
+
+void hip_device_close(xhal_be_device_t *dev) {
+    hip_module_release(dev);
+    pthread_mutex_destroy(&dev->lock);
+    free(dev);
+}
+
+xhal_status_t hip_device_info(xhal_be_device_t *dev, xhal_device_info_t *out_info) {
+    *out_info = dev->info;
+    return XHAL_OK;
+}
