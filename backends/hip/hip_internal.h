@@ -193,9 +193,6 @@ void hip_rtc_unload(hip_rtc_t *rtc);
 xhal_status_t hip_rtc_compile(xhal_be_state_t *state, const char *gfx, unsigned char **out_code,
                               size_t *out_size);
 
-/* Whether comgr's ISA name ("amdgcn-amd-amdhsa--gfx90a:xnack-") is target `gfx` (pure). */
-int hip_rtc_isa_matches(const char *isa_name, const char *gfx);
-
 /* ---- The code-object cache (hip_cache.c) ---- */
 
 /* The cached code object of `key` (malloc'ed), or NULL. */

@@ -31,14 +31,6 @@ typedef struct {
 static const rtc_symbol_t rtc_symbols[] = {HIP_RTC_FUNCTIONS(HIP_RTC_SYMBOL)};
 #undef HIP_RTC_SYMBOL
 
-int hip_rtc_isa_matches(const char *isa_name, const char *gfx) {
-    const char *at = strstr(isa_name, "--");
-    if (!at) return 0;
-    at += 2;
-    size_t n = strlen(gfx);
-    return n > 0 && strncmp(at, gfx, n) == 0 && (at[n] == '\0' || at[n] == ':');
-}
-
 /* dl_iterate_phdr callback: the path of the loaded libamd_comgr, if any. */
 static int find_comgr(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
@@ -57,7 +49,7 @@ static void read_known_targets(hip_rtc_t *rtc) {
     /* Not loaded yet (a runtime that loads it lazily): the soname hiprtc would load. */
     const char *sonames[] = {"libamd_comgr.so.3", "libamd_comgr.so.2"};
     for (size_t i = 0; !comgr && i < sizeof sonames / sizeof sonames[0]; i++)
-        comgr = dlopen(sonames[i], RTLD_NOW | RTLD_LOCAL);
+        comgr = dlopen(sonames[i], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     rtc->known_count = -1;
     if (!comgr) return;
     /* POSIX guarantees that a data pointer from dlsym converts to a function pointer. */
@@ -106,8 +98,11 @@ static xhal_status_t load(xhal_be_state_t *state) {
         candidates[n++] = "libhiprtc.so.6";
         candidates[n++] = "libhiprtc.so.5";
     }
+    /* Never unloaded (RTLD_NODELETE): hiprtc brings comgr and LLVM, whose process-wide option
+     * registry does not survive being unloaded and loaded again ("Option registered more than
+     * once"), which a process that shuts xhal down and starts it again would do. */
     for (int i = 0; i < n && !rtc->library; i++) {
-        rtc->library = dlopen(candidates[i], RTLD_NOW | RTLD_LOCAL);
+        rtc->library = dlopen(candidates[i], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
         if (rtc->library) snprintf(rtc->file, sizeof rtc->file, "%.255s", candidates[i]);
     }
     if (!rtc->library)
