@@ -239,7 +239,8 @@ EXPORT int hipGetDeviceProperties(void *props, int device) {
 static int find_alloc(const void *p, size_t size) {
     for (int i = 0; i < MAX_ALLOCS; i++) {
         const char *base = fake.allocs[i].base;
-        if (base && (const char *)p >= base && (size_t)((const char *)p - base) <= fake.allocs[i].size &&
+        if (base && (const char *)p >= base &&
+            (size_t)((const char *)p - base) <= fake.allocs[i].size &&
             size <= fake.allocs[i].size - (size_t)((const char *)p - base))
             return i;
     }
@@ -462,9 +463,9 @@ EXPORT int hipModuleGetFunction(void **function, void *module, const char *name)
 }
 
 #ifndef FAKE_HIP_OLD
-EXPORT int hipModuleLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz,
-                                 unsigned bx, unsigned by, unsigned bz, unsigned shared,
-                                 void *stream, void **args, void **extra) {
+EXPORT int hipModuleLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                                 unsigned by, unsigned bz, unsigned shared, void *stream,
+                                 void **args, void **extra) {
     (void)stream;
     (void)extra;
     FAIL_IF("hipModuleLaunchKernel");
@@ -482,7 +483,7 @@ EXPORT int hipModuleLaunchKernel(void *function, unsigned gx, unsigned gy, unsig
         l->shared = shared;
         /* Every kernel takes one struct by value: attention's params, or GEMM's. */
         size_t size = strncmp(f->name, "xk_attention", 12) == 0 ? sizeof(xk_attention_params_t)
-                                                                 : sizeof(xk_gemm_params_t);
+                                                                : sizeof(xk_gemm_params_t);
         memcpy(&l->params, args[0], size);
     }
     return OK;

@@ -14,10 +14,10 @@
 #endif
 
 static const char *const variables[] = {
-    "XHAL_HIP_RUNTIME", "XHAL_HIP_RTC",      "XHAL_HIP_TUNING",  "XHAL_HIP_CACHE",
-    "XHAL_HIP_JIT",     "XHAL_HIP_GEMM",     "XHAL_HIP_ATTENTION", "XHAL_HIP_STRICT",
-    "FAKE_HIP_INIT",    "FAKE_HIP_DEVICES",  "FAKE_HIP_ARCH",    "FAKE_HIP_NAME",
-    "FAKE_HIP_MEMORY",  "FAKE_HIP_FAIL",     "XHAL_DEVICE",      NULL};
+    "XHAL_HIP_RUNTIME", "XHAL_HIP_RTC",     "XHAL_HIP_TUNING",    "XHAL_HIP_CACHE",
+    "XHAL_HIP_JIT",     "XHAL_HIP_GEMM",    "XHAL_HIP_ATTENTION", "XHAL_HIP_STRICT",
+    "FAKE_HIP_INIT",    "FAKE_HIP_DEVICES", "FAKE_HIP_ARCH",      "FAKE_HIP_NAME",
+    "FAKE_HIP_MEMORY",  "FAKE_HIP_FAIL",    "XHAL_DEVICE",        NULL};
 
 void hft_start(const char *const *settings) {
     xhal_shutdown();

@@ -35,8 +35,8 @@ static void test_devices(void **state) {
         fail_msg("driver \"%s\" does not name the runtime's version", a.driver);
     /* The datasheet figures of hal/data/devices.ini for an MI210. */
     if (!strstr(a.peak_source, "MI210") || a.peak_flops[XHAL_DTYPE_BF16] < 1.8e14)
-        fail_msg("MI210 peaks not filled: %g bf16, source \"%s\"",
-                 a.peak_flops[XHAL_DTYPE_BF16], a.peak_source);
+        fail_msg("MI210 peaks not filled: %g bf16, source \"%s\"", a.peak_flops[XHAL_DTYPE_BF16],
+                 a.peak_source);
 }
 
 /* ROCm 5's hipGetDeviceProperties has another layout: the arch is still found. */
@@ -107,9 +107,9 @@ static void test_out_of_memory(void **state) {
     hft_start((const char *const[]){"FAKE_HIP_MEMORY=1048576", NULL});
     xhal_device_t *device = xt_open("hip");
     xhal_buffer_t *buffer = NULL;
-    XT_EXPECT_ERR(XHAL_OUT_OF_MEMORY, xhal_buffer_alloc(device, 2u << 20, XHAL_MEMORY_DEVICE,
-                                                        &buffer),
-                  "hipMalloc", "hipErrorOutOfMemory");
+    XT_EXPECT_ERR(XHAL_OUT_OF_MEMORY,
+                  xhal_buffer_alloc(device, 2u << 20, XHAL_MEMORY_DEVICE, &buffer), "hipMalloc",
+                  "hipErrorOutOfMemory");
     XT_EXPECT_ERR(XHAL_OUT_OF_MEMORY,
                   xhal_buffer_alloc(device, 2u << 20, XHAL_MEMORY_HOST_PINNED, &buffer),
                   "hipHostMalloc", "hipErrorOutOfMemory");

@@ -225,8 +225,8 @@ static void check_target(const char *gfx) {
         for (int dt = XHAL_DTYPE_F16; dt <= XHAL_DTYPE_BF16; dt++)
             for (int t = 0; t < 4; t++) {
                 gemm_buffers_t g;
-                xhal_gemm_desc_t d =
-                    gemm_desc(&g, device, kind == 2 ? 16 : 200, 256, 96, (xhal_dtype_t)dt, t & 1, t >> 1);
+                xhal_gemm_desc_t d = gemm_desc(&g, device, kind == 2 ? 16 : 200, 256, 96,
+                                               (xhal_dtype_t)dt, t & 1, t >> 1);
                 xhal_stream_t *stream = NULL;
                 XT_OK(xhal_stream_create(device, &stream));
                 xhal_status_t status = xhal_gemm(stream, &d);
@@ -347,8 +347,8 @@ static void test_jit(void **state) {
     if (!rtc) skip(); /* no hiprtc on this machine */
     char setting[128];
     snprintf(setting, sizeof setting, "XHAL_HIP_RTC=%s", rtc);
-    const char *const settings[] = {"XHAL_HIP_JIT=1", setting,
-                                    "XHAL_HIP_CACHE=" XT_HIP_CACHE_DIR, NULL};
+    const char *const settings[] = {"XHAL_HIP_JIT=1", setting, "XHAL_HIP_CACHE=" XT_HIP_CACHE_DIR,
+                                    NULL};
     (void)system("rm -rf '" XT_HIP_CACHE_DIR "'");
     double times[2];
     for (int run = 0; run < 2; run++) {

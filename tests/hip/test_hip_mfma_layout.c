@@ -131,7 +131,8 @@ static void test_gemm_block(void **state) {
             double want = 0.0;
             for (int k = 0; k < K; k++)
                 want += A[i][k] * B[k][j];
-            if (fabs(C[i][j] - want) > 1e-12) fail_msg("C[%d][%d] = %g, want %g", i, j, C[i][j], want);
+            if (fabs(C[i][j] - want) > 1e-12)
+                fail_msg("C[%d][%d] = %g, want %g", i, j, C[i][j], want);
         }
 }
 

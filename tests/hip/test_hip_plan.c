@@ -195,10 +195,9 @@ static void test_attention(void **state) {
                 (int64_t)(p.splits - 1) * p.keys_per_split < 100000);
 
     /* The exact kernel: f32, head_dim without MFMA kernel, unaligned rows, RDNA. */
-    xhal_attention_desc_t simple[4] = {attention(64, 64, 128, XHAL_DTYPE_F32),
-                                       attention(64, 64, 80, XHAL_DTYPE_BF16),
-                                       attention(64, 64, 128, XHAL_DTYPE_BF16),
-                                       attention(64, 64, 128, XHAL_DTYPE_BF16)};
+    xhal_attention_desc_t simple[4] = {
+        attention(64, 64, 128, XHAL_DTYPE_F32), attention(64, 64, 80, XHAL_DTYPE_BF16),
+        attention(64, 64, 128, XHAL_DTYPE_BF16), attention(64, 64, 128, XHAL_DTYPE_BF16)};
     simple[2].k_offset = 2;
     for (int i = 0; i < 4; i++) {
         arch.mfma = i < 3;
@@ -222,8 +221,8 @@ static void test_tuning(void **state) {
     char error[160];
     hip_tuning_t t = defaults();
     /* The built-in file parses for every target and device name. */
-    static const char *const targets[] = {"gfx906", "gfx908", "gfx90a", "gfx940", "gfx942",
-                                          "gfx1030", "gfx1100"};
+    static const char *const targets[] = {"gfx906", "gfx908",  "gfx90a", "gfx940",
+                                          "gfx942", "gfx1030", "gfx1100"};
     FILE *f = fopen(XT_HIP_INI, "rb");
     assert_non_null(f);
     static char text[16384];
@@ -251,8 +250,8 @@ static void test_tuning(void **state) {
     assert_true(t.gemm_group_m == 4 && strcmp(t.gemm_large, "128x128x32") == 0);
 
     /* Errors name the line; nothing is applied. */
-    const char *bad[] = {"[default]\ngemm_tile = 3\n", "[gfx1]\ngemm_group_m = 0\n",
-                         "[default\n", "[default]\njust words\n"};
+    const char *bad[] = {"[default]\ngemm_tile = 3\n", "[gfx1]\ngemm_group_m = 0\n", "[default\n",
+                         "[default]\njust words\n"};
     const char *line[] = {"line 2", "line 2", "line 1", "line 2"};
     for (int i = 0; i < 4; i++) {
         t = defaults();
