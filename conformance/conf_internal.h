@@ -5,9 +5,12 @@
  *   conf_reference.c       the fp64 reference GEMM and attention (deliberately simple)
  *   conf_check_gemm.c      the GEMM correctness table
  *   conf_check_attention.c the attention correctness table
+ *   conf_check_serving.c   serving attention: varlen, paged, window, soft-cap, LSE
+ *   conf_check_merge.c     merging partial attention outputs by their LSEs
  *   conf_expected.c        per-backend expected failures
  *   conf_metrics.c         FLOPs, minimum bytes, MFU, MBU, roofline (PEAKS.md)
  *   conf_plan.c            the utilization cases, sized to the device
+ *   conf_serving.c         serving shapes (paged decode, varlen and chunked prefill) for it
  *   conf_timing.c          timing one utilization case (warm-up, rotation, median)
  *   conf_measure.c         ceilings: copy bandwidth and a large GEMM through the public API
  *   conf_host.c            the CPU backend's simple kernels: host copy and FMA loops
@@ -109,6 +112,13 @@ void conf_release(conf_ctx_t *ctx, conf_tensor_t *tensors, size_t count);
  */
 void conf_judge(conf_check_t *r, const double *out, const double *ref, size_t count, double bound);
 
+/*
+ * A log-sum-exp output (attention's lse, the merge's): FAIL with a note appended unless it is
+ * -inf exactly where `ref` is and within `bound` (relative Frobenius) elsewhere.
+ */
+void conf_judge_lse(conf_check_t *r, const double *got, const double *ref, size_t count,
+                    double bound);
+
 /* The relative Frobenius bound for a result stored in `dtype` after a reduction of `depth`. */
 double conf_gemm_bound(xhal_dtype_t out_dtype, int64_t k);
 double conf_attention_bound(xhal_dtype_t dtype);
@@ -128,6 +138,32 @@ int64_t conf_attention_visible(const xhal_attention_desc_t *d, int64_t i);
 void conf_ref_attention(const xhal_attention_desc_t *d, const double *q, const double *k,
                         const double *v, double *scores, double *ref);
 
+/* The index buffers of a serving attention as host arrays; NULL where the desc has none. */
+typedef struct conf_att_index {
+    const int32_t *cu_q, *cu_kv, *lens_kv, *table;
+} conf_att_index_t;
+
+/* Queries and keys of sequence b, as xhal.h defines them. */
+int64_t conf_att_len_q(const xhal_attention_desc_t *d, const conf_att_index_t *x, int64_t b);
+int64_t conf_att_len_kv(const xhal_attention_desc_t *d, const conf_att_index_t *x, int64_t b);
+/* Element 0 of query row (b, h, i) of Q or O (strides s): packed or per sequence. */
+int64_t conf_att_q_row(const xhal_attention_desc_t *d, const conf_att_index_t *x,
+                       const xhal_attention_strides_t *s, int64_t b, int64_t h, int64_t i);
+/* Element 0 of key t of sequence b, KV head kvh, in K or V (strides s): packed, paged or not. */
+int64_t conf_att_kv_row(const xhal_attention_desc_t *d, const conf_att_index_t *x,
+                        const xhal_attention_strides_t *s, int64_t b, int64_t kvh, int64_t t);
+/* Whether query i of a sequence of len_q queries and len_kv keys sees key j (causal, window). */
+int conf_att_sees(const xhal_attention_desc_t *d, int64_t len_q, int64_t len_kv, int64_t i,
+                  int64_t j);
+/*
+ * Attention with every serving feature, in fp64: ref gets each sequence's rows in [b][h][i][x]
+ * order (i < its query count), lse_ref (when not NULL) ln sum exp of each row's scores, -inf for
+ * a row that saw no key. `scores` holds max over sequences of the key count doubles.
+ */
+void conf_ref_attention_serving(const xhal_attention_desc_t *d, const conf_att_index_t *x,
+                                const double *q, const double *k, const double *v, double *scores,
+                                double *ref, double *lse_ref);
+
 /* ---- Correctness tables ---- */
 
 typedef struct conf_check_table {
@@ -141,6 +177,8 @@ typedef struct conf_check_table {
 
 extern const conf_check_table_t conf_check_gemm;
 extern const conf_check_table_t conf_check_attention;
+extern const conf_check_table_t conf_check_serving;
+extern const conf_check_table_t conf_check_merge;
 
 /* ---- conf_expected.c ---- */
 
@@ -169,12 +207,49 @@ double conf_attention_bytes(const xhal_attention_desc_t *d);
 /* Fills the achieved rates and the fractions from ms, flops, bytes and the peaks. */
 void conf_metrics_apply(conf_perf_t *p, double peak_flops, double peak_bandwidth);
 
+/* ---- conf_serving.c: serving shapes of the utilization part ---- */
+
+typedef enum conf_serving_kind {
+    CONF_SERVING_NONE = 0,       /* a dense attention */
+    CONF_SERVING_DECODE_PAGED,   /* one query per sequence over a paged cache */
+    CONF_SERVING_DECODE_PACKED,  /* the same lengths with K/V packed contiguously */
+    CONF_SERVING_PREFILL_VARLEN, /* packed causal prefill of mixed lengths */
+    CONF_SERVING_CHUNKED_PAGED,  /* a chunk of queries at the end of each paged sequence */
+} conf_serving_kind_t;
+
+typedef struct conf_serving {
+    conf_serving_kind_t kind;
+    int64_t batch, min_len, max_len; /* sequences and their KV (prefill: query) lengths */
+    int64_t chunk;                   /* CHUNKED_PAGED: queries per sequence */
+    int64_t block_size;              /* paged */
+} conf_serving_t;
+
+/* The host index arrays of a serving shape; NULL where it has none. */
+typedef struct conf_serving_arrays {
+    int32_t *cu_q, *cu_kv, *lens_kv, *table;
+    int64_t table_count, rows_q, rows_kv; /* table entries; queries and keys of all sequences */
+} conf_serving_arrays_t;
+
+/*
+ * Fills `d` (heads, head_dim and dtype set by the caller) and the arrays for shape `s`;
+ * 0, or -1 out of memory. conf_serving_free releases the arrays.
+ */
+int conf_serving_build(const conf_serving_t *s, xhal_attention_desc_t *d, conf_serving_arrays_t *a);
+void conf_serving_free(conf_serving_arrays_t *a);
+/* PEAKS.md's FLOPs (exact unmasked pairs) and minimum bytes (Q, O, the keys read) of a shape. */
+double conf_serving_flops(const xhal_attention_desc_t *d, const conf_serving_arrays_t *a);
+double conf_serving_bytes(const xhal_attention_desc_t *d, const conf_serving_arrays_t *a);
+/* Elements of Q, K, V and O to allocate. */
+void conf_serving_elements(const xhal_attention_desc_t *d, const conf_serving_arrays_t *a,
+                           double out[4]);
+
 /* ---- conf_plan.c ---- */
 
 typedef struct conf_plan_item {
     conf_perf_t result; /* id, group, op, dtype, shape, flops, bytes filled; SKIP with a note */
     xhal_gemm_desc_t gemm;
     xhal_attention_desc_t attention;
+    conf_serving_t serving; /* kind NONE: `attention` is dense and complete */
     uint64_t copy_bytes;
     double estimate_s; /* at the peaks in use */
 } conf_plan_item_t;

@@ -10,7 +10,9 @@
  * 4096x14336, 14336x4096, 8192x8192, 8192x28672; weights stored [n, k] as in PyTorch, so B is
  * transposed) at prefill (m = 2048 tokens) and decode (m = 1, 16, 64); 70B-class attention (64
  * query heads over 8 KV heads: GQA 8:1, head_dim 128, causal) prefill at 512-8192 tokens and
- * decode over 1k-32k of KV with batch 1-64, plus head_dim 64; one large device-to-device copy.
+ * decode over 1k-32k of KV with batch 1-64, plus head_dim 64; serving shapes (a decode batch of
+ * 64 over a paged cache, varlen and chunked prefill: conf_serving.c); one large device-to-device
+ * copy.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -244,6 +246,90 @@ static void plan_attention(plan_t *p) {
     }
 }
 
+/* ---- Serving attention (conf_serving.c) ---- */
+
+typedef struct serving_case {
+    const char *id, *group;
+    conf_serving_t shape;
+    int64_t floor; /* the longest length is halved to fit the budget, but not below this */
+    int quick;
+} serving_case_t;
+
+/* 70B-class heads; decode batches of 64 with 128 .. 32k keys, paged and packed alike (the
+ * paged kernel is held to the packed one's bytes/s), a packed prefill of 4 lengths from 256 to
+ * 2048 (held to the dense prefill's FLOP/s), and 4 chunks of 512 queries over 0.5k .. 8k of
+ * paged context. */
+static const serving_case_t servings[] = {
+    {.id = "attn.decode-paged.b64",
+     .group = "attn-decode",
+     .shape = {CONF_SERVING_DECODE_PAGED, 64, 128, 32768, 0, 16},
+     .floor = 1024,
+     .quick = 1},
+    {.id = "attn.decode-packed.b64",
+     .group = "attn-decode",
+     .shape = {CONF_SERVING_DECODE_PACKED, 64, 128, 32768, 0, 0},
+     .floor = 1024,
+     .quick = 1},
+    {.id = "attn.prefill-varlen.b4",
+     .group = "attn-prefill",
+     .shape = {CONF_SERVING_PREFILL_VARLEN, 4, 256, 2048, 0, 0},
+     .floor = 512,
+     .quick = 1},
+    {.id = "attn.chunked-prefill-paged.b4",
+     .group = "attn-prefill",
+     .shape = {CONF_SERVING_CHUNKED_PAGED, 4, 512, 8192, 512, 16},
+     .floor = 1024},
+};
+
+/* Builds the shape (halving its lengths until the estimate fits) into the item. */
+static void serving_item(plan_t *p, conf_plan_item_t *item, const serving_case_t *c) {
+    conf_serving_t shape = c->shape;
+    xhal_attention_desc_t d;
+    conf_serving_arrays_t a;
+    for (;;) {
+        xhal_attention_desc_init(&d, 1, 64, 8, 1, 1, 128, item->result.dtype, XHAL_LAYOUT_BSHD);
+        if (conf_serving_build(&shape, &d, &a) != 0) {
+            p->failed = 1;
+            return;
+        }
+        item->result.flops = conf_serving_flops(&d, &a);
+        item->result.bytes = conf_serving_bytes(&d, &a);
+        double seconds = estimate(p, item->result.dtype, item->result.flops, item->result.bytes);
+        conf_serving_free(&a);
+        if (seconds <= p->env->budget_s || shape.max_len / 2 < c->floor) break;
+        /* Every length halves (the shortest no further than 16): the same mix, smaller. */
+        shape.max_len /= 2;
+        shape.min_len = shape.min_len / 2 < 16 ? 16 : shape.min_len / 2;
+        shape.chunk /= 2;
+    }
+    item->serving = shape;
+    item->attention = d;
+    conf_format(item->result.shape, sizeof item->result.shape,
+                "b%lld hq64 hkv8 d128 %s %lld..%lld%s%s", (long long)shape.batch,
+                shape.kind == CONF_SERVING_PREFILL_VARLEN ? "q=kv" : "kv", (long long)shape.min_len,
+                (long long)shape.max_len, shape.max_len < c->shape.max_len ? " (scaled)" : "",
+                shape.block_size ? " paged bs16"
+                : shape.chunk    ? ""
+                                 : " packed");
+    if (shape.chunk)
+        conf_append(item->result.shape, sizeof item->result.shape, " +%lld q",
+                    (long long)shape.chunk);
+    judge_budget(p, item, item->result.bytes);
+}
+
+static void plan_serving(plan_t *p) {
+    unsigned dtypes = dtype_mask(p, 1u << XHAL_DTYPE_BF16);
+    for (int t = 0; t < XHAL_DTYPE_COUNT; t++) {
+        if (!(dtypes & (1u << t))) continue;
+        for (size_t i = 0; i < sizeof servings / sizeof servings[0]; i++) {
+            if (p->env->options->quick && !servings[i].quick) continue;
+            conf_plan_item_t *item =
+                add(p, CONF_OP_ATTENTION, (xhal_dtype_t)t, servings[i].group, servings[i].id);
+            if (item) serving_item(p, item, &servings[i]);
+        }
+    }
+}
+
 /* ---- Copy ---- */
 
 static void plan_copy(plan_t *p) {
@@ -270,7 +356,10 @@ long conf_plan_build(const conf_plan_env_t *env, conf_plan_item_t **out) {
         plan_square(&p);
         plan_llm(&p);
     }
-    if (op_selected(&p, CONF_OP_ATTENTION)) plan_attention(&p);
+    if (op_selected(&p, CONF_OP_ATTENTION)) {
+        plan_attention(&p);
+        plan_serving(&p);
+    }
     if (op_selected(&p, CONF_OP_COPY)) plan_copy(&p);
     if (p.failed) {
         free(p.items);

@@ -50,37 +50,90 @@ int64_t conf_attention_visible(const xhal_attention_desc_t *d, int64_t i) {
     return last + 1 < d->seq_kv ? last + 1 : d->seq_kv;
 }
 
-/* One output row: softmax over the keys query i sees, in fp64; zeros when it sees none. */
-static void reference_row(const xhal_attention_desc_t *d, const double *q, const double *k,
-                          const double *v, int64_t b, int64_t h, int64_t i, double *p,
-                          double *out) {
-    const double *qi = q + conf_attention_row(&d->q_strides, b, h, i);
+/* ---- Serving attention: packed and paged tensors, window, soft-cap, LSE (xhal.h) ---- */
+
+int64_t conf_att_len_q(const xhal_attention_desc_t *d, const conf_att_index_t *x, int64_t b) {
+    return x->cu_q ? x->cu_q[b + 1] - x->cu_q[b] : d->seq_q;
+}
+
+int64_t conf_att_len_kv(const xhal_attention_desc_t *d, const conf_att_index_t *x, int64_t b) {
+    if (x->cu_kv) return x->cu_kv[b + 1] - x->cu_kv[b];
+    return x->lens_kv ? x->lens_kv[b] : d->seq_kv;
+}
+
+int64_t conf_att_q_row(const xhal_attention_desc_t *d, const conf_att_index_t *x,
+                       const xhal_attention_strides_t *s, int64_t b, int64_t h, int64_t i) {
+    /* Packed: sequence b's queries are rows cu_seqlens_q[b] .. of a batch-less tensor. */
+    if (x->cu_q) return conf_attention_row(s, 0, h, x->cu_q[b] + i);
+    (void)d;
+    return conf_attention_row(s, b, h, i);
+}
+
+int64_t conf_att_kv_row(const xhal_attention_desc_t *d, const conf_att_index_t *x,
+                        const xhal_attention_strides_t *s, int64_t b, int64_t kvh, int64_t t) {
+    if (x->cu_kv) return conf_attention_row(s, 0, kvh, x->cu_kv[b] + t);
+    if (x->table) {
+        /* Paged: key t is token t % block_size of block table[b][t / block_size]. */
+        int64_t block = x->table[b * d->block_table_stride + t / d->block_size];
+        return conf_attention_row(s, block, kvh, t % d->block_size);
+    }
+    return conf_attention_row(s, b, kvh, t);
+}
+
+int conf_att_sees(const xhal_attention_desc_t *d, int64_t len_q, int64_t len_kv, int64_t i,
+                  int64_t j) {
+    int64_t p = i + len_kv - len_q; /* the query's key position: bottom-right alignment */
+    if (d->causal && j > p) return 0;
+    if (d->sliding_window > 0 && j <= p - d->sliding_window) return 0;
+    return 1;
+}
+
+/* One output row and its LSE: softmax over the keys query i sees, in fp64; zeros and -inf when
+ * it sees none. */
+static void serving_row(const xhal_attention_desc_t *d, const conf_att_index_t *x, const double *q,
+                        const double *k, const double *v, int64_t b, int64_t h, int64_t i,
+                        double *p, double *out, double *lse) {
+    int64_t len_q = conf_att_len_q(d, x, b), len_kv = conf_att_len_kv(d, x, b);
+    const double *qi = q + conf_att_q_row(d, x, &d->q_strides, b, h, i);
     int64_t kv_head = h / (d->heads_q / d->heads_kv);
-    int64_t keys = conf_attention_visible(d, i);
     double scale = d->scale != 0 ? (double)d->scale : 1.0 / sqrt((double)d->head_dim);
     double max = -INFINITY, sum = 0;
-    for (int64_t j = 0; j < keys; j++) {
-        const double *kj = k + conf_attention_row(&d->k_strides, b, kv_head, j);
+    for (int64_t j = 0; j < len_kv; j++) {
+        p[j] = -INFINITY;
+        if (!conf_att_sees(d, len_q, len_kv, i, j)) continue;
+        const double *kj = k + conf_att_kv_row(d, x, &d->k_strides, b, kv_head, j);
         double dot = 0;
-        for (int64_t x = 0; x < d->head_dim; x++)
-            dot += qi[x] * kj[x];
+        for (int64_t e = 0; e < d->head_dim; e++)
+            dot += qi[e] * kj[e];
         p[j] = scale * dot;
+        if (d->softcap > 0) p[j] = (double)d->softcap * tanh(p[j] / (double)d->softcap);
         max = fmax(max, p[j]);
     }
-    for (int64_t j = 0; j < keys; j++)
-        sum += (p[j] = exp(p[j] - max));
-    for (int64_t x = 0; x < d->head_dim; x++) {
+    for (int64_t j = 0; j < len_kv && max > -INFINITY; j++)
+        sum += (p[j] = exp(p[j] - max)); /* exp(-inf) = 0 for the keys it does not see */
+    for (int64_t e = 0; e < d->head_dim; e++) {
         double acc = 0;
-        for (int64_t j = 0; j < keys; j++)
-            acc += p[j] * v[conf_attention_row(&d->v_strides, b, kv_head, j) + x];
-        out[x] = keys ? acc / sum : 0;
+        for (int64_t j = 0; j < len_kv && max > -INFINITY; j++)
+            if (p[j] > 0) acc += p[j] * v[conf_att_kv_row(d, x, &d->v_strides, b, kv_head, j) + e];
+        out[e] = max > -INFINITY ? acc / sum : 0;
     }
+    *lse = max > -INFINITY ? max + log(sum) : -INFINITY;
+}
+
+void conf_ref_attention_serving(const xhal_attention_desc_t *d, const conf_att_index_t *x,
+                                const double *q, const double *k, const double *v, double *scores,
+                                double *ref, double *lse_ref) {
+    double lse;
+    for (int64_t b = 0; b < d->batch; b++)
+        for (int64_t h = 0; h < d->heads_q; h++)
+            for (int64_t i = 0; i < conf_att_len_q(d, x, b); i++, ref += d->head_dim) {
+                serving_row(d, x, q, k, v, b, h, i, scores, ref, &lse);
+                if (lse_ref) *lse_ref++ = lse;
+            }
 }
 
 void conf_ref_attention(const xhal_attention_desc_t *d, const double *q, const double *k,
                         const double *v, double *scores, double *ref) {
-    for (int64_t b = 0; b < d->batch; b++)
-        for (int64_t h = 0; h < d->heads_q; h++)
-            for (int64_t i = 0; i < d->seq_q; i++, ref += d->head_dim)
-                reference_row(d, q, k, v, b, h, i, scores, ref);
+    const conf_att_index_t none = {0};
+    conf_ref_attention_serving(d, &none, q, k, v, scores, ref, NULL);
 }

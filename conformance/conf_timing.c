@@ -32,6 +32,8 @@ typedef struct operand {
 typedef struct job {
     conf_timer_t *timer;
     conf_plan_item_t *item;
+    conf_serving_arrays_t arrays; /* a serving shape's index arrays (conf_serving.c) */
+    xhal_buffer_t *index[4];      /* ... uploaded: cu_seqlens_q, cu_seqlens_kv, seqlens_kv, table */
     operand_t operands[MAX_OPERANDS];
     int count;
     int copies;
@@ -98,6 +100,11 @@ static void describe_operands(job_t *job) {
         add_operand(job, d->a_type, (double)d->m * (double)d->k, 0);
         add_operand(job, d->b_type, (double)d->k * (double)d->n, 0);
         add_operand(job, d->c_type, (double)d->m * (double)d->n, 1);
+    } else if (item->result.op == CONF_OP_ATTENTION && item->serving.kind) {
+        double e[4];
+        conf_serving_elements(&item->attention, &job->arrays, e);
+        for (int i = 0; i < 4; i++)
+            add_operand(job, item->attention.dtype, e[i], i == 3);
     } else if (item->result.op == CONF_OP_ATTENTION) {
         const xhal_attention_desc_t *d = &item->attention;
         double q = (double)(d->batch * d->heads_q * d->seq_q * d->head_dim);
@@ -200,6 +207,10 @@ static int enqueue(job_t *job, int run) {
         d.k_offset = copy * o[1].stride;
         d.v_offset = copy * o[2].stride;
         d.o_offset = copy * o[3].stride;
+        d.cu_seqlens_q = job->index[0];
+        d.cu_seqlens_kv = job->index[1];
+        d.seqlens_kv = job->index[2];
+        d.block_table = job->index[3];
         status = xhal_attention(t->stream, &d);
         if (status != XHAL_OK) return failed(job, status, "xhal_attention");
     } else {
@@ -254,6 +265,26 @@ static int check_output(job_t *job) {
     return 0;
 }
 
+/* A serving shape's index arrays, uploaded into small buffers of their own (not rotated). */
+static int upload_indices(job_t *job) {
+    conf_timer_t *t = job->timer;
+    const conf_serving_arrays_t *a = &job->arrays;
+    const xhal_attention_desc_t *d = &job->item->attention;
+    const int32_t *host[4] = {a->cu_q, a->cu_kv, a->lens_kv, a->table};
+    int64_t counts[4] = {d->batch + 1, d->batch + 1, d->batch, a->table_count};
+    for (int i = 0; i < 4; i++) {
+        if (!host[i]) continue;
+        uint64_t bytes = (uint64_t)counts[i] * sizeof(int32_t);
+        xhal_status_t status =
+            xhal_buffer_alloc(t->device, bytes, XHAL_MEMORY_DEVICE, &job->index[i]);
+        if (status != XHAL_OK) return failed(job, status, "xhal_buffer_alloc");
+        status = xhal_copy_h2d(t->stream, job->index[i], 0, host[i], bytes);
+        if (status != XHAL_OK) return failed(job, status, "xhal_copy_h2d");
+    }
+    xhal_status_t status = xhal_stream_synchronize(t->stream);
+    return status == XHAL_OK ? 1 : failed(job, status, "xhal_stream_synchronize");
+}
+
 static int supported(job_t *job) {
     conf_plan_item_t *item = job->item;
     xhal_status_t status = XHAL_OK;
@@ -262,7 +293,14 @@ static int supported(job_t *job) {
         status = xhal_gemm_supports(job->timer->device, &item->gemm);
         context = "xhal_gemm_supports";
     } else if (item->result.op == CONF_OP_ATTENTION) {
-        status = xhal_attention_supports(job->timer->device, &item->attention);
+        /* Asked with the index buffers set: which are non-NULL says which features run. */
+        if (item->serving.kind && !upload_indices(job)) return 0;
+        xhal_attention_desc_t d = item->attention;
+        d.cu_seqlens_q = job->index[0];
+        d.cu_seqlens_kv = job->index[1];
+        d.seqlens_kv = job->index[2];
+        d.block_table = job->index[3];
+        status = xhal_attention_supports(job->timer->device, &d);
         context = "xhal_attention_supports";
     }
     if (status == XHAL_OK) return 1;
@@ -309,6 +347,13 @@ void conf_time_item(conf_timer_t *t, conf_plan_item_t *item, const conf_peaks_t 
     job.item = item;
     conf_perf_t *r = &item->result;
     if (r->outcome == CONF_SKIP) return;
+    if (item->serving.kind) {
+        xhal_attention_desc_t d = item->attention;
+        if (conf_serving_build(&item->serving, &d, &job.arrays) != 0) {
+            failed(&job, XHAL_OUT_OF_MEMORY, "conf_serving_build");
+            return;
+        }
+    }
     describe_operands(&job);
     job.copies = choose_copies(&job);
     if (supported(&job) && allocate(&job)) measure(&job);
@@ -316,6 +361,9 @@ void conf_time_item(conf_timer_t *t, conf_plan_item_t *item, const conf_peaks_t 
     (void)xhal_stream_synchronize(t->stream);
     for (int i = 0; i < job.count; i++)
         xhal_buffer_free(job.operands[i].buffer);
+    for (int i = 0; i < 4; i++)
+        xhal_buffer_free(job.index[i]);
+    conf_serving_free(&job.arrays);
     if (r->outcome == CONF_PASS && peaks) {
         double flops = peaks->flops[r->dtype];
         conf_metrics_apply(r, flops, peaks->bandwidth);

@@ -84,6 +84,8 @@ static const xhal_backend_api_t cpu_backend_api = {
     .gemm = cpu_gemm,
     .attention_supports = cpu_attention_supports,
     .attention = cpu_attention,
+    .attention_merge_supports = cpu_attention_merge_supports,
+    .attention_merge = cpu_attention_merge,
 };
 
 const xhal_backend_api_t *xhal_cpu_backend_entry(void) {

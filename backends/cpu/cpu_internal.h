@@ -12,6 +12,7 @@
  *   cpu_convert.c    f32/f16/bf16 rows to and from f32
  *   cpu_gemm.c       C = alpha op(A) op(B) + beta C
  *   cpu_attention.c  O = softmax(scale Q K^T + mask) V with a streaming softmax
+ *   cpu_attention_merge.c  two partial attention outputs merged by their log-sum-exps
  * A GPU port has the same shape: its stream is the vendor's queue, its pool is the GPU itself.
  */
 #ifndef XHAL_CPU_INTERNAL_H
@@ -149,6 +150,10 @@ xhal_status_t cpu_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc,
 xhal_status_t cpu_attention_supports(xhal_be_device_t *device, const xhal_attention_desc_t *desc);
 xhal_status_t cpu_attention(xhal_be_stream_t *stream, const xhal_attention_desc_t *desc,
                             const xhal_be_attention_buffers_t *buffers);
+xhal_status_t cpu_attention_merge_supports(xhal_be_device_t *device,
+                                           const xhal_attention_merge_desc_t *desc);
+xhal_status_t cpu_attention_merge(xhal_be_stream_t *stream, const xhal_attention_merge_desc_t *desc,
+                                  const xhal_be_merge_buffers_t *buffers);
 
 /*
  * Returns the device's scratch grown to at least `floats` floats (64-byte aligned), or NULL when

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "attention_features.h"
 #include "cuda_internal.h"
 #include "xk_params.h"
 
@@ -22,6 +23,10 @@ xhal_status_t cuda_attention_supports(xhal_be_device_t *dev, const xhal_attentio
         return dev->host->set_error(XHAL_UNSUPPORTED,
                                     "cuda: attention head_dim %lld is not supported (1..256)",
                                     (long long)desc->head_dim);
+    const char *feature = xhal_attention_serving_feature(desc);
+    if (feature)
+        return dev->host->set_error(XHAL_UNSUPPORTED,
+                                    "cuda: attention with %s has no kernel here yet", feature);
     return XHAL_OK;
 }
 

@@ -12,12 +12,17 @@
 #include <limits.h>
 #include <math.h>
 
+#include "attention_features.h"
 #include "ocl_internal.h"
 
 #define OCL_ATTN_BUDGET ((uint64_t)256 << 20)
 #define OCL_MAX_HEAD_DIM 256
 
 xhal_status_t ocl_attention_supports(xhal_be_device_t *device, const xhal_attention_desc_t *desc) {
+    const char *feature = xhal_attention_serving_feature(desc);
+    if (feature)
+        return device->host->set_error(XHAL_UNSUPPORTED,
+                                       "opencl: attention with %s has no kernel here yet", feature);
     if (desc->head_dim > OCL_MAX_HEAD_DIM)
         return device->host->set_error(XHAL_UNSUPPORTED,
                                        "opencl: attention head_dim %lld is not supported (1..%d)",

@@ -1,14 +1,11 @@
-/* Attention: the descriptor's checks, the supports probe, and dispatch. */
+/* Attention: the descriptor's dense checks, the supports probe, and dispatch. */
 #include <math.h>
 #include <stdlib.h>
 
-#include "core.h"
+#include "op_attention.h"
 
-/* The largest head_dim any backend is asked for (ARCHITECTURE.md); kernels size tiles by it. */
-#define XHAL_MAX_HEAD_DIM 256
-
-static void contiguous(xhal_attention_strides_t *s, xhal_layout_t layout, int64_t heads,
-                       int64_t seq, int64_t dim) {
+void xhal_attention_contiguous(xhal_attention_strides_t *s, xhal_layout_t layout, int64_t heads,
+                               int64_t seq, int64_t dim) {
     if (layout == XHAL_LAYOUT_BHSD) {
         *s = (xhal_attention_strides_t){.batch = heads * seq * dim, .head = seq * dim, .seq = dim};
     } else {
@@ -31,19 +28,19 @@ void xhal_attention_desc_init(xhal_attention_desc_t *out_desc, int64_t batch, in
         .head_dim = head_dim,
         .dtype = dtype,
     };
-    contiguous(&out_desc->q_strides, layout, heads_q, seq_q, head_dim);
-    contiguous(&out_desc->o_strides, layout, heads_q, seq_q, head_dim);
-    contiguous(&out_desc->k_strides, layout, heads_kv, seq_kv, head_dim);
-    contiguous(&out_desc->v_strides, layout, heads_kv, seq_kv, head_dim);
+    xhal_attention_contiguous(&out_desc->q_strides, layout, heads_q, seq_q, head_dim);
+    xhal_attention_contiguous(&out_desc->o_strides, layout, heads_q, seq_q, head_dim);
+    xhal_attention_contiguous(&out_desc->k_strides, layout, heads_kv, seq_kv, head_dim);
+    xhal_attention_contiguous(&out_desc->v_strides, layout, heads_kv, seq_kv, head_dim);
 }
 
-static xhal_status_t check_strides(const char *fn, const char *tensor,
-                                   const xhal_attention_strides_t *s) {
+xhal_status_t xhal_attention_check_strides(const char *fn, const char *name,
+                                           const xhal_attention_strides_t *s) {
     const char *bad = s->batch < 0 ? "batch" : s->head < 0 ? "head" : s->seq < 0 ? "seq" : NULL;
     if (!bad) return XHAL_OK;
     int64_t value = s->batch < 0 ? s->batch : s->head < 0 ? s->head : s->seq;
-    return xhal_set_error(XHAL_INVALID_ARGUMENT, "%s: %s_strides.%s (%lld) must be >= 0", fn,
-                          tensor, bad, (long long)value);
+    return xhal_set_error(XHAL_INVALID_ARGUMENT, "%s: %s.%s (%lld) must be >= 0", fn, name, bad,
+                          (long long)value);
 }
 
 typedef struct axis {
@@ -55,39 +52,38 @@ static int by_stride(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/*
- * O is written, so no two (batch, head, position) rows may share an element: sorted by stride,
- * each axis must step over everything the smaller axes span.
- */
-static xhal_status_t check_no_overlap(const char *fn, const xhal_attention_desc_t *d) {
-    axis_t axes[3] = {{d->batch, d->o_strides.batch},
-                      {d->heads_q, d->o_strides.head},
-                      {d->seq_q, d->o_strides.seq}};
+/* Sorted by stride, each axis must step over everything the smaller axes span. */
+xhal_status_t xhal_attention_check_rows(const char *fn, const char *name,
+                                        const xhal_attention_strides_t *s, int64_t batch,
+                                        int64_t heads, int64_t seq, int64_t dim) {
+    axis_t axes[3] = {{batch, s->batch}, {heads, s->head}, {seq, s->seq}};
     qsort(axes, 3, sizeof *axes, by_stride);
-    uint64_t span = (uint64_t)d->head_dim;
+    uint64_t span = (uint64_t)dim;
     for (int i = 0; i < 3; i++) {
         if (axes[i].count == 1) continue;
         if ((uint64_t)axes[i].stride < span)
-            return xhal_set_error(XHAL_INVALID_ARGUMENT,
-                                  "%s: o_strides (batch %lld, head %lld, seq %lld) make rows of O "
-                                  "overlap (a stride of %lld < %llu elements spanned below it)",
-                                  fn, (long long)d->o_strides.batch, (long long)d->o_strides.head,
-                                  (long long)d->o_strides.seq, (long long)axes[i].stride,
-                                  (unsigned long long)span);
+            return xhal_set_error(
+                XHAL_INVALID_ARGUMENT,
+                "%s: %s (batch %lld, head %lld, seq %lld) make rows of the output "
+                "overlap (a stride of %lld < %llu elements spanned below it)",
+                fn, name, (long long)s->batch, (long long)s->head, (long long)s->seq,
+                (long long)axes[i].stride, (unsigned long long)span);
         span = xhal_extend(span, axes[i].count, axes[i].stride);
     }
     return XHAL_OK;
+}
+
+uint64_t xhal_attention_elements(const xhal_attention_strides_t *s, int64_t batch, int64_t heads,
+                                 int64_t seq, int64_t dim) {
+    uint64_t e = xhal_extend((uint64_t)dim, seq, s->seq);
+    e = xhal_extend(e, heads, s->head);
+    return xhal_extend(e, batch, s->batch);
 }
 
 /* The first versioned layout (0.2) ends here; see xhal_copy_versioned. */
 #define ATTENTION_DESC_MIN_SIZE XHAL_SIZE_THROUGH(xhal_attention_desc_t, lse_offset)
 
 static xhal_status_t check_shape(const char *fn, const xhal_attention_desc_t *d) {
-    /* The serving features are validated by the serving-attention work; refused until then. */
-    if (d->flags || d->sliding_window || d->softcap != 0.0f || d->cu_seqlens_q ||
-        d->cu_seqlens_kv || d->seqlens_kv || d->block_table || d->lse)
-        return xhal_set_error(XHAL_UNSUPPORTED,
-                              "%s: the serving features of attention are not implemented yet", fn);
     CHECK(xhal_check_at_least(fn, "batch", d->batch, 1));
     CHECK(xhal_check_at_least(fn, "heads_q", d->heads_q, 1));
     CHECK(xhal_check_at_least(fn, "heads_kv", d->heads_kv, 1));
@@ -105,11 +101,14 @@ static xhal_status_t check_shape(const char *fn, const xhal_attention_desc_t *d)
     if (!isfinite(d->scale))
         return xhal_set_error(XHAL_INVALID_ARGUMENT, "%s: scale (%g) must be finite", fn,
                               (double)d->scale);
-    CHECK(check_strides(fn, "q", &d->q_strides));
-    CHECK(check_strides(fn, "k", &d->k_strides));
-    CHECK(check_strides(fn, "v", &d->v_strides));
-    CHECK(check_strides(fn, "o", &d->o_strides));
-    CHECK(check_no_overlap(fn, d));
+    CHECK(xhal_attention_check_strides(fn, "q_strides", &d->q_strides));
+    CHECK(xhal_attention_check_strides(fn, "k_strides", &d->k_strides));
+    CHECK(xhal_attention_check_strides(fn, "v_strides", &d->v_strides));
+    CHECK(xhal_attention_check_strides(fn, "o_strides", &d->o_strides));
+    CHECK(xhal_attention_check_serving(fn, d));
+    xhal_attention_span_t q = xhal_attention_q_span(d);
+    CHECK(xhal_attention_check_rows(fn, "o_strides", &d->o_strides, q.batch, q.heads, q.seq,
+                                    d->head_dim));
     if (d->head_dim > XHAL_MAX_HEAD_DIM)
         return xhal_set_error(XHAL_UNSUPPORTED, "%s: head_dim (%lld) is above the largest, %d", fn,
                               (long long)d->head_dim, XHAL_MAX_HEAD_DIM);
@@ -125,32 +124,6 @@ static xhal_status_t ask_backend(const char *fn, const xhal_device_t *device,
     return device->api->attention_supports(device->impl, d);
 }
 
-static uint64_t tensor_elements(const xhal_attention_strides_t *s, int64_t batch, int64_t heads,
-                                int64_t seq, int64_t dim) {
-    uint64_t e = xhal_extend((uint64_t)dim, seq, s->seq);
-    e = xhal_extend(e, heads, s->head);
-    return xhal_extend(e, batch, s->batch);
-}
-
-/* OUT_OF_RANGE when a tensor's byte count overflows; else the elements each spans. */
-static xhal_status_t extents(const char *fn, const xhal_attention_desc_t *d,
-                             uint64_t out_elements[4]) {
-    static const char *const names[4] = {"q", "k", "v", "o"};
-    out_elements[0] = tensor_elements(&d->q_strides, d->batch, d->heads_q, d->seq_q, d->head_dim);
-    out_elements[1] = tensor_elements(&d->k_strides, d->batch, d->heads_kv, d->seq_kv, d->head_dim);
-    out_elements[2] = tensor_elements(&d->v_strides, d->batch, d->heads_kv, d->seq_kv, d->head_dim);
-    out_elements[3] = tensor_elements(&d->o_strides, d->batch, d->heads_q, d->seq_q, d->head_dim);
-    for (int i = 0; i < 4; i++) {
-        uint64_t bytes;
-        if (out_elements[i] == UINT64_MAX ||
-            !xhal_mul_u64(out_elements[i], xhal_dtype_size(d->dtype), &bytes))
-            return xhal_set_error(XHAL_OUT_OF_RANGE,
-                                  "%s: the shape and strides of %s span more than 2^64 bytes", fn,
-                                  names[i]);
-    }
-    return XHAL_OK;
-}
-
 xhal_status_t xhal_attention_supports(const xhal_device_t *device,
                                       const xhal_attention_desc_t *desc) {
     static const char fn[] = "xhal_attention_supports";
@@ -158,8 +131,7 @@ xhal_status_t xhal_attention_supports(const xhal_device_t *device,
     xhal_attention_desc_t full;
     CHECK(xhal_copy_versioned(fn, "desc", desc, ATTENTION_DESC_MIN_SIZE, sizeof full, &full));
     CHECK(check_shape(fn, &full));
-    uint64_t elements[4];
-    CHECK(extents(fn, &full, elements));
+    CHECK(xhal_attention_check_extents(fn, &full));
     return ask_backend(fn, device, &full);
 }
 
@@ -171,31 +143,22 @@ xhal_status_t xhal_attention(xhal_stream_t *stream, const xhal_attention_desc_t 
     const xhal_attention_desc_t *d = &full;
     CHECK(check_shape(fn, d));
     const xhal_device_t *device = stream->device;
-    uint64_t elements[4];
-    CHECK(extents(fn, d, elements));
-    struct {
-        const char *name, *offset_name;
-        xhal_buffer_t *buffer;
-        uint64_t offset, elements, bytes;
-    } t[4] = {
-        {"q", "q_offset", d->q, d->q_offset, elements[0], 0},
-        {"k", "k_offset", d->k, d->k_offset, elements[1], 0},
-        {"v", "v_offset", d->v, d->v_offset, elements[2], 0},
-        {"o", "o_offset", d->o, d->o_offset, elements[3], 0},
-    };
-    for (int i = 0; i < 4; i++)
-        CHECK(xhal_check_tensor(fn, t[i].name, t[i].offset_name, t[i].buffer, t[i].offset,
-                                t[i].elements, d->dtype, device, &t[i].bytes));
-    for (int i = 0; i < 3; i++) {
-        if (t[i].buffer == d->o &&
-            xhal_ranges_overlap(d->o_offset, t[3].bytes, t[i].offset, t[i].bytes))
-            return xhal_set_error(XHAL_INVALID_ARGUMENT,
-                                  "%s: o (o_offset %llu) overlaps %s (%s %llu) in one buffer", fn,
-                                  (unsigned long long)d->o_offset, t[i].name, t[i].offset_name,
-                                  (unsigned long long)t[i].offset);
-    }
+    CHECK(xhal_attention_check_extents(fn, d));
+    xhal_view_t views[XHAL_ATTENTION_VIEWS];
+    CHECK(xhal_attention_check_views(fn, d, device, views));
+    CHECK(xhal_check_overlaps(fn, views, XHAL_ATTENTION_VIEWS, NULL));
     CHECK(ask_backend(fn, device, d));
+    CHECK(xhal_attention_check_indices(fn, stream, d));
     const xhal_be_attention_buffers_t buffers = {
-        .q = d->q->impl, .k = d->k->impl, .v = d->v->impl, .o = d->o->impl};
+        .q = xhal_buffer_impl(d->q),
+        .k = xhal_buffer_impl(d->k),
+        .v = xhal_buffer_impl(d->v),
+        .o = xhal_buffer_impl(d->o),
+        .cu_seqlens_q = xhal_buffer_impl(d->cu_seqlens_q),
+        .cu_seqlens_kv = xhal_buffer_impl(d->cu_seqlens_kv),
+        .seqlens_kv = xhal_buffer_impl(d->seqlens_kv),
+        .block_table = xhal_buffer_impl(d->block_table),
+        .lse = xhal_buffer_impl(d->lse),
+    };
     return device->api->attention(stream->impl, d, &buffers);
 }

@@ -38,6 +38,30 @@ INLINE __m512 exp2_ps(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
+/* tanh(x) as attention_portable.h computes it: Cephes' polynomial below |x| = 0.625,
+ * (1 - t) / (1 + t) with t = e^-2|x| above, the sign put back. */
+INLINE __m512 tanh_ps(__m512 x) {
+    const __m512 sign = _mm512_castsi512_ps(_mm512_set1_epi32((int)0x80000000u));
+    __m512 ax = _mm512_andnot_ps(sign, x), z = _mm512_mul_ps(x, x);
+    __m512 p =
+        _mm512_fmadd_ps(_mm512_set1_ps(-5.70498872745e-3f), z, _mm512_set1_ps(2.06390887954e-2f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-5.37397155531e-2f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.33314422036e-1f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-3.33332819422e-1f));
+    __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);
+    __m512 t = exp2_ps(_mm512_mul_ps(_mm512_set1_ps(-2.88539008177792681f), ax));
+    __m512 one = _mm512_set1_ps(1.0f);
+    __m512 large = _mm512_div_ps(_mm512_sub_ps(one, t), _mm512_add_ps(one, t));
+    large = _mm512_or_ps(large, _mm512_and_ps(sign, x));
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.625f), _CMP_LT_OQ), large,
+                                small);
+}
+
+/* The soft-cap in the log2 domain: cap * tanh(x) (callers skip it when cap is 0). */
+INLINE __m512 cap_ps(__m512 x, float cap) {
+    return _mm512_mul_ps(_mm512_set1_ps(cap), tanh_ps(x));
+}
+
 static __mmask16 tail_mask(size_t n) {
     return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
 }
@@ -83,18 +107,25 @@ INLINE void scores(const xk_att_tile_t *t, size_t j0, size_t l0, int rows, int n
         }
     }
     const __m512 ninf = _mm512_set1_ps(-INFINITY);
-    __m512i vis[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
-    if (t->visible)
+    __m512i lo[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()}, hi[2] = {lo[0], lo[1]};
+    if (t->lo)
 #pragma GCC unroll 16
-        for (int v = 0; v < nv; v++)
-            vis[v] = _mm512_loadu_si512(t->visible + l0 + 16 * v);
+        for (int v = 0; v < nv; v++) {
+            lo[v] = _mm512_loadu_si512(t->lo + l0 + 16 * v);
+            hi[v] = _mm512_loadu_si512(t->hi + l0 + 16 * v);
+        }
 #pragma GCC unroll 16
     for (int r = 0; r < rows; r++) {
         __m512i key = _mm512_set1_epi32((int)(j0 + (size_t)r));
 #pragma GCC unroll 16
         for (int v = 0; v < nv; v++) {
             __m512 x = acc[r][v];
-            if (t->visible) x = _mm512_mask_blend_ps(_mm512_cmpgt_epi32_mask(vis[v], key), ninf, x);
+            if (t->cap != 0.0f) x = cap_ps(x, t->cap);
+            if (t->lo) {
+                __mmask16 seen =
+                    _mm512_cmpgt_epi32_mask(hi[v], key) & _mm512_cmple_epi32_mask(lo[v], key);
+                x = _mm512_mask_blend_ps(seen, ninf, x);
+            }
             _mm512_store_ps(t->s + (j0 + (size_t)r) * lanes + l0 + 16 * v, x);
         }
     }
@@ -263,17 +294,11 @@ INLINE __m512 kv_load_masked(const void *row, size_t p, __mmask16 m, xhal_dtype_
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
-/* Row j of K or V of the chunk, f32 or 16-bit as kv_type says. */
-INLINE const void *kv_row(const xk_att_chunk_t *c, int v, size_t j, xhal_dtype_t t) {
-    if (t == XHAL_DTYPE_F32) return v ? (const void *)(c->v + j * c->ldv) : c->k + j * c->ldk;
-    return v ? (const void *)(c->v16 + j * c->ldv) : c->k16 + j * c->ldk;
-}
-
 /* Scores of keys [j0, j0 + 16) (those past `keys` read the last key, then masked) for row r. */
 INLINE void decode_scores(const xk_att_chunk_t *c, size_t r, size_t j0, xhal_dtype_t t) {
     const void *k[16];
     for (size_t i = 0; i < 16; i++)
-        k[i] = kv_row(c, 0, j0 + i < c->keys ? j0 + i : c->keys - 1, t);
+        k[i] = c->k[j0 + i < c->keys ? j0 + i : c->keys - 1];
     const float *q = c->q + r * c->ldq;
     __m512 acc[16];
 #pragma GCC unroll 16
@@ -283,15 +308,15 @@ INLINE void decode_scores(const xk_att_chunk_t *c, size_t r, size_t j0, xhal_dty
      * pass of row i % rows, a line per step, so that the misses are spread over the arithmetic
      * (a burst of them fills the miss buffers and stalls the core). A 64-byte line holds 16
      * f32 elements or 32 16-bit ones: 16-bit rows are prefetched every other step. */
-    const char *pf = c->pf.k && j0 < c->pf.rows ? c->pf.k + j0 * c->pf.ldk : NULL;
-    size_t pf_rows = pf ? c->pf.rows - j0 : 0, stride = c->rows < 16 ? c->rows : 16;
+    const void *const *pf = c->pf_k && j0 < c->pf_rows ? c->pf_k + j0 : NULL;
+    size_t pf_rows = pf ? c->pf_rows - j0 : 0, stride = c->rows < 16 ? c->rows : 16;
     size_t per_line = t == XHAL_DTYPE_F32 ? 16 : 32;
     size_t p = 0;
     for (; p + 16 <= c->dim; p += 16) {
         size_t line = p / per_line;
-        if (pf && p % per_line == 0 && line < c->pf.lines)
+        if (pf && p % per_line == 0 && line < c->pf_lines)
             for (size_t i = r % 16; i < 16 && i < pf_rows; i += stride)
-                _mm_prefetch(pf + i * c->pf.ldk + line * 64, _MM_HINT_T1);
+                _mm_prefetch((const char *)pf[i] + line * 64, _MM_HINT_T1);
         __m512 qv = _mm512_load_ps(q + p);
 #pragma GCC unroll 16
         for (int i = 0; i < 16; i++)
@@ -299,9 +324,9 @@ INLINE void decode_scores(const xk_att_chunk_t *c, size_t r, size_t j0, xhal_dty
     }
     if (p < c->dim) {
         size_t line = p / per_line;
-        if (pf && p % per_line == 0 && line < c->pf.lines)
+        if (pf && p % per_line == 0 && line < c->pf_lines)
             for (size_t i = r % 16; i < 16 && i < pf_rows; i += stride)
-                _mm_prefetch(pf + i * c->pf.ldk + line * 64, _MM_HINT_T1);
+                _mm_prefetch((const char *)pf[i] + line * 64, _MM_HINT_T1);
         __mmask16 m = tail_mask(c->dim - p);
         __m512 qv = _mm512_load_ps(q + p);
 #pragma GCC unroll 16
@@ -309,18 +334,23 @@ INLINE void decode_scores(const xk_att_chunk_t *c, size_t r, size_t j0, xhal_dty
             acc[i] = _mm512_fmadd_ps(qv, kv_load_masked(k[i], p, m, t), acc[i]);
     }
     __m512 sc = reduce16(acc);
-    size_t limit = c->keys - j0;
-    if (c->visible && (size_t)c->visible[r] < c->keys) {
-        int64_t seen = (int64_t)c->visible[r] - (int64_t)j0;
-        limit = seen < 0 ? 0 : (size_t)seen;
+    if (c->cap != 0.0f) sc = cap_ps(sc, c->cap);
+    /* Keys [j0, j0 + 16) of the chunk: seen when below keys and inside [lo, hi) of row r. */
+    __mmask16 seen = tail_mask(c->keys - j0);
+    if (c->lo) {
+        __m512i key = _mm512_add_epi32(
+            _mm512_set1_epi32((int)j0),
+            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+        seen &= _mm512_cmpgt_epi32_mask(_mm512_set1_epi32(c->hi[r]), key) &
+                _mm512_cmple_epi32_mask(_mm512_set1_epi32(c->lo[r]), key);
     }
     _mm512_store_ps(c->s + r * c->lds + j0,
-                    _mm512_mask_blend_ps(tail_mask(limit), _mm512_set1_ps(-INFINITY), sc));
+                    _mm512_mask_blend_ps(seen, _mm512_set1_ps(-INFINITY), sc));
 }
 
 /* O rows [r0, r0 + nr), dims [c0, c0 + 16 nz): corr O + P V. */
-INLINE void decode_pv(const xk_att_chunk_t *c, size_t r0, size_t c0, int nr, int nz, const char *pf,
-                      size_t pf_lines, xhal_dtype_t t) {
+INLINE void decode_pv(const xk_att_chunk_t *c, size_t r0, size_t c0, int nr, int nz,
+                      size_t pf_first, size_t pf_lines, xhal_dtype_t t) {
     __m512 acc[4][4];
     __mmask16 last = tail_mask(c->dim - c0 - 16 * (size_t)(nz - 1));
 #pragma GCC unroll 16
@@ -332,10 +362,10 @@ INLINE void decode_pv(const xk_att_chunk_t *c, size_t r0, size_t c0, int nr, int
                 _mm512_mul_ps(_mm512_load_ps(c->o + (r0 + (size_t)r) * c->ldo + c0 + 16 * z), corr);
     }
     for (size_t j = 0; j < c->keys; j++) {
-        const void *v = kv_row(c, 1, j, t);
-        if (pf && j < c->pf.rows)
+        const void *v = c->v[j];
+        if (pf_lines && j < c->pf_rows)
             for (size_t line = 0; line < pf_lines; line++)
-                _mm_prefetch(pf + j * c->pf.ldv + line * 64, _MM_HINT_T1);
+                _mm_prefetch((const char *)c->pf_v[j] + (pf_first + line) * 64, _MM_HINT_T1);
         __m512 vz[4];
 #pragma GCC unroll 16
         for (int z = 0; z < nz; z++)
@@ -359,16 +389,16 @@ INLINE void decode_pv(const xk_att_chunk_t *c, size_t r0, size_t c0, int nr, int
 #define Z_CASES(nr, nz)                                                                            \
     switch (nz) {                                                                                  \
     case 1:                                                                                        \
-        decode_pv(c, r0, c0, nr, 1, pf, pf_lines, t);                                              \
+        decode_pv(c, r0, c0, nr, 1, pf_first, pf_lines, t);                                        \
         break;                                                                                     \
     case 2:                                                                                        \
-        decode_pv(c, r0, c0, nr, 2, pf, pf_lines, t);                                              \
+        decode_pv(c, r0, c0, nr, 2, pf_first, pf_lines, t);                                        \
         break;                                                                                     \
     case 3:                                                                                        \
-        decode_pv(c, r0, c0, nr, 3, pf, pf_lines, t);                                              \
+        decode_pv(c, r0, c0, nr, 3, pf_first, pf_lines, t);                                        \
         break;                                                                                     \
     default:                                                                                       \
-        decode_pv(c, r0, c0, nr, 4, pf, pf_lines, t);                                              \
+        decode_pv(c, r0, c0, nr, 4, pf_first, pf_lines, t);                                        \
         break;                                                                                     \
     }
 
@@ -404,13 +434,11 @@ INLINE void decode_chunk_as(const xk_att_chunk_t *c, xhal_dtype_t t) {
             size_t left = c->dim - c0, nz = left >= 64 ? 4 : (left + 15) / 16;
             /* The first rows' pass over dims [c0, c0 + 64) prefetches the lines of the next
              * chunk's V rows those dims occupy: 4 lines of f32, 2 of a 16-bit dtype. */
-            const char *pf = NULL;
             size_t per_line = t == XHAL_DTYPE_F32 ? 16 : 32;
-            size_t first = c0 / per_line, pf_lines = 0;
-            if (r0 == 0 && c->pf.v && first < c->pf.lines) {
+            size_t pf_first = c0 / per_line, pf_lines = 0;
+            if (r0 == 0 && c->pf_v && pf_first < c->pf_lines) {
                 size_t span = 64 / per_line;
-                pf = c->pf.v + first * 64;
-                pf_lines = c->pf.lines - first < span ? c->pf.lines - first : span;
+                pf_lines = c->pf_lines - pf_first < span ? c->pf_lines - pf_first : span;
             }
             switch (nr) {
             case 1:

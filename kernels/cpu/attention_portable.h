@@ -61,6 +61,38 @@ static inline float att_exp2(float x) {
     return att_pick(keep, p * scale, 0.0f);
 }
 
+/*
+ * tanh(x), branch-free: Cephes' tanhf polynomial below |x| = 0.625 (where 1 - 2 / (e^2x + 1)
+ * would lose digits to cancellation), (1 - t) / (1 + t) with t = e^-2|x| above; relative error
+ * about 2e-7 throughout.
+ */
+static inline float att_tanh(float x) {
+    int32_t bits, sign;
+    memcpy(&bits, &x, sizeof bits);
+    sign = bits & (int32_t)0x80000000u;
+    bits &= 0x7fffffff;
+    float ax;
+    memcpy(&ax, &bits, sizeof ax);
+    float z = x * x;
+    float p = ATT_FMA(-5.70498872745e-3f, z, 2.06390887954e-2f);
+    p = ATT_FMA(p, z, -5.37397155531e-2f);
+    p = ATT_FMA(p, z, 1.33314422036e-1f);
+    p = ATT_FMA(p, z, -3.33332819422e-1f);
+    float small = ATT_FMA(p * z, x, x);
+    float t = att_exp2(-2.88539008177792681f * ax); /* e^-2|x| */
+    float large = (1.0f - t) / (1.0f + t);
+    int32_t lb;
+    memcpy(&lb, &large, sizeof lb);
+    lb |= sign;
+    memcpy(&large, &lb, sizeof large);
+    return att_pick(-(int32_t)(ax < 0.625f), small, large);
+}
+
+/* The soft-cap of a score in the log2 domain: cap * tanh(x), or x when cap is 0. */
+static inline float att_cap(float x, float cap) {
+    return cap != 0.0f ? cap * att_tanh(x) : x;
+}
+
 static inline float att_bf16(uint16_t h) {
     uint32_t bits = (uint32_t)h << 16;
     float f;
@@ -134,9 +166,18 @@ static void portable_scores(const xk_att_tile_t *t, size_t j0, size_t n, size_t 
     float *acc[ATT_B] = {a0, a1, a2, a3};
     for (size_t b = 0; b < n; b++) {
         float *restrict s = t->s + (j0 + b) * t->lanes + l0;
+        if (t->cap != 0.0f)
+            for (int u = 0; u < ATT_W; u++)
+                acc[b][u] = t->cap * att_tanh(acc[b][u]);
+        if (!t->lo) {
+            for (int u = 0; u < ATT_W; u++)
+                s[u] = acc[b][u];
+            continue;
+        }
+        int32_t key = (int32_t)(j0 + b);
         for (int u = 0; u < ATT_W; u++) {
-            int seen = !t->visible || (int64_t)(j0 + b) < t->visible[l0 + u];
-            s[u] = att_pick(-seen, acc[b][u], -INFINITY);
+            int32_t seen = -(int32_t)(key >= t->lo[l0 + u]) & -(int32_t)(key < t->hi[l0 + u]);
+            s[u] = att_pick(seen, acc[b][u], -INFINITY);
         }
     }
 }
@@ -199,9 +240,11 @@ static void portable_decode_chunk(const xk_att_chunk_t *c) {
     for (size_t r = 0; r < c->rows; r++) {
         float *s = c->s + r * c->lds;
         float tile_max = -INFINITY;
+        size_t lo = c->lo ? (size_t)c->lo[r] : 0, hi = c->lo ? (size_t)c->hi[r] : keys;
         for (size_t j = 0; j < keys; j++) {
-            int seen = !c->visible || (int64_t)j < c->visible[r];
-            s[j] = seen ? portable_dot(c->q + r * c->ldq, c->k + j * c->ldk, dim) : -INFINITY;
+            int seen = j >= lo && j < hi;
+            s[j] =
+                seen ? att_cap(portable_dot(c->q + r * c->ldq, c->k[j], dim), c->cap) : -INFINITY;
             tile_max = tile_max > s[j] ? tile_max : s[j];
         }
         float m_new = c->m[r] > tile_max ? c->m[r] : tile_max;
@@ -218,7 +261,7 @@ static void portable_decode_chunk(const xk_att_chunk_t *c) {
         for (size_t x = 0; x < dim; x++)
             o[x] *= corr;
         for (size_t j = 0; j < keys; j++) {
-            const float *restrict v = c->v + j * c->ldv;
+            const float *restrict v = c->v[j];
             size_t x0 = 0;
             for (; x0 + ATT_W <= dim; x0 += ATT_W)
                 for (int u = 0; u < ATT_W; u++)

@@ -3,7 +3,9 @@
  * portable C), each computing one step of the streaming ("online") softmax on f32 scratch.
  *
  * Everything here works in the log2 domain: Q arrives pre-multiplied by scale * log2(e), so a
- * probability is exp2(s - m) and no multiply by the scale is left in the inner loops.
+ * probability is exp2(s - m) and no multiply by the scale is left in the inner loops. With a
+ * soft-cap c, Q arrives multiplied by scale / c instead and each score x becomes
+ * (c log2 e) tanh(x): c tanh(s / c) in the log2 domain.
  *
  * Two shapes of step, because prefill and decode are bound by different things:
  *
@@ -42,51 +44,59 @@ typedef struct xk_att_prefetch {
 
 /*
  * One tile of keys against all query lanes of a prefill task. For each lane l < lanes:
- *   s_j = sum_p k[j][p] qt[p][l]                    (key j < keys; -inf when j >= visible[l])
+ *   x_j = sum_p k[j][p] qt[p][l];  s_j = cap > 0 ? cap * tanh(x_j) : x_j
+ *                                   (-inf unless lo[l] <= j < hi[l], j < keys)
  *   m'  = max(m[l], max_j s_j);  corr = exp2(m[l] - m');  p_j = exp2(s_j - m')
  *   ot[c][l] = corr * ot[c][l] + sum_j p_j v[j][c]   (c < dim)
  *   l[l] = corr * l[l] + sum_j p_j;  m[l] = m'
  * A lane that has seen no key keeps m = -inf, l = 0 and ot = 0.
  */
 typedef struct xk_att_tile {
-    size_t dim;             /* head_dim */
-    size_t keys;            /* keys in this tile (>= 1) */
-    size_t lanes;           /* a multiple of XK_ATT_LANE_GROUP: the row length of qt, s and ot */
-    const float *k;         /* keys x dim, rows ldk floats apart */
-    const float *v;         /* keys x dim, rows ldv floats apart */
-    size_t ldk, ldv;        /* in floats */
-    const float *qt;        /* dim x lanes, 64-byte aligned, pre-scaled */
-    float *s;               /* keys x lanes scratch (64-byte aligned): scores, then probabilities */
-    float *ot;              /* dim x lanes accumulator (64-byte aligned) */
-    float *m, *l;           /* lanes: running max (log2 domain) and running sum */
-    const int32_t *visible; /* lanes: keys (0..keys) of this tile each lane sees; NULL: all */
+    size_t dim;      /* head_dim */
+    size_t keys;     /* keys in this tile (>= 1) */
+    size_t lanes;    /* a multiple of XK_ATT_LANE_GROUP: the row length of qt, s and ot */
+    const float *k;  /* keys x dim, rows ldk floats apart */
+    const float *v;  /* keys x dim, rows ldv floats apart */
+    size_t ldk, ldv; /* in floats */
+    const float *qt; /* dim x lanes, 64-byte aligned, pre-scaled */
+    float *s;        /* keys x lanes scratch (64-byte aligned): scores, then probabilities */
+    float *ot;       /* dim x lanes accumulator (64-byte aligned) */
+    float *m, *l;    /* lanes: running max (log2 domain) and running sum */
+    float cap;       /* soft-cap in the log2 domain (softcap x log2 e); 0: none */
+    /* lanes: keys [lo, hi) (0 <= lo <= hi <= keys) of this tile each lane sees; NULL: all. */
+    const int32_t *lo, *hi;
     xk_att_prefetch_t pf;
 } xk_att_tile_t;
 
 /*
  * One chunk of keys against `rows` query rows of a decode task: the same update as a tile, with
  * q (rows x dim, rows ldq floats apart) instead of qt, and o[r][c] (rows ldo floats apart)
- * instead of ot[c][l]. s is rows x lds scratch with lds >= keys rounded up to 16.
+ * instead of ot[c][l]. s is rows x lds scratch with lds >= keys rounded up to 16. Key j's K and
+ * V rows are k[j] and v[j]: anywhere in memory (a paged cache scatters them), f32 or, with a
+ * table whose decode_16bit is set, the caller's f16/bf16 rows (kv_type), converted in the loads
+ * so that only 16-bit bytes travel from memory.
  */
 typedef struct xk_att_chunk {
     size_t dim, keys, rows;
-    const float *k, *v; /* f32 K and V; NULL when k16 / v16 are given instead */
-    size_t ldk, ldv;    /* in elements of K and V */
-    /* With a table whose decode_16bit is set, 16-bit K and V straight from the caller's tensors
-     * (kv_type F16 or BF16): the kernel converts in its loads, so only the 16-bit bytes travel
-     * from memory. kv_type is F32 when k and v are used. */
-    const uint16_t *k16, *v16;
-    xhal_dtype_t kv_type;
-    const float *q; /* zero-padded to ldq (a multiple of 16) */
+    const void *const *k; /* keys row pointers */
+    const void *const *v;
+    xhal_dtype_t kv_type; /* F32, or F16/BF16 with decode_16bit */
+    const float *q;       /* zero-padded to ldq (a multiple of 16) */
     size_t ldq;
     float *s;
     size_t lds;
     float *o;
     size_t ldo;
     float *m, *l;
-    float *corr;            /* rows: scratch */
-    const int32_t *visible; /* rows: keys (0..keys) of this chunk each row sees; NULL: all */
-    xk_att_prefetch_t pf;
+    float *corr; /* rows: scratch */
+    float cap;   /* as in a tile */
+    /* rows: keys [lo, hi) of this chunk each row sees; NULL: all. */
+    const int32_t *lo, *hi;
+    /* The rows the next step reads (pf_rows of each, pf_lines 64-byte lines long), to prefetch
+     * while this one computes; pf_k NULL: none. */
+    const void *const *pf_k;
+    const void *const *pf_v;
+    size_t pf_rows, pf_lines;
 } xk_att_chunk_t;
 
 typedef struct xk_att_ukernel {

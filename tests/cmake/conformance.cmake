@@ -134,6 +134,18 @@ xhal_conform_test(conform_quick_cpu
   ENV "XHAL_BACKENDS=" # every backend loads, as for a user; only the CPU device runs
   LABELS slow TIMEOUT 900)
 
+# The attention correctness cases (dense, serving, merge) on the CPU's AVX2 and portable paths
+# too (conform_quick_cpu runs the native one); slow: left out of the valgrind stage.
+foreach(isa avx2 generic)
+  xhal_conform_test(conform_attention_${isa}
+    ARGS "conform@@--quick@@--only@@correctness@@--op@@attention@@--device@@cpu@@--out@@attn-${isa}"
+    EXIT 0
+    MATCH "correctness: [0-9]+ passed, 0 failed, 0 skipped"
+    CLEAN ${XHAL_CONFORM_WORK_DIR}/attn-${isa}
+    ENV "XHAL_CPU_ISA=${isa}"
+    LABELS slow)
+endforeach()
+
 # `xhal compare` over runs of the CPU and the PoCL device (fixtures taken from real runs).
 set(fixtures ${XHAL_CONFORM_TEST_DIR}/data/cpu-report.json@@${XHAL_CONFORM_TEST_DIR}/data/pocl-report.json)
 set(compare_match

@@ -409,7 +409,10 @@ typedef enum xhal_layout {
 /*
  * Has the core read the int32 index buffers of a variable-length or paged attention on the host
  * (it synchronizes the stream to do so) and refuse a bad length, offset or block index with
- * INVALID_ARGUMENT naming the sequence and the entry. XHAL_VALIDATE=1 sets it for every call.
+ * INVALID_ARGUMENT naming the sequence and the entry: cu_seqlens_* must start at 0, never
+ * decrease and end within seq_q / seq_kv; seqlens_kv[b] must lie in 0 .. seq_kv; the block-table
+ * entries sequence b uses (the first ceil(seqlens_kv[b] / block_size) of its row) must lie in
+ * 0 .. num_blocks - 1. XHAL_VALIDATE=1 sets it for every call.
  */
 #define XHAL_ATTENTION_CHECK_INDICES (1u << 0)
 
@@ -442,9 +445,12 @@ typedef struct xhal_attention_desc {
      *   hold; q_strides.batch and o_strides.batch are not read. Without it, every sequence has
      *   seq_q queries at its batch stride.
      * - cu_seqlens_kv ([batch + 1]): the same for K and V; seq_kv is the rows they hold.
-     * - seqlens_kv ([batch]): sequence b has seqlens_kv[b] keys, at most seq_kv (dense K/V) or
-     *   max_blocks_per_seq * block_size (paged). Required when paged; not with cu_seqlens_kv.
-     * A sequence may have 0 queries (nothing written) or 0 keys (its rows are zeros).
+     * - seqlens_kv ([batch]): sequence b has seqlens_kv[b] keys, at most seq_kv (which is at
+     *   most max_blocks_per_seq * block_size when paged). Required when paged; not with
+     *   cu_seqlens_kv. Without it, K and V hold seq_kv keys per sequence at their batch stride.
+     * A sequence may have 0 queries (nothing written) or 0 keys (its rows are zeros). Keys past
+     * a sequence's length, rows of Q no sequence names and blocks its table row does not name
+     * for it may hold anything, NaN included: they never change a result.
      */
     xhal_buffer_t *cu_seqlens_q, *cu_seqlens_kv, *seqlens_kv;
     uint64_t cu_seqlens_q_offset, cu_seqlens_kv_offset, seqlens_kv_offset;
@@ -475,8 +481,9 @@ typedef struct xhal_attention_desc {
 
 /*
  * Device-resident indices are not trusted: a kernel clamps every offset, length and block index
- * it reads to the buffers it was given, so a bad entry never makes it read or write outside
- * them; the output rows of a sequence with a bad entry are unspecified. Set
+ * it reads to the buffers it was given (offsets to 0 .. seq_q / seq_kv, lengths to 0 .. seq_kv,
+ * block indices to 0 .. num_blocks - 1), so a bad entry never makes it read or write outside
+ * them; the rows of O and LSE a bad entry makes a sequence cover are unspecified. Set
  * XHAL_ATTENTION_CHECK_INDICES (or XHAL_VALIDATE=1) to have them checked on the host instead.
  */
 
@@ -490,7 +497,10 @@ XHAL_API void xhal_attention_desc_init(xhal_attention_desc_t *out_desc, int64_t 
                                        int64_t seq_kv, int64_t head_dim, xhal_dtype_t dtype,
                                        xhal_layout_t layout);
 
-/** Like xhal_gemm_supports, for attention. */
+/**
+ * Like xhal_gemm_supports, for attention. Buffers are not looked at, except that which optional
+ * ones are non-NULL (the index buffers, lse) says which features the op will use.
+ */
 XHAL_API xhal_status_t xhal_attention_supports(const xhal_device_t *device,
                                                const xhal_attention_desc_t *desc);
 
@@ -522,7 +532,7 @@ XHAL_API void xhal_attention_merge_desc_init(xhal_attention_merge_desc_t *out_de
                                              int64_t heads, int64_t seq, int64_t head_dim,
                                              xhal_dtype_t dtype, xhal_layout_t layout);
 
-/** Like xhal_gemm_supports, for the merge. */
+/** Like xhal_attention_supports, for the merge (lse non-NULL or not). */
 XHAL_API xhal_status_t xhal_attention_merge_supports(const xhal_device_t *device,
                                                      const xhal_attention_merge_desc_t *desc);
 
