@@ -9,21 +9,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "attention_features.h"
 #include "hip_internal.h"
 #include "xk_params.h"
 
 xhal_status_t hip_attention_supports(xhal_be_device_t *dev, const xhal_attention_desc_t *d) {
-    /* The serving features of API 0.2 are not implemented by this backend yet: say so, each. */
-    const char *missing = d->cu_seqlens_q || d->cu_seqlens_kv ? "variable-length (packed) batches"
-                          : d->block_table                    ? "a paged KV cache"
-                          : d->seqlens_kv                     ? "per-sequence KV lengths"
-                          : d->sliding_window                 ? "a sliding window"
-                          : d->softcap != 0.0f                ? "soft-capping"
-                          : d->lse                            ? "the LSE output"
-                                                              : NULL;
-    if (missing)
+    /* The serving features of API 0.2 have no HIP kernel yet: each is refused by name. */
+    const char *feature = xhal_attention_serving_feature(d);
+    if (feature)
         return dev->host->set_error(XHAL_UNSUPPORTED,
-                                    "hip: the HIP backend does not implement %s yet", missing);
+                                    "hip: attention with %s has no kernel here yet", feature);
     if (d->head_dim > 256)
         return dev->host->set_error(XHAL_UNSUPPORTED,
                                     "hip: attention head_dim %lld is not supported (1..256)",
