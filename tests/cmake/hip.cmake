@@ -101,3 +101,13 @@ add_test(NAME tool_devices_hip COMMAND xhal_tool devices)
 set_tests_properties(tool_devices_hip PROPERTIES LABELS "tool;hip"
   ENVIRONMENT "XHAL_BACKENDS=hip,cpu"
   PASS_REGULAR_EXPRESSION "hip +(loaded +[1-9]|not loaded +\\(XHAL_UNAVAILABLE\\) (hipInit failed|the HIP runtime found no|hipGetDeviceCount failed|libamdhip64))")
+
+# The conformance suite's case list against the HIP backend without a device (the runtime hidden,
+# so this holds on a GPU machine too): every case SKIP with the reason, none passes, exit 0.
+add_test(NAME conform_hip_nodevice
+         COMMAND xhal_tool conform --quick --only correctness --device hip
+                 --out ${CMAKE_BINARY_DIR}/tests/conform-hip-nodevice)
+set_tests_properties(conform_hip_nodevice PROPERTIES LABELS "tool;hip;conformance"
+  ENVIRONMENT "XHAL_BACKENDS=hip,cpu;XHAL_HIP_RUNTIME=/nonexistent/libamdhip64.so.6"
+  PASS_REGULAR_EXPRESSION "correctness: 0 passed, 0 failed, [1-9][0-9]* skipped.*no device: .*libamdhip64.so.6 not found"
+  FAIL_REGULAR_EXPRESSION "^  (PASS|FAIL) ")
