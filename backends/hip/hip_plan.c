@@ -279,7 +279,7 @@ static int attention_rows_aligned(const xhal_attention_desc_t *d) {
 /* The prefill key tile for head_dim d, 0 when there is no MFMA kernel for it. */
 static int prefill_key_tile(int64_t d) {
 #define PREFILL_BN(D, BN)                                                                          \
-    if (d == D) return BN;
+    if (d == (D)) return (BN);
     XK_HIP_ATTENTION_CONFIGS(PREFILL_BN)
 #undef PREFILL_BN
     return 0;

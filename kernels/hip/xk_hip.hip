@@ -34,6 +34,15 @@ XK_HIP_GEMM_CONFIGS(XK_MFMA_GEMM_CONFIG)
 
 /* ---- MFMA attention: prefill and split-KV decode, each head_dim x {f16, bf16} ---- */
 
+/* Decode is memory-bound and has no LDS to limit it: ask for 2 wavefronts per SIMD (at most 256
+ * of the unified 512 registers each) up to head_dim 128, where that fits without spilling (3
+ * would spill). gfx908's MFMA accumulators live in a separate AGPR file, and 2 there spills. */
+#if defined(__gfx908__)
+#define XK_HIP_DECODE_WAVES(D) 1
+#else
+#define XK_HIP_DECODE_WAVES(D) ((D) <= 128 ? 2 : 1)
+#endif
+
 #define XK_MFMA_ATTENTION_TYPE(D, BN, tname, T)                                                    \
     XK_KERNEL void __launch_bounds__(XK_HIP_ATTENTION_THREADS)                                     \
         xk_attention_mfma_prefill_##tname##_d##D(xk_attention_params_t p) {                        \
@@ -42,6 +51,7 @@ XK_HIP_GEMM_CONFIGS(XK_MFMA_GEMM_CONFIG)
         K::run(p, lds);                                                                            \
     }                                                                                              \
     XK_KERNEL void __launch_bounds__(XK_HIP_ATTENTION_THREADS)                                     \
+        __attribute__((amdgpu_waves_per_eu(XK_HIP_DECODE_WAVES(D))))                               \
         xk_attention_mfma_decode_##tname##_d##D(xk_attention_params_t p) {                         \
         xk_attention_mfma_decode<D, T>::run(p);                                                    \
     }

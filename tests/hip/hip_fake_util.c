@@ -47,8 +47,12 @@ int hft_teardown(void **state) {
 
 /* A symbol of the stand-in the plugin loaded (RTLD_NOLOAD: the same instance). */
 static void *fake_symbol(const char *name) {
-    void *fake = dlopen(getenv("XHAL_HIP_RUNTIME"), RTLD_NOW | RTLD_NOLOAD);
-    if (!fake) fail_msg("the stand-in %s is not loaded", getenv("XHAL_HIP_RUNTIME"));
+    const char *file = getenv("XHAL_HIP_RUNTIME");
+    void *fake = file ? dlopen(file, RTLD_NOW | RTLD_NOLOAD) : NULL;
+    if (!fake) {
+        fail_msg("the stand-in %s is not loaded", file ? file : "(XHAL_HIP_RUNTIME unset)");
+        return NULL;
+    }
     void *symbol = dlsym(fake, name);
     dlclose(fake); /* the plugin keeps it loaded */
     if (!symbol) fail_msg("the stand-in has no %s", name);
