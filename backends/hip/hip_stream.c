@@ -102,6 +102,8 @@ xhal_status_t hip_event_elapsed_ms(xhal_be_event_t *start, xhal_be_event_t *end,
     return XHAL_OK;
 }
 
+/* Between two buffers the kind is hipMemcpyDefault: either may be pinned host memory, which the
+ * runtime then reads or writes over the bus (its addresses are unified). */
 static xhal_status_t copy(xhal_be_stream_t *s, void *dst, const void *src, uint64_t size, int kind,
                           const char *what) {
     xhal_status_t status = hip_enter(s->device);
@@ -125,7 +127,7 @@ xhal_status_t hip_copy_d2h(xhal_be_stream_t *s, void *dst, xhal_be_buffer_t *src
 xhal_status_t hip_copy_d2d(xhal_be_stream_t *s, xhal_be_buffer_t *dst, uint64_t dst_offset,
                            xhal_be_buffer_t *src, uint64_t src_offset, uint64_t size) {
     return copy(s, (char *)dst->address + dst_offset, (const char *)src->address + src_offset, size,
-                HIP_MEMCPY_DEVICE_TO_DEVICE, "hipMemcpyAsync (device to device)");
+                HIP_MEMCPY_DEFAULT, "hipMemcpyAsync (device to device)");
 }
 
 xhal_status_t hip_fill(xhal_be_stream_t *s, xhal_be_buffer_t *dst, uint64_t offset, uint64_t size,

@@ -296,10 +296,11 @@ EXPORT int hipHostFree(void *ptr) {
 EXPORT int hipMemcpyAsync(void *dst, const void *src, size_t size, int kind, void *stream) {
     (void)stream;
     FAIL_IF("hipMemcpyAsync");
-    /* kind 1: host to device, 2: device to host, 3: device to device */
-    if ((kind == 1 || kind == 3) && find_alloc(dst, size) < 0) return INVALID_VALUE;
-    if ((kind == 2 || kind == 3) && find_alloc(src, size) < 0) return INVALID_VALUE;
-    if (kind < 1 || kind > 3) return INVALID_VALUE;
+    /* kind 1: host to device, 2: device to host, 3: device to device, 4: from the addresses
+     * (the plugin's buffer-to-buffer copies: both are allocations here) */
+    if ((kind == 1 || kind >= 3) && find_alloc(dst, size) < 0) return INVALID_VALUE;
+    if ((kind == 2 || kind >= 3) && find_alloc(src, size) < 0) return INVALID_VALUE;
+    if (kind < 1 || kind > 4) return INVALID_VALUE;
     memmove(dst, src, size);
     return OK;
 }
