@@ -2,6 +2,7 @@
 #   make conform   install missing packages, build, run the quick conformance suite on every
 #                  device found, print the tables (reports in $(BUILD)/conform)
 #   make test      install missing packages, build, run every test (plain, ASan+UBSan, valgrind)
+#   make model     the project's Python venv and the all-MiniLM-L6-v2 model (examples/minilm)
 # Variables: BUILD (build folder), JOBS (parallel jobs).
 
 BUILD ?= build
@@ -18,10 +19,20 @@ HIP_ASAN_TARGETS ?= gfx90a
 all: build
 
 help:
-	@sed -n '2,4p' Makefile
+	@sed -n '2,5p' Makefile
 
+# Debian's packages, then the venv and the model (scripts/setup-python.sh). Without network the
+# Python step says so and goes on (--soft): the tests that need it skip, saying why.
 deps:
 	bash scripts/install-deps.sh
+	bash scripts/setup-python.sh --model --soft
+
+# The same Python set-up, failing loudly when it cannot be done.
+.PHONY: python model
+python:
+	bash scripts/setup-python.sh
+model:
+	bash scripts/setup-python.sh --model
 
 build: deps
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)

@@ -4,6 +4,7 @@
  *   conf_tensor.c          host/device tensors of the correctness cases, poisoning, judging
  *   conf_reference.c       the fp64 reference GEMM and attention (deliberately simple)
  *   conf_check_gemm.c      the GEMM correctness table
+ *   conf_check_gemm_serving.c  GEMM epilogues and quantized B
  *   conf_check_attention.c the attention correctness table
  *   conf_check_serving.c   serving attention: varlen, paged, window, soft-cap, LSE
  *   conf_check_merge.c     merging partial attention outputs by their LSEs
@@ -128,6 +129,15 @@ double conf_attention_bound(xhal_dtype_t dtype);
 /* ref[b][i][j] (dense) = alpha op(A) op(B) + beta C from the rounded inputs, in fp64. */
 void conf_ref_gemm(const xhal_gemm_desc_t *d, const double *a, const double *b, const double *c,
                    double *ref);
+/* An activation of the GEMM epilogue in fp64 (xhal.h's definitions). */
+double conf_ref_activation(double x, xhal_activation_t activation);
+/*
+ * ref[b][i][j] (dense, j < n or n / 2 gated) = the epilogue of alpha op(A) op(B) + beta C +
+ * bias, with op(B) given transposed and dense (b_nk: n x k, e.g. dequantized weights) and
+ * `bias` n values or NULL; `t` holds n doubles of scratch.
+ */
+void conf_ref_gemm_epilogue(const xhal_gemm_desc_t *d, const double *a, const double *b_nk,
+                            const double *c, const double *bias, double *t, double *ref);
 /* Index of C's element (b, i, j). */
 int64_t conf_gemm_c_index(const xhal_gemm_desc_t *d, int64_t b, int64_t i, int64_t j);
 /* Element 0 of the row (b, h, s) of an attention tensor. */
@@ -176,6 +186,7 @@ typedef struct conf_check_table {
 } conf_check_table_t;
 
 extern const conf_check_table_t conf_check_gemm;
+extern const conf_check_table_t conf_check_gemm_serving;
 extern const conf_check_table_t conf_check_attention;
 extern const conf_check_table_t conf_check_serving;
 extern const conf_check_table_t conf_check_merge;

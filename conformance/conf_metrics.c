@@ -6,7 +6,9 @@
  *                      count of unmasked (query, key) pairs in place of s_q s_kv; softmax not
  *                      counted
  *   minimum bytes    = each input read once + each output written once (a stride-0 operand
- *                      once for the whole batch; C read too when beta != 0)
+ *                      once for the whole batch; C read too when beta != 0); a quantized B
+ *                      counts its quantized bytes (INT4: half a byte an element), scales and
+ *                      zero points
  *   MFU              = FLOP/s / peak FLOP/s of the dtype
  *   MBU              = bytes/s / peak bandwidth
  *   % of roofline    = FLOP/s / min(peak FLOP/s, FLOPs/bytes x peak bandwidth); for an op without
@@ -20,13 +22,28 @@ double conf_gemm_flops(const xhal_gemm_desc_t *d) {
     return 2.0 * (double)d->m * (double)d->n * (double)d->k * (double)d->batch;
 }
 
+/* A quantized B's bytes: the elements (INT4 half a byte each), the scales, the zero points. */
+static double quantized_b_bytes(const xhal_gemm_desc_t *d) {
+    double elements = (double)d->k * (double)d->n;
+    int64_t groups = d->b_scale_mode == XHAL_SCALE_PER_GROUP
+                         ? (d->k + d->b_group_size - 1) / d->b_group_size
+                         : 1;
+    double scales = d->b_scale_mode == XHAL_SCALE_PER_TENSOR ? 1.0 : (double)(d->n * groups);
+    return elements * (d->b_quant == XHAL_QUANT_INT4 ? 0.5 : 1.0) +
+           scales * (double)xhal_dtype_size(d->b_scale_type) + (d->b_zeros ? scales : 0.0);
+}
+
 double conf_gemm_bytes(const xhal_gemm_desc_t *d) {
     double batch = (double)d->batch;
     double a = (double)d->m * (double)d->k * (d->stride_a == 0 ? 1.0 : batch);
     double b = (double)d->k * (double)d->n * (d->stride_b == 0 ? 1.0 : batch);
-    double c = (double)d->m * (double)d->n * batch * (d->beta != 0 ? 2.0 : 1.0);
-    return a * (double)xhal_dtype_size(d->a_type) + b * (double)xhal_dtype_size(d->b_type) +
-           c * (double)xhal_dtype_size(d->c_type);
+    double c =
+        (double)d->m * (double)(d->gated ? d->n / 2 : d->n) * batch * (d->beta != 0 ? 2.0 : 1.0);
+    double b_bytes = d->b_quant != XHAL_QUANT_NONE ? quantized_b_bytes(d)
+                                                   : b * (double)xhal_dtype_size(d->b_type);
+    double bias = d->bias ? (double)d->n * (double)xhal_dtype_size(d->bias_type) : 0.0;
+    return a * (double)xhal_dtype_size(d->a_type) + b_bytes +
+           c * (double)xhal_dtype_size(d->c_type) + bias;
 }
 
 double conf_attention_flops(const xhal_attention_desc_t *d) {

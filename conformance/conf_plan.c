@@ -8,8 +8,9 @@
  *
  * Shapes: square GEMMs; the projections of 8B- and 70B-class models (k x n = 4096x4096,
  * 4096x14336, 14336x4096, 8192x8192, 8192x28672; weights stored [n, k] as in PyTorch, so B is
- * transposed) at prefill (m = 2048 tokens) and decode (m = 1, 16, 64); 70B-class attention (64
- * query heads over 8 KV heads: GQA 8:1, head_dim 128, causal) prefill at 512-8192 tokens and
+ * transposed) at prefill (m = 2048 tokens) and decode (m = 1, 16, 64), and the 8B MLP ones with
+ * quantized weights (INT4 groups of 128, INT8, FP8 E4M3) at m = 1, 16, 2048; 70B-class attention
+ * (64 query heads over 8 KV heads: GQA 8:1, head_dim 128, causal) prefill at 512-8192 tokens and
  * decode over 1k-32k of KV with batch 1-64, plus head_dim 64; serving shapes (a decode batch of
  * 64 over a paged cache, varlen and chunked prefill: conf_serving.c); one large device-to-device
  * copy.
@@ -175,6 +176,78 @@ static void plan_llm(plan_t *p) {
                 gemm_item(p, item, m, n, k, 1);
             }
         }
+    }
+}
+
+/*
+ * Weight-only quantized projections (B stored n x k, activations bf16 by default): INT4 in
+ * groups of 128 (the AWQ/GPTQ shape), INT8 and FP8 E4M3 per channel, all with bf16 scales, at
+ * decode (m = 1, 16) and prefill. Bytes count the quantized weights and scales (conf_metrics.c),
+ * so a decode case's MBU says how close it streams what it must read.
+ */
+typedef struct quant_format {
+    const char *name;
+    xhal_quant_t quant;
+    xhal_scale_mode_t mode;
+    int64_t group;
+} quant_format_t;
+
+static const quant_format_t quant_formats[] = {
+    {"q4g128", XHAL_QUANT_INT4, XHAL_SCALE_PER_GROUP, 128},
+    {"q8", XHAL_QUANT_INT8, XHAL_SCALE_PER_CHANNEL, 0},
+    {"e4m3", XHAL_QUANT_FP8_E4M3, XHAL_SCALE_PER_CHANNEL, 0},
+};
+
+/* `full_m`: the m the case stands for (prefill scaled down to fit says so in its shape). */
+static void quant_item(plan_t *p, conf_plan_item_t *item, const quant_format_t *f, int64_t m,
+                       int64_t full_m, int64_t n, int64_t k) {
+    xhal_gemm_desc_t *d = &item->gemm;
+    xhal_gemm_desc_init(d, m, n, k, item->result.dtype);
+    d->trans_b = 1;
+    d->ldb = f->quant == XHAL_QUANT_INT4 ? (k + 1) / 2 * 2 : k;
+    d->b_quant = f->quant;
+    d->b_scale_mode = f->mode;
+    d->b_group_size = f->group;
+    d->b_scale_type = XHAL_DTYPE_BF16;
+    char scaled[24] = "";
+    if (m < full_m) conf_format(scaled, sizeof scaled, "/%lld", (long long)full_m);
+    conf_format(item->result.shape, sizeof item->result.shape, "m=%lld%s n=%lld k=%lld NT %s",
+                (long long)m, scaled, (long long)n, (long long)k, f->name);
+    item->result.flops = conf_gemm_flops(d);
+    item->result.bytes = conf_gemm_bytes(d);
+    judge_budget(p, item, item->result.bytes);
+}
+
+static void plan_llm_quant(plan_t *p) {
+    unsigned dtypes = dtype_mask(p, 1u << XHAL_DTYPE_BF16);
+    static const int64_t decode_m[] = {1, 16};
+    static const projection_t shapes[] = {{4096, 14336}, {14336, 4096}};
+    for (int t = 0; t < XHAL_DTYPE_COUNT; t++) {
+        if (!(dtypes & (1u << t))) continue;
+        xhal_dtype_t dtype = (xhal_dtype_t)t;
+        for (size_t f = 0; f < sizeof quant_formats / sizeof quant_formats[0]; f++)
+            for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+                const quant_format_t *q = &quant_formats[f];
+                int64_t k = shapes[s].k, n = shapes[s].n;
+                char id[48];
+                /* --quick: decode at m = 1, and one prefill. */
+                int quick = p->env->options->quick;
+                for (size_t d = 0; d < (quick ? 1 : sizeof decode_m / sizeof decode_m[0]); d++) {
+                    conf_format(id, sizeof id, "gemm.decode-m%lld.%s.%lldx%lld",
+                                (long long)decode_m[d], q->name, (long long)k, (long long)n);
+                    conf_plan_item_t *item = add(p, CONF_OP_GEMM, dtype, "llm-decode", id);
+                    if (item) quant_item(p, item, q, decode_m[d], decode_m[d], n, k);
+                }
+                if (quick && (f > 0 || s > 0)) continue;
+                conf_format(id, sizeof id, "gemm.prefill.%s.%lldx%lld", q->name, (long long)k,
+                            (long long)n);
+                conf_plan_item_t *item = add(p, CONF_OP_GEMM, dtype, "llm-prefill", id);
+                if (!item) continue;
+                int64_t m = 2048; /* fewer tokens until the estimate fits, as dense prefill */
+                while (m > 128 && estimate(p, dtype, 2.0 * m * n * k, 0) > p->env->budget_s)
+                    m /= 2;
+                quant_item(p, item, q, m, 2048, n, k);
+            }
     }
 }
 
@@ -355,6 +428,7 @@ long conf_plan_build(const conf_plan_env_t *env, conf_plan_item_t **out) {
     if (op_selected(&p, CONF_OP_GEMM)) {
         plan_square(&p);
         plan_llm(&p);
+        plan_llm_quant(&p);
     }
     if (op_selected(&p, CONF_OP_ATTENTION)) {
         plan_attention(&p);

@@ -37,6 +37,42 @@ void conf_ref_gemm(const xhal_gemm_desc_t *d, const double *a, const double *bm,
             }
 }
 
+/* ---- GEMM with an epilogue and any B (conf_check_gemm_serving.c) ---- */
+
+double conf_ref_activation(double x, xhal_activation_t activation) {
+    switch (activation) {
+    case XHAL_ACTIVATION_RELU:
+        return x > 0 ? x : 0;
+    case XHAL_ACTIVATION_GELU_ERF: /* x/2 (1 + erf(x / sqrt 2)), as erfc: no cancellation */
+        return 0.5 * x * erfc(-x / sqrt(2.0));
+    case XHAL_ACTIVATION_GELU_TANH: /* x/2 (1 + tanh y) = x / (1 + e^(-2y)) */
+        return x / (1 + exp(-2 * sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+    case XHAL_ACTIVATION_SILU:
+        return x / (1 + exp(-x));
+    default:
+        return x;
+    }
+}
+
+void conf_ref_gemm_epilogue(const xhal_gemm_desc_t *d, const double *a, const double *b_nk,
+                            const double *c, const double *bias, double *t, double *ref) {
+    int64_t columns = d->gated ? d->n / 2 : d->n;
+    for (int64_t b = 0; b < d->batch; b++)
+        for (int64_t i = 0; i < d->m; i++) {
+            for (int64_t j = 0; j < d->n; j++) {
+                double sum = 0;
+                for (int64_t p = 0; p < d->k; p++)
+                    sum += element_a(d, a, b, i, p) * b_nk[j * d->k + p];
+                t[j] = (double)d->alpha * sum + (bias ? bias[j] : 0);
+                /* beta == 0 does not read C; gated, beta is 0. */
+                if (d->beta != 0) t[j] += (double)d->beta * c[conf_gemm_c_index(d, b, i, j)];
+            }
+            for (int64_t j = 0; j < columns; j++)
+                *ref++ = d->gated ? conf_ref_activation(t[j], d->activation) * t[j + columns]
+                                  : conf_ref_activation(t[j], d->activation);
+        }
+}
+
 /* ---- Attention ---- */
 
 int64_t conf_attention_row(const xhal_attention_strides_t *s, int64_t b, int64_t h, int64_t pos) {

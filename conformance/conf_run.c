@@ -17,8 +17,9 @@
 #define QUICK_REPEATS 10
 #define FULL_REPEATS 30
 
-static const conf_check_table_t *const tables[] = {&conf_check_gemm, &conf_check_attention,
-                                                   &conf_check_serving, &conf_check_merge};
+static const conf_check_table_t *const tables[] = {&conf_check_gemm, &conf_check_gemm_serving,
+                                                   &conf_check_attention, &conf_check_serving,
+                                                   &conf_check_merge};
 #define TABLE_COUNT (sizeof tables / sizeof tables[0])
 
 void conf_options_init(conf_options_t *options) {

@@ -17,7 +17,7 @@
 /* The random block tiled over inputs: values repeat with this period, which no kernel notices. */
 #define RANDOM_BLOCK (1u << 20)
 #define MAX_COPIES 64
-#define MAX_OPERANDS 4
+#define MAX_OPERANDS 5
 /* Output bytes checked for NaN after the runs (the start of copy 0's output). */
 #define CHECK_BYTES (256ull << 20)
 
@@ -26,6 +26,9 @@ typedef struct operand {
     uint64_t bytes;  /* one copy */
     uint64_t stride; /* bytes between copies */
     int output;
+    /* Raw bytes (a quantized B): random bytes AND this mask, which keeps FP8 codes finite;
+     * 0 for elements of `dtype`. */
+    unsigned raw_mask;
     xhal_buffer_t *buffer;
 } operand_t;
 
@@ -93,13 +96,35 @@ static void add_operand(job_t *job, xhal_dtype_t dtype, double elements, int out
     o->output = output;
 }
 
+/* A quantized B's elements as raw bytes (INT4: two a byte), and its scales. */
+static void add_quantized_b(job_t *job, const xhal_gemm_desc_t *d) {
+    double elements = (double)d->n * (double)d->ldb;
+    int int4 = d->b_quant == XHAL_QUANT_INT4;
+    add_operand(job, XHAL_DTYPE_F32, 0, 0);
+    operand_t *b = &job->operands[job->count - 1];
+    b->bytes = (uint64_t)(int4 ? elements / 2 : elements);
+    b->stride = (b->bytes + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+    /* Clearing bit 6 keeps an FP8 exponent below all ones: no Inf or NaN. */
+    b->raw_mask =
+        d->b_quant == XHAL_QUANT_FP8_E4M3 || d->b_quant == XHAL_QUANT_FP8_E5M2 ? 0xbfu : 0xffu;
+    int64_t groups = d->b_scale_mode == XHAL_SCALE_PER_GROUP
+                         ? (d->k + d->b_group_size - 1) / d->b_group_size
+                         : 1;
+    add_operand(job, d->b_scale_type,
+                d->b_scale_mode == XHAL_SCALE_PER_TENSOR ? 1.0 : (double)(d->n * groups), 0);
+}
+
 static void describe_operands(job_t *job) {
     conf_plan_item_t *item = job->item;
     if (item->result.op == CONF_OP_GEMM) {
+        /* A, B (quantized: bytes, then scales), C last: the output. */
         const xhal_gemm_desc_t *d = &item->gemm;
         add_operand(job, d->a_type, (double)d->m * (double)d->k, 0);
-        add_operand(job, d->b_type, (double)d->k * (double)d->n, 0);
-        add_operand(job, d->c_type, (double)d->m * (double)d->n, 1);
+        if (d->b_quant != XHAL_QUANT_NONE)
+            add_quantized_b(job, d);
+        else
+            add_operand(job, d->b_type, (double)d->k * (double)d->n, 0);
+        add_operand(job, d->c_type, (double)d->m * (double)(d->gated ? d->n / 2 : d->n), 1);
     } else if (item->result.op == CONF_OP_ATTENTION && item->serving.kind) {
         double e[4];
         conf_serving_elements(&item->attention, &job->arrays, e);
@@ -141,8 +166,12 @@ static int fill_random(job_t *job, operand_t *o, uint64_t total) {
     void *host = malloc(block);
     if (!host) return failed(job, XHAL_OUT_OF_MEMORY, "malloc");
     uint64_t rng = t->seed ^ (uint64_t)o->dtype << 40 ^ total;
-    for (size_t i = 0; i < block / size; i++)
-        conf_store(host, o->dtype, i, conf_random_value(&rng));
+    if (o->raw_mask)
+        for (size_t i = 0; i < block; i++)
+            ((unsigned char *)host)[i] = (unsigned char)(conf_random(&rng) & o->raw_mask);
+    else
+        for (size_t i = 0; i < block / size; i++)
+            conf_store(host, o->dtype, i, conf_random_value(&rng));
     xhal_status_t status = xhal_copy_h2d(t->stream, o->buffer, 0, host, block);
     /* The upload reads `host` asynchronously: it must live until the stream is synchronized. */
     if (status == XHAL_OK) status = xhal_stream_synchronize(t->stream);
@@ -194,10 +223,15 @@ static int enqueue(job_t *job, int run) {
     xhal_status_t status;
     if (item->result.op == CONF_OP_GEMM) {
         xhal_gemm_desc_t d = item->gemm;
-        d.a = o[0].buffer, d.b = o[1].buffer, d.c = o[2].buffer;
+        const operand_t *c = &o[job->count - 1];
+        d.a = o[0].buffer, d.b = o[1].buffer, d.c = c->buffer;
         d.a_offset = copy * o[0].stride;
         d.b_offset = copy * o[1].stride;
-        d.c_offset = copy * o[2].stride;
+        d.c_offset = copy * c->stride;
+        if (d.b_quant != XHAL_QUANT_NONE) {
+            d.b_scales = o[2].buffer;
+            d.b_scales_offset = copy * o[2].stride;
+        }
         status = xhal_gemm(t->stream, &d);
         if (status != XHAL_OK) return failed(job, status, "xhal_gemm");
     } else if (item->result.op == CONF_OP_ATTENTION) {

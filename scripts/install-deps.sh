@@ -12,6 +12,7 @@ packages=(
   "libcmocka-dev:the unit tests"
   "valgrind:the leak check of the test binaries"
   "python3:the conformance tests: an XML parser checks the SVG charts, a JSON parser the reports"
+  "python3-venv:scripts/setup-python.sh makes the project's venv (examples/minilm's tests)"
   "libclang-rt-14-dev:nothing required; LeakSanitizer for clang builds"
   "opencl-headers:building the OpenCL backend (CL/cl.h)"
   "ocl-icd-opencl-dev:the OpenCL ICD loader (libOpenCL.so.1), which the OpenCL backend dlopens"

@@ -180,6 +180,135 @@ static void test_gemm_supports(void **state) {
     XT_EXPECT_ERR(XHAL_INVALID_ARGUMENT, xhal_gemm_supports(cpu, &d), "lda", "3");
 }
 
+/* ---- GEMM epilogue and quantized B ----------------------------------------------------------- */
+
+/* gemm_ok with a bias (f32 at 12288), GELU, and a gated C of 8 x 4. */
+static xhal_gemm_desc_t gemm_epilogue_ok(void) {
+    xhal_gemm_desc_t d = gemm_ok();
+    d.bias = big;
+    d.bias_offset = 12288;
+    d.bias_type = XHAL_DTYPE_F32;
+    d.activation = XHAL_ACTIVATION_GELU_ERF;
+    d.gated = 1;
+    return d;
+}
+
+/* gemm_ok with B INT4 (8 x 7 stored n x k, ldb 8: 32 bytes at 4096), groups of 32 with f16
+ * scales at 16384 and zero points at 20480. */
+static xhal_gemm_desc_t gemm_quant_ok(void) {
+    xhal_gemm_desc_t d = gemm_ok();
+    d.k = 7;
+    d.trans_b = 1;
+    d.ldb = 8;
+    d.b_quant = XHAL_QUANT_INT4;
+    d.b_scale_mode = XHAL_SCALE_PER_GROUP;
+    d.b_group_size = 32;
+    d.b_scale_type = XHAL_DTYPE_F16;
+    d.b_scales = big;
+    d.b_scales_offset = 16384;
+    d.b_zeros = big;
+    d.b_zeros_offset = 20480;
+    return d;
+}
+
+#define EPI_BAD(want, field_stmt, ...)                                                             \
+    do {                                                                                           \
+        xhal_gemm_desc_t d = gemm_epilogue_ok();                                                   \
+        field_stmt;                                                                                \
+        XT_EXPECT_ERR(want, xhal_gemm(s, &d), __VA_ARGS__);                                        \
+    } while (0)
+
+#define QUANT_BAD(want, field_stmt, ...)                                                           \
+    do {                                                                                           \
+        xhal_gemm_desc_t d = gemm_quant_ok();                                                      \
+        field_stmt;                                                                                \
+        XT_EXPECT_ERR(want, xhal_gemm(s, &d), __VA_ARGS__);                                        \
+    } while (0)
+
+static void test_gemm_epilogue_fields(void **state) {
+    (void)state;
+    xhal_gemm_desc_t ok = gemm_epilogue_ok();
+    XT_OK(xhal_gemm_supports(cpu, &ok));
+    XT_OK(xhal_gemm(s, &ok));
+    ok.gated = 0;
+    ok.bias_type = XHAL_DTYPE_BF16;
+    ok.bias_offset = 12290;
+    XT_OK(xhal_gemm(s, &ok)); /* a bias of C's dtype or another, at a 2-byte offset */
+    XT_OK(xhal_stream_synchronize(s));
+    EPI_BAD(XHAL_INVALID_ARGUMENT, d.activation = (xhal_activation_t)9, "activation", "(9)");
+    EPI_BAD(XHAL_INVALID_ARGUMENT, d.gated = 2, "gated", "(2)");
+    EPI_BAD(XHAL_INVALID_ARGUMENT, (d.n = 7, d.ldc = 7), "n", "(7)", "gated");
+    EPI_BAD(XHAL_INVALID_ARGUMENT, d.beta = 0.5f, "beta", "(0.5)", "gated");
+    EPI_BAD(XHAL_INVALID_ARGUMENT, d.ldc = 3, "ldc", "(3)");
+    EPI_BAD(XHAL_INVALID_ARGUMENT, d.bias_type = XHAL_DTYPE_COUNT, "bias_type", "(3)");
+    EPI_BAD(XHAL_INVALID_ARGUMENT, d.bias_offset = 12289, "bias_offset", "(12289)");
+    EPI_BAD(XHAL_OUT_OF_RANGE, d.bias_offset = (1 << 20) - 28, "bias_offset", "bias");
+    EPI_BAD(XHAL_OUT_OF_RANGE, (d.bias = small, d.bias_offset = 240), "bias");
+    EPI_BAD(XHAL_INVALID_ARGUMENT, d.bias_offset = 8192 + 4, "bias", "overlap*");
+    /* Gated, batches of C are n / 2 wide: 8 x 4 fits in a stride of 29 elements (7 * 4 + 4 = 32
+     * with ldc 4); a stride below that is refused. */
+    EPI_BAD(XHAL_INVALID_ARGUMENT, (d.ldc = 4, d.batch = 2, d.stride_c = 31), "stride_c", "(31)");
+    xhal_gemm_desc_t d = gemm_epilogue_ok();
+    d.ldc = 4;
+    d.batch = 2;
+    d.stride_c = 32;
+    XT_OK(xhal_gemm(s, &d));
+    XT_OK(xhal_stream_synchronize(s));
+    d = gemm_epilogue_ok();
+    d.n = 5;
+    XT_EXPECT_ERR(XHAL_INVALID_ARGUMENT, xhal_gemm_supports(cpu, &d), "n", "(5)");
+}
+
+static void test_gemm_quant_fields(void **state) {
+    (void)state;
+    xhal_gemm_desc_t ok = gemm_quant_ok();
+    XT_OK(xhal_gemm_supports(cpu, &ok));
+    XT_OK(xhal_gemm(s, &ok));
+    /* The 32 bytes of B end exactly at the end of the buffer; one more is out of range. */
+    ok.b_offset = (1 << 20) - 32;
+    XT_OK(xhal_gemm(s, &ok));
+    XT_OK(xhal_stream_synchronize(s));
+    QUANT_BAD(XHAL_OUT_OF_RANGE, d.b_offset = (1 << 20) - 31, "b_offset", "b");
+    QUANT_BAD(XHAL_INVALID_ARGUMENT, d.b_quant = (xhal_quant_t)7, "b_quant", "(7)");
+    QUANT_BAD(XHAL_INVALID_ARGUMENT, d.b_scale_mode = XHAL_SCALE_PER_CHANNEL, "b_scale_mode",
+              "(PER_CHANNEL)", "INT4");
+    QUANT_BAD(XHAL_INVALID_ARGUMENT, (d.b_quant = XHAL_QUANT_INT8, d.b_zeros = NULL),
+              "b_scale_mode", "(PER_GROUP)", "INT8");
+    QUANT_BAD(XHAL_INVALID_ARGUMENT, d.b_scale_mode = (xhal_scale_mode_t)5, "b_scale_mode", "(5)");
+    QUANT_BAD(XHAL_INVALID_ARGUMENT, d.b_group_size = 16, "b_group_size", "(16)");
+    QUANT_BAD(XHAL_INVALID_ARGUMENT, d.b_scale_type = (xhal_dtype_t)5, "b_scale_type", "(5)");
+    QUANT_BAD(XHAL_INVALID_ARGUMENT,
+              (d.b_quant = XHAL_QUANT_FP8_E4M3, d.b_scale_mode = XHAL_SCALE_PER_TENSOR), "b_zeros",
+              "FP8_E4M3");
+    QUANT_BAD(XHAL_INVALID_ARGUMENT, d.ldb = 9, "ldb", "(9)", "INT4");
+    QUANT_BAD(XHAL_INVALID_ARGUMENT,
+              (d.batch = 2, d.stride_a = 64, d.stride_c = 64, d.stride_b = 32), "stride_b", "(32)");
+    QUANT_BAD(XHAL_INVALID_ARGUMENT, d.b_scales = NULL, "b_scales");
+    QUANT_BAD(XHAL_INVALID_ARGUMENT, d.b_scales_offset = 16385, "b_scales_offset", "(16385)");
+    QUANT_BAD(XHAL_OUT_OF_RANGE, d.b_scales_offset = (1 << 20) - 14, "b_scales_offset", "b_scales");
+    QUANT_BAD(XHAL_OUT_OF_RANGE, d.b_zeros_offset = (1 << 20) - 7, "b_zeros_offset", "b_zeros");
+    QUANT_BAD(XHAL_INVALID_ARGUMENT, d.b_zeros_offset = 8192 + 100, "b_zeros", "overlap*");
+    QUANT_BAD(XHAL_INVALID_ARGUMENT, d.b_scales_offset = 8192, "b_scales", "overlap*");
+    /* A dense B with scales or zero points set is a mistake, not something to ignore. */
+    QUANT_BAD(XHAL_INVALID_ARGUMENT, (d.b_quant = XHAL_QUANT_NONE, d.b_zeros = NULL), "b_scales",
+              "NONE");
+    QUANT_BAD(XHAL_INVALID_ARGUMENT, (d.b_quant = XHAL_QUANT_NONE, d.b_scales = NULL), "b_zeros",
+              "NONE");
+    /* b_type is not read with a quantized B. */
+    xhal_gemm_desc_t d = gemm_quant_ok();
+    d.b_type = (xhal_dtype_t)99;
+    XT_OK(xhal_gemm(s, &d));
+    /* One weight matrix for a batch of 2 (C within the 256 bytes the valid calls write). */
+    d = gemm_quant_ok();
+    d.m = 4;
+    d.batch = 2;
+    d.stride_a = 64;
+    d.stride_b = 0;
+    d.stride_c = 32;
+    XT_OK(xhal_gemm(s, &d));
+    XT_OK(xhal_stream_synchronize(s));
+}
+
 /* ---- attention ---------------------------------------------------------------------------- */
 
 /* A valid attention: batch 1, 2 heads, seq 4, head_dim 8, f32, q/k/v/o 1 KiB apart in `big`. */
@@ -331,6 +460,8 @@ int main(void) {
         cmocka_unit_test(test_gemm_leading_dimensions_and_strides),
         cmocka_unit_test(test_gemm_ranges_and_overlap),
         cmocka_unit_test(test_gemm_supports),
+        cmocka_unit_test(test_gemm_epilogue_fields),
+        cmocka_unit_test(test_gemm_quant_fields),
         cmocka_unit_test(test_attention_valid_base),
         cmocka_unit_test(test_attention_shape),
         cmocka_unit_test(test_attention_strides),

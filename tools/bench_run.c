@@ -21,6 +21,7 @@ typedef struct bench_ctx {
     xhal_event_t *start, *stop;
     const bench_options_t *o;
     double stream_bw; /* host STREAM triad, bytes/s; 0 when not measured */
+    double copy_bw;   /* the device's copy bandwidth in this round (--copy); 0: not measured */
 } bench_ctx_t;
 
 /* What one shape measured, for the printed line. */
@@ -149,6 +150,7 @@ static void print_figure(const bench_ctx_t *c, const char *label, const bench_fi
            f->flops / f->seconds * 1e-9, f->bytes / f->seconds * 1e-9, pct);
     if (c->stream_bw > 0)
         printf("  %5.1f%% of STREAM", 100.0 * f->bytes / f->seconds / c->stream_bw);
+    if (c->copy_bw > 0) printf("  %5.1f%% of copy", 100.0 * f->bytes / f->seconds / c->copy_bw);
 }
 
 /* ---- GEMM ---- */
@@ -156,11 +158,19 @@ static void print_figure(const bench_ctx_t *c, const char *label, const bench_fi
 typedef struct gemm_op {
     xhal_gemm_desc_t desc;
     xhal_buffer_t *a[MAX_ROTATION], *b[MAX_ROTATION], *c[MAX_ROTATION];
+    bench_quant_buffers_t q[MAX_ROTATION]; /* a quantized B: its bytes, scales, zero points */
 } gemm_op_t;
 
 static xhal_status_t enqueue_gemm(bench_ctx_t *c, void *op, int r) {
     gemm_op_t *g = op;
-    g->desc.a = g->a[r], g->desc.b = g->b[r], g->desc.c = g->c[r];
+    g->desc.a = g->a[r], g->desc.c = g->c[r];
+    if (g->desc.b_quant) {
+        g->desc.b = g->q[r].weights;
+        g->desc.b_scales = g->q[r].scales;
+        g->desc.b_zeros = g->q[r].zeros;
+    } else {
+        g->desc.b = g->b[r];
+    }
     return xhal_gemm(c->stream, &g->desc);
 }
 
@@ -183,25 +193,51 @@ static xhal_status_t bench_gemm(bench_ctx_t *c, const char *shape, char *label, 
     int64_t m = 0, n = 0, k = 0;
     if (!parse_gemm(shape, &m, &n, &k)) return XHAL_INVALID_ARGUMENT; /* bench_run checked it */
     xhal_dtype_t t = c->o->dtype;
-    snprintf(label, size, "gemm %s %lldx%lldx%lld%s", xhal_dtype_name(t), (long long)m,
-             (long long)n, (long long)k, c->o->trans_b ? " NT" : "");
+    const bench_quant_t *quant = c->o->quant.name ? &c->o->quant : NULL;
+    const bench_epilogue_t *epi = c->o->epilogue;
     gemm_op_t g = {0};
-    xhal_gemm_desc_init(&g.desc, m, n, k, t);
-    g.desc.c_type = XHAL_DTYPE_F32;
-    if (c->o->trans_b) g.desc.trans_b = 1, g.desc.ldb = k;
-    double in_bytes = (double)(m * k + k * n) * (double)xhal_dtype_size(t);
-    f->bytes = in_bytes + (double)(m * n) * 4.0;
+    xhal_gemm_desc_t *d = &g.desc;
+    xhal_gemm_desc_init(d, m, n, k, t);
+    d->c_type = XHAL_DTYPE_F32;
+    if (c->o->trans_b) d->trans_b = 1, d->ldb = k;
+    bench_quant_sizes_t qs = {0};
+    if (quant) bench_quant_describe(quant, d, &qs);
+    if (epi) bench_epilogue_apply(epi, d);
+    snprintf(label, size, "gemm %s%s%s %lldx%lldx%lld%s%s%s", quant ? quant->name : "",
+             quant ? " " : "", xhal_dtype_name(t), (long long)m, (long long)n, (long long)k,
+             d->trans_b ? " NT" : "", epi ? " +" : "", epi ? epi->text : "");
+    int64_t c_elements = m * (d->gated ? n / 2 : n);
+    double b_bytes = quant
+                         ? (double)qs.weight_bytes + 2.0 * (double)qs.scales + (double)qs.zero_bytes
+                         : (double)(k * n) * (double)xhal_dtype_size(t);
+    f->bytes = (double)(m * k) * (double)xhal_dtype_size(t) + b_bytes + (double)c_elements * 4.0 +
+               (epi && epi->bias ? 4.0 * (double)n : 0.0);
     f->flops = 2.0 * (double)m * (double)n * (double)k;
     f->peak_flops = c->info.peak_flops[t];
     int rotation = bench_rotation(f->bytes);
-    xhal_status_t status = xhal_gemm_supports(c->device, &g.desc);
+    xhal_buffer_t *bias = NULL;
+    xhal_status_t status = XHAL_OK;
+    if (epi && epi->bias) {
+        status = make_set(c, &bias, 1, (uint64_t)n, XHAL_DTYPE_F32, 1, 300);
+        d->bias = bias;
+    }
+    /* Asked with the bias set (supports reads whether there is one). */
+    if (status == XHAL_OK) status = xhal_gemm_supports(c->device, d);
     if (status == XHAL_OK) status = make_set(c, g.a, rotation, (uint64_t)(m * k), t, 1, 1);
-    if (status == XHAL_OK) status = make_set(c, g.b, rotation, (uint64_t)(k * n), t, 1, 100);
+    for (int r = 0; quant && status == XHAL_OK && r < rotation; r++)
+        status = bench_quant_make(c->device, c->stream, quant, &qs, 100 + (uint64_t)r, &g.q[r]);
+    if (!quant && status == XHAL_OK)
+        status = make_set(c, g.b, rotation, (uint64_t)(k * n), t, 1, 100);
     if (status == XHAL_OK)
-        status = make_set(c, g.c, rotation, (uint64_t)(m * n), XHAL_DTYPE_F32, 0, 0);
+        status = make_set(c, g.c, rotation, (uint64_t)c_elements, XHAL_DTYPE_F32, 0, 0);
     if (status == XHAL_OK) status = time_op(c, enqueue_gemm, &g, rotation, &f->seconds);
     free_set(g.a, rotation), free_set(g.b, rotation), free_set(g.c, rotation);
-    *baseline_shape = (bench_gemm_shape_t){m, n, k, t, c->o->repeats, c->o->warmup};
+    for (int r = 0; r < rotation; r++)
+        bench_quant_free(&g.q[r]);
+    xhal_buffer_free(bias);
+    /* Baselines run dense GEMMs without epilogues: only those are compared. */
+    *baseline_shape =
+        (bench_gemm_shape_t){quant || epi ? 0 : m, n, k, t, c->o->repeats, c->o->warmup};
     return status;
 }
 
@@ -311,11 +347,14 @@ static xhal_status_t bench_copy(bench_ctx_t *c, const char *shape, char *label, 
 /* ---- The run ---- */
 
 /*
- * A shape may start with a dtype and a colon ("bf16:1024") to override --dtype for it. Returns
- * the shape after the prefix and writes the shape's dtype, or NULL for an unknown prefix.
+ * A shape may start with a dtype and a colon ("bf16:1024") to override --dtype for it, or, for
+ * gemm, with a quantized format ("q4g128:1x4096x14336"). Returns the shape after the prefix and
+ * writes the shape's dtype and format (name NULL: dense), or NULL for an unknown prefix.
  */
-static const char *shape_dtype(const char *shape, xhal_dtype_t fallback, xhal_dtype_t *out) {
+static const char *shape_prefix(const char *shape, xhal_dtype_t fallback, xhal_dtype_t *out,
+                                bench_quant_t *quant) {
     *out = fallback;
+    memset(quant, 0, sizeof *quant);
     const char *colon = strchr(shape, ':');
     if (!colon) return shape;
     for (int t = 0; t < XHAL_DTYPE_COUNT; t++) {
@@ -325,16 +364,22 @@ static const char *shape_dtype(const char *shape, xhal_dtype_t fallback, xhal_dt
             return colon + 1;
         }
     }
-    return NULL;
+    return bench_quant_parse(shape, (size_t)(colon - shape), quant) ? colon + 1 : NULL;
 }
+
+static int shape_epilogue(const char *shape, char *dims, size_t size, bench_epilogue_t *epi);
 
 static int shape_valid(const char *op, const char *shape) {
     int64_t m, n, k;
     long long v[6];
     xhal_dtype_t dtype;
-    shape = shape_dtype(shape, XHAL_DTYPE_F32, &dtype);
-    if (!shape) return 0;
-    if (!strcmp(op, "gemm")) return parse_gemm(shape, &m, &n, &k);
+    bench_quant_t quant;
+    shape = shape_prefix(shape, XHAL_DTYPE_F32, &dtype, &quant);
+    if (!shape || (quant.name && strcmp(op, "gemm"))) return 0;
+    char dims[64];
+    bench_epilogue_t epi;
+    if (!strcmp(op, "gemm"))
+        return shape_epilogue(shape, dims, sizeof dims, &epi) >= 0 && parse_gemm(dims, &m, &n, &k);
     if (!strcmp(op, "attention")) return parse_attention(shape, v);
     return parse_bytes(shape) != 0;
 }
@@ -363,7 +408,25 @@ typedef struct bench_shape_result {
     bench_figure_t figure;   /* xhal's, seconds = the best median over the rounds */
     double round_seconds;    /* xhal's median in the current round */
     double baseline_seconds; /* the baseline's best median; 0 when it has none */
+    /* A GEMM's shape, dtype, quantized format (NULL: dense) and whether it has an epilogue:
+     * what print_serving_ratios pairs figures by. */
+    int64_t dims[3];
+    xhal_dtype_t dtype;
+    const char *quant;
+    int epilogue;
 } bench_shape_result_t;
+
+/*
+ * "2048x4096x4096+bias+gelu": the shape's own epilogue (else --epilogue's). Copies the shape
+ * without it into `dims` and returns 1 with *epi filled, 0 when there is none, -1 when the
+ * epilogue does not parse.
+ */
+static int shape_epilogue(const char *shape, char *dims, size_t size, bench_epilogue_t *epi) {
+    const char *plus = strchr(shape, '+');
+    snprintf(dims, size, "%.*s", plus ? (int)(plus - shape) : (int)strlen(shape), shape);
+    if (!plus) return 0;
+    return bench_epilogue_parse(plus + 1, epi) ? 1 : -1;
+}
 
 /* One round of xhal's figures: every shape timed and printed, the best kept. */
 static int xhal_pass(bench_ctx_t *c, const char *op, const char **shapes, size_t count,
@@ -374,16 +437,26 @@ static int xhal_pass(bench_ctx_t *c, const char *op, const char **shapes, size_t
         bench_shape_result_t *r = &results[i];
         if (r->failed) continue;
         bench_figure_t f = {0};
-        bench_options_t shape_options = *o; /* with the shape's own dtype */
-        const char *shape = shape_dtype(shapes[i], o->dtype, &shape_options.dtype);
+        bench_options_t shape_options = *o; /* with the shape's own dtype and format */
+        const char *shape =
+            shape_prefix(shapes[i], o->dtype, &shape_options.dtype, &shape_options.quant);
+        char dims[64];
+        bench_epilogue_t epilogue;
+        if (shape_epilogue(shape, dims, sizeof dims, &epilogue) == 1)
+            shape_options.epilogue = &epilogue;
         c->o = &shape_options;
         xhal_status_t status;
-        if (!strcmp(op, "gemm"))
-            status = bench_gemm(c, shape, r->label, sizeof r->label, &f, &r->gemm);
-        else if (!strcmp(op, "attention"))
+        if (!strcmp(op, "gemm")) {
+            status = bench_gemm(c, dims, r->label, sizeof r->label, &f, &r->gemm);
+            parse_gemm(dims, &r->dims[0], &r->dims[1], &r->dims[2]);
+            r->dtype = shape_options.dtype;
+            r->quant = shape_options.quant.name;
+            r->epilogue = shape_options.epilogue != NULL;
+        } else if (!strcmp(op, "attention")) {
             status = bench_attention(c, shape, r->label, sizeof r->label, &f);
-        else
+        } else {
             status = bench_copy(c, shape, r->label, sizeof r->label, &f);
+        }
         c->o = o;
         if (status != XHAL_OK) {
             tool_report(status, shapes[i]);
@@ -438,6 +511,27 @@ static void print_dtype_ratios(size_t count, const bench_shape_result_t *results
     }
 }
 
+/*
+ * GEMMs of one shape timed dense and quantized, or with and without an epilogue, in this run:
+ * what the quantized weights buy, and what the epilogue costs.
+ */
+static void print_serving_ratios(size_t count, const bench_shape_result_t *results) {
+    for (size_t i = 0; i < count; i++) {
+        const bench_shape_result_t *x = &results[i];
+        if (x->failed || (!x->quant && !x->epilogue)) continue;
+        for (size_t j = 0; j < count; j++) {
+            const bench_shape_result_t *y = &results[j];
+            if (y->failed || memcmp(x->dims, y->dims, sizeof x->dims) || y->epilogue) continue;
+            double ratio = y->figure.seconds / x->figure.seconds;
+            if (x->epilogue && y->dtype == x->dtype && y->quant == x->quant)
+                printf("%-34s costs %+.1f%% over the same GEMM without it in this run\n", x->label,
+                       100.0 * (1.0 / ratio - 1.0));
+            else if (x->quant && !x->epilogue && !y->quant)
+                printf("%-34s %.2fx the speed of %s in this run\n", x->label, ratio, y->label);
+        }
+    }
+}
+
 /* With several rounds: each side's best median, and the ratio of those. */
 static void print_summary(const bench_ctx_t *c, const bench_options_t *o, size_t count,
                           const bench_shape_result_t *results) {
@@ -482,8 +576,15 @@ int bench_run(const char *op, const char *spec, const bench_options_t *o, const 
     }
     const bench_baseline_t *baseline = o->baseline && !strcmp(op, "gemm") ? o->baseline : NULL;
     int baseline_loaded = 0;
+    double best_copy = 0;
     for (int round = 1; round <= o->rounds; round++) {
         if (o->rounds > 1) printf("round %d of %d\n", round, o->rounds);
+        if (o->copy) {
+            /* Each round's figures against that round's copy: the machine's bandwidth moves. */
+            c.copy_bw = bench_copy_bandwidth(c.device, c.stream);
+            printf("copy bandwidth (read + written): %.1f GB/s\n", c.copy_bw * 1e-9);
+            best_copy = c.copy_bw > best_copy ? c.copy_bw : best_copy;
+        }
         /*
          * A BLAS's threads spin for a while after each call (OpenBLAS's about 0.1 s, and from
          * the moment it is loaded): xhal's shapes are timed in a pass of their own, after a
@@ -492,7 +593,10 @@ int bench_run(const char *op, const char *spec, const bench_options_t *o, const 
         if (baseline_loaded) usleep(500000);
         if (xhal_pass(&c, op, shapes, shape_count, results) != TOOL_EXIT_OK)
             exit_code = TOOL_EXIT_FAILURE;
-        if (round == 1 && !strcmp(op, "gemm")) print_dtype_ratios(shape_count, results);
+        if (round == 1 && !strcmp(op, "gemm")) {
+            print_dtype_ratios(shape_count, results);
+            print_serving_ratios(shape_count, results);
+        }
         if (!baseline) continue;
         if (!baseline_loaded) {
             char reason[512] = "";
@@ -507,8 +611,15 @@ int bench_run(const char *op, const char *spec, const bench_options_t *o, const 
         baseline_pass(baseline, shape_count, results);
     }
     if (o->rounds > 1) {
+        if (o->copy) {
+            c.copy_bw = best_copy;
+            printf("best copy bandwidth of %d rounds: %.1f GB/s\n", o->rounds, best_copy * 1e-9);
+        }
         print_summary(&c, o, shape_count, results);
-        if (!strcmp(op, "gemm")) print_dtype_ratios(shape_count, results);
+        if (!strcmp(op, "gemm")) {
+            print_dtype_ratios(shape_count, results);
+            print_serving_ratios(shape_count, results);
+        }
     }
     if (baseline_loaded) baseline->unload();
     free(results);

@@ -5,9 +5,13 @@
 #include <stddef.h>
 
 #include "bench.h"
+#include "bench_serving.h"
 
 typedef struct bench_options {
     xhal_dtype_t dtype;
+    bench_quant_t quant;              /* gemm: a quantized B (a shape prefix); name NULL: dense */
+    const bench_epilogue_t *epilogue; /* gemm: NULL for none */
+    int copy; /* also measure the device's copy bandwidth and print figures against it */
     int trans_b, causal, stream;
     int repeats, warmup;
     int rounds; /* the whole measurement this many times; the best median of each side counts */

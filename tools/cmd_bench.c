@@ -36,6 +36,13 @@ static const char bench_help[] =
     "  copy       BYTES (suffix K, M or G): a device-to-device copy\n"
     "A shape may start with a dtype and a colon (bf16:1024) to override --dtype for it; a\n"
     "GEMM timed in f32 and in bf16 or f16 in the same run gets a line with the ratio.\n"
+    "A GEMM shape may start with a quantized format for B instead (q4g128:1x4096x14336):\n"
+    "q4g32, q4g64, q4g128 (INT4 in groups of k; a trailing z adds zero points), q8 (INT8\n"
+    "per channel), e4m3, e5m2 (FP8 per channel), all with bf16 scales and B stored n x k as\n"
+    "a linear layer's weights, A of --dtype; its bytes are the quantized ones plus scales,\n"
+    "and a dense GEMM of the same shape in the run gets a line with the speed ratio. A GEMM\n"
+    "shape may end with its own epilogue (2048x4096x4096+bias+gelu); a run with the same\n"
+    "GEMM without one gets a line with what the epilogue costs.\n"
     "\n"
     "options:\n"
     "  --device SPEC   the device (default: XHAL_DEVICE, else the first GPU, else the CPU)\n"
@@ -53,12 +60,18 @@ static const char bench_help[] =
     "                  (default 1)\n"
     "  --stream        also measure the host's STREAM triad bandwidth and print each figure\n"
     "                  as a fraction of it (for memory-bound shapes on a CPU device)\n"
+    "  --copy          also measure the device's copy bandwidth (256 MiB d2d, read + written)\n"
+    "                  in every round and print each figure's GB/s as a fraction of it\n"
+    "  --epilogue E    gemm: an epilogue for every shape without its own: words joined by\n"
+    "                  '+': bias (f32), gated, and one of relu, gelu, gelu-tanh, silu\n"
     "  -h, --help      show this text\n"
     "\n"
     "examples:\n"
     "  xhal bench gemm --device cpu --vs openblas --rounds 3 512 1024 2048 128x4096x4096\n"
     "  xhal bench gemm --device cpu --stream 1x4096x4096\n"
     "  xhal bench gemm --device cpu 2048 bf16:2048\n"
+    "  xhal bench gemm --device cpu --copy --rounds 3 bf16:1x4096x14336 q4g128:1x4096x14336\n"
+    "  xhal bench gemm --device cpu 2048x4096x4096 2048x4096x4096+bias+gelu\n"
     "  xhal bench attention --device cpu --causal 1x8x8x2048x2048x128\n";
 
 static int parse_dtype(const char *text, xhal_dtype_t *out) {
@@ -87,6 +100,7 @@ static const bench_baseline_t *find_baseline(const char *name) {
 
 static int run(int argc, char **argv) {
     bench_options_t o = {.dtype = XHAL_DTYPE_F32, .repeats = 10, .warmup = 2, .rounds = 1};
+    bench_epilogue_t epilogue;
     const char *op = NULL, *spec = NULL, *vs = NULL;
     const char **shapes = calloc((size_t)argc, sizeof *shapes);
     size_t shape_count = 0;
@@ -132,6 +146,14 @@ static int run(int argc, char **argv) {
             o.causal = 1;
         } else if (!strcmp(argv[i], "--stream")) {
             o.stream = 1;
+        } else if (!strcmp(argv[i], "--copy")) {
+            o.copy = 1;
+        } else if ((found = tool_option_value(argc, argv, &i, "--epilogue", &value)) != 0) {
+            if (found < 0 || !bench_epilogue_parse(value, &epilogue))
+                status = tool_usage_error("bench", "--epilogue takes words joined by '+': bias, "
+                                                   "gated, relu, gelu, gelu-tanh, silu");
+            else
+                o.epilogue = &epilogue;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             status = tool_usage_error("bench", "unknown option %s", argv[i]);
         } else if (!op) {

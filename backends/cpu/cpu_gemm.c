@@ -1,46 +1,32 @@
 /*
- * GEMM: C = alpha * op(A) * op(B) + beta * C, row-major, f32 accumulation (see xhal.h).
+ * GEMM: C = epilogue(alpha * op(A) * op(B) + beta * C), row-major, f32 accumulation (xhal.h).
  *
  * This file decides how a GEMM is split across the device's threads and hands each piece to
  * the GEMM engine in kernels/cpu/ (packing, cache blocking, a register-blocked microkernel per
  * ISA; see kernels/cpu/gemm_kernel.h). Each batch's C is cut into a grid of blocks on the
  * microkernel's tile boundaries, preferring column blocks: threads then pack disjoint parts of B
  * and share nothing. Decode-shaped products (a few rows of A against a large B) go to the GEMV
- * path instead, which streams B once at memory speed rather than packing it.
+ * paths instead, which stream B once at memory speed rather than packing it (cpu_gemm_gemv.c;
+ * quantized B: kernels/cpu/qgemm_kernel.h). The epilogue (bias, activation, gated) is applied by
+ * the kernels to results still in cache; a bias of any dtype is converted to f32 once here.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu_internal.h"
-#include "gemm_kernel.h"
-#include "gemv_kernel.h"
-
-typedef struct {
-    xhal_gemm_desc_t desc; /* by value: the caller's desc is only valid during the enqueue */
-    const char *a, *b;     /* the first byte of each operand: buffer data + offset */
-    char *c;
-} gemm_args_t;
-
-/* What the tasks of one GEMM share. */
-typedef struct {
-    const gemm_args_t *args;
-    int64_t grid_m, grid_n;   /* blocks per batch */
-    int64_t block_m, block_n; /* rows and columns of a block (the last may be smaller) */
-    float *scratch;           /* floats_per_thread per pool thread */
-    size_t floats_per_thread;
-} gemm_job_t;
+#include "cpu_gemm.h"
 
 static int64_t min64(int64_t a, int64_t b) {
     return a < b ? a : b;
 }
 
-static int64_t ceil_div(int64_t a, int64_t b) {
+int64_t cpu_ceil_div(int64_t a, int64_t b) {
     return (a + b - 1) / b;
 }
 
-/* Batch `batch` of the descriptor as the engine's problem: strides encode the transposes. */
-static xk_gemm_problem_t problem_of(const gemm_args_t *args, int64_t batch) {
+xk_gemm_problem_t cpu_gemm_problem(const cpu_gemm_job_t *job, int64_t batch) {
+    const gemm_args_t *args = job->args;
     const xhal_gemm_desc_t *d = &args->desc;
+    const int quant = d->b_quant != XHAL_QUANT_NONE;
     xk_gemm_problem_t p = {
         .m = d->m,
         .n = d->n,
@@ -49,164 +35,175 @@ static xk_gemm_problem_t problem_of(const gemm_args_t *args, int64_t batch) {
         .beta = d->beta,
         .a = {args->a + batch * d->stride_a * (int64_t)cpu_dtype_size(d->a_type), d->a_type,
               d->trans_a ? 1 : d->lda, d->trans_a ? d->lda : 1},
-        .b = {args->b + batch * d->stride_b * (int64_t)cpu_dtype_size(d->b_type), d->b_type,
-              d->trans_b ? 1 : d->ldb, d->trans_b ? d->ldb : 1},
+        /* A quantized B is one matrix for every batch (stride_b 0), read through b_quant. */
+        .b = {quant ? args->b : args->b + batch * d->stride_b * (int64_t)cpu_dtype_size(d->b_type),
+              quant ? XHAL_DTYPE_F32 : d->b_type, d->trans_b ? 1 : d->ldb, d->trans_b ? d->ldb : 1},
         .c = args->c + batch * d->stride_c * (int64_t)cpu_dtype_size(d->c_type),
         .c_type = d->c_type,
         .ldc = d->ldc,
+        .epi = job->epi,
+        .b_quant = quant ? &job->quant : NULL,
     };
     return p;
 }
 
 static void gemm_task(void *ctx, size_t task, size_t thread) {
-    const gemm_job_t *job = ctx;
+    const cpu_gemm_job_t *job = ctx;
     int64_t per_batch = job->grid_m * job->grid_n;
     int64_t batch = (int64_t)task / per_batch, block = (int64_t)task % per_batch;
-    xk_gemm_problem_t p = problem_of(job->args, batch);
+    xk_gemm_problem_t p = cpu_gemm_problem(job, batch);
     int64_t m0 = block / job->grid_n * job->block_m, n0 = block % job->grid_n * job->block_n;
-    xk_gemm_block(&p, m0, min64(m0 + job->block_m, p.m), n0, min64(n0 + job->block_n, p.n),
-                  job->scratch + thread * job->floats_per_thread);
-}
-
-/*
- * GEMV scratch: op(A) of every batch in f32 (m x k each), then, with B not transposed, the
- * partial results of every (batch, part of k) (m x n each).
- */
-static const float *gemv_a(const gemm_job_t *job, int64_t batch) {
-    const xhal_gemm_desc_t *d = &job->args->desc;
-    return job->scratch + batch * d->m * d->k;
-}
-
-static float *gemv_partial(const gemm_job_t *job, int64_t batch, int64_t part) {
-    const xhal_gemm_desc_t *d = &job->args->desc;
-    return job->scratch + d->batch * d->m * d->k + (batch * job->grid_m + part) * d->m * d->n;
-}
-
-/* GEMV, B not transposed: task (batch, part) sums its range of k into its partial result. */
-static void gemv_rows_task(void *ctx, size_t task, size_t thread) {
-    const gemm_job_t *job = ctx;
-    (void)thread;
-    int64_t batch = (int64_t)task / job->grid_m, part = (int64_t)task % job->grid_m;
-    xk_gemm_problem_t p = problem_of(job->args, batch);
-    int64_t k0 = part * job->block_m;
-    xk_gemv_rows(&p, gemv_a(job, batch), k0, min64(k0 + job->block_m, p.k),
-                 gemv_partial(job, batch, part));
-}
-
-/* GEMV, B not transposed: task (batch, column block) adds the partial results up into C. */
-static void gemv_store_task(void *ctx, size_t task, size_t thread) {
-    const gemm_job_t *job = ctx;
-    (void)thread;
-    int64_t batch = (int64_t)task / job->grid_n, block = (int64_t)task % job->grid_n;
-    xk_gemm_problem_t p = problem_of(job->args, batch);
-    int64_t n0 = block * job->block_n;
-    xk_gemv_store(&p, gemv_partial(job, batch, 0), job->grid_m, n0, min64(n0 + job->block_n, p.n));
-}
-
-/* GEMV, B transposed: task (batch, column block) computes its columns of C directly. */
-static void gemv_columns_task(void *ctx, size_t task, size_t thread) {
-    const gemm_job_t *job = ctx;
-    (void)thread;
-    int64_t batch = (int64_t)task / job->grid_n, block = (int64_t)task % job->grid_n;
-    xk_gemm_problem_t p = problem_of(job->args, batch);
-    int64_t n0 = block * job->block_n;
-    xk_gemv_columns(&p, gemv_a(job, batch), n0, min64(n0 + job->block_n, p.n));
-}
-
-/*
- * Decode-shaped GEMM. Each thread must stream a contiguous part of B: with B stored k x n that
- * is a range of its rows (then the partial results are added up), with B transposed a range of
- * columns of C. Returns 0 when scratch cannot be had.
- */
-static int run_gemv(xhal_be_device_t *device, gemm_job_t *job, int64_t threads) {
-    const xhal_gemm_desc_t *d = &job->args->desc;
-    int64_t parts = d->batch >= threads ? 1 : ceil_div(threads, d->batch);
-    job->block_n = ceil_div(ceil_div(d->n, parts), 64) * 64;
-    job->grid_n = ceil_div(d->n, job->block_n);
-    job->block_m = ceil_div(d->k, parts); /* rows of B per part */
-    job->grid_m = d->trans_b ? 0 : ceil_div(d->k, job->block_m);
-    size_t floats = (size_t)(d->batch * d->m * (d->k + job->grid_m * d->n));
-    pthread_mutex_lock(&device->scratch_lock);
-    job->scratch = cpu_device_scratch(device, floats);
-    if (job->scratch) {
-        for (int64_t b = 0; b < d->batch; b++) {
-            xk_gemm_problem_t p = problem_of(job->args, b);
-            xk_gemv_convert_a(&p, job->scratch + b * d->m * d->k);
-        }
-        if (d->trans_b) {
-            cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_n), gemv_columns_task, job);
-        } else {
-            cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_m), gemv_rows_task, job);
-            cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_n), gemv_store_task, job);
-        }
-    }
-    pthread_mutex_unlock(&device->scratch_lock);
-    return job->scratch != NULL;
+    xk_gemm_block(&p, m0, min64(m0 + job->block_m, p.m), n0, min64(n0 + job->block_n, job->columns),
+                  job->scratch + thread * job->per_thread);
 }
 
 /*
  * Cuts each batch into about `threads` blocks when the batch count alone cannot keep every
- * thread busy: columns first (in units of the microkernel's width), then rows.
+ * thread busy: columns first (in units of the microkernel's width, or of pairs of its panels
+ * when gated), then rows.
  */
-static void plan_blocks(gemm_job_t *job, int64_t threads) {
+static void plan_blocks(cpu_gemm_job_t *job, const xk_gemm_problem_t *p, int64_t threads) {
     const xhal_gemm_desc_t *d = &job->args->desc;
     int mr, nr;
+    int64_t unit;
     xk_gemm_tile(&mr, &nr);
-    int64_t parts = d->batch >= threads ? 1 : ceil_div(threads, d->batch);
-    int64_t col_units = ceil_div(d->n, nr), row_units = ceil_div(d->m, mr);
+    job->columns = xk_gemm_columns(p, &unit);
+    int64_t parts = d->batch >= threads ? 1 : cpu_ceil_div(threads, d->batch);
+    int64_t col_units = cpu_ceil_div(job->columns, unit), row_units = cpu_ceil_div(d->m, mr);
     job->grid_n = min64(parts, col_units);
-    job->grid_m = min64(ceil_div(parts, job->grid_n), row_units);
-    job->block_n = ceil_div(col_units, job->grid_n) * nr;
-    job->block_m = ceil_div(row_units, job->grid_m) * mr;
-    job->grid_n = ceil_div(d->n, job->block_n);
-    job->grid_m = ceil_div(d->m, job->block_m);
+    job->grid_m = min64(cpu_ceil_div(parts, job->grid_n), row_units);
+    job->block_n = cpu_ceil_div(col_units, job->grid_n) * unit;
+    job->block_m = cpu_ceil_div(row_units, job->grid_m) * mr;
+    job->grid_n = cpu_ceil_div(job->columns, job->block_n);
+    job->grid_m = cpu_ceil_div(d->m, job->block_m);
 }
 
-/* On the stream's worker: split the GEMM, take scratch, run the blocks on the pool. */
+/* The blocked GEMM on the pool; 0 when scratch cannot be had. */
+static int run_blocked(xhal_be_device_t *device, cpu_gemm_job_t *job, int64_t threads) {
+    const xhal_gemm_desc_t *d = &job->args->desc;
+    xk_gemm_problem_t p = cpu_gemm_problem(job, 0);
+    plan_blocks(job, &p, threads);
+    job->per_thread = xk_gemm_scratch_floats(&p, job->block_m, job->block_n);
+    job->scratch = cpu_gemm_scratch(device, job, job->per_thread * (size_t)threads);
+    if (!job->scratch) return 0;
+    cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_m * job->grid_n), gemm_task, job);
+    return 1;
+}
+
+float *cpu_gemm_scratch(xhal_be_device_t *device, cpu_gemm_job_t *job, size_t floats) {
+    const xhal_gemm_desc_t *d = &job->args->desc;
+    size_t bias_floats = job->args->bias ? (size_t)cpu_ceil_div(d->n, CPU_CHUNK) * CPU_CHUNK : 0;
+    float *scratch = cpu_device_scratch(device, bias_floats + floats);
+    if (!scratch) return NULL;
+    if (bias_floats) {
+        /* The bias in f32, once for every tile and row that adds it. */
+        for (int64_t j = 0; j < d->n; j++) {
+            const char *at = job->args->bias + j * (int64_t)cpu_dtype_size(d->bias_type);
+            uint16_t h;
+            memcpy(&h, at, sizeof h);
+            if (d->bias_type == XHAL_DTYPE_F32)
+                memcpy(&scratch[j], at, sizeof *scratch);
+            else
+                scratch[j] =
+                    d->bias_type == XHAL_DTYPE_F16 ? xhal_f16_to_f32(h) : xhal_bf16_to_f32(h);
+        }
+        job->epilogue.bias = scratch;
+    }
+    return scratch + bias_floats;
+}
+
+/* The 256 values of an FP8 format's codes, from the core's reference decoder. */
+static int fp8_table(xhal_quant_t format, float *out) {
+    xhal_quantize_desc_t q = {.struct_size = sizeof q,
+                              .format = format,
+                              .n = 1,
+                              .k = 256,
+                              .scale_mode = XHAL_SCALE_PER_TENSOR,
+                              .scale_type = XHAL_DTYPE_F32};
+    uint8_t codes[256];
+    const float one = 1.0f;
+    for (int i = 0; i < 256; i++)
+        codes[i] = (uint8_t)i;
+    return xhal_dequantize_weights(&q, codes, &one, NULL, out, 256) == XHAL_OK;
+}
+
+/* On the stream's worker: the epilogue and weights as the kernels take them, then a path. */
 static void run_gemm(xhal_be_stream_t *stream, void *payload) {
     const gemm_args_t *args = payload;
     const xhal_gemm_desc_t *d = &args->desc;
     xhal_be_device_t *device = stream->device;
     int64_t threads = (int64_t)cpu_pool_threads(device->pool);
-    gemm_job_t job = {.args = args};
+    cpu_gemm_job_t job = {.args = args};
 
-    if (xk_gemv_suits(d->m, d->n, d->k)) {
-        if (!run_gemv(device, &job, threads))
-            cpu_stream_fail(stream, XHAL_OUT_OF_MEMORY,
-                            "cpu: gemm: out of memory for the partial results of a GEMV");
-        return;
+    if (args->bias || d->activation != XHAL_ACTIVATION_NONE || d->gated) {
+        job.epilogue =
+            (xk_epilogue_t){.activation = d->activation, .gated = d->gated, .half = d->n / 2};
+        job.epi = &job.epilogue;
     }
-    plan_blocks(&job, threads);
-    job.floats_per_thread = xk_gemm_scratch_floats(job.block_m, job.block_n, d->c_type);
+    const int quant = d->b_quant != XHAL_QUANT_NONE;
+    if (quant) {
+        int64_t group = d->b_scale_mode == XHAL_SCALE_PER_GROUP ? d->b_group_size : d->k;
+        job.quant = (xk_qweights_t){
+            .format = d->b_quant,
+            .data = (const uint8_t *)args->b,
+            .ld = d->ldb,
+            .trans = d->trans_b,
+            .mode = d->b_scale_mode,
+            .group = group,
+            .groups = cpu_ceil_div(d->k, group),
+            .scales = args->b_scales,
+            .scale_type = d->b_scale_type,
+            .zeros = (const uint8_t *)args->b_zeros,
+            .fp8 = job.fp8,
+        };
+        if ((d->b_quant == XHAL_QUANT_FP8_E4M3 || d->b_quant == XHAL_QUANT_FP8_E5M2) &&
+            !fp8_table(d->b_quant, job.fp8)) {
+            cpu_stream_fail(stream, XHAL_INTERNAL, "cpu: gemm: the FP8 table: %s",
+                            xhal_last_error());
+            return;
+        }
+    }
+
+    int ran;
+    const char *what;
     pthread_mutex_lock(&device->scratch_lock);
-    job.scratch = cpu_device_scratch(device, job.floats_per_thread * (size_t)threads);
-    if (!job.scratch) {
-        pthread_mutex_unlock(&device->scratch_lock);
-        cpu_stream_fail(stream, XHAL_OUT_OF_MEMORY,
-                        "cpu: gemm: out of memory for %zu floats of scratch",
-                        job.floats_per_thread * (size_t)threads);
-        return;
+    if (quant && d->trans_b && d->m <= XK_QGEMV_MAX_M) {
+        ran = cpu_gemm_run_qgemv(device, &job, threads);
+        what = "the prepared rows of A of a quantized GEMV";
+    } else if (!quant && xk_gemv_suits(d->m, d->n, d->k)) {
+        ran = cpu_gemm_run_gemv(device, &job, threads);
+        what = "the partial results of a GEMV";
+    } else {
+        ran = run_blocked(device, &job, threads);
+        what = "the packed blocks of a GEMM";
     }
-    cpu_pool_run(device->pool, (size_t)(d->batch * job.grid_m * job.grid_n), gemm_task, &job);
     pthread_mutex_unlock(&device->scratch_lock);
+    if (!ran) cpu_stream_fail(stream, XHAL_OUT_OF_MEMORY, "cpu: gemm: out of memory for %s", what);
 }
 
 xhal_status_t cpu_gemm_supports(xhal_be_device_t *device, const xhal_gemm_desc_t *desc) {
     (void)device;
     (void)desc;
-    return XHAL_OK; /* every dtype mix, transpose and stride the core accepts */
+    /* Every dtype mix, transpose and stride the core accepts; every epilogue; every quantized
+     * format and scale mode with B stored either way (the GEMV path takes B stored n x k, the
+     * packing path dequantizes either layout). */
+    return XHAL_OK;
 }
 
 xhal_status_t cpu_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc,
                        const xhal_be_gemm_buffers_t *buffers) {
-    const xhal_be_buffer_t *a = buffers->a, *b = buffers->b, *c = buffers->c;
     cpu_command_t *command = cpu_command_new(stream, run_gemm, "gemm", sizeof(gemm_args_t));
     if (!command) return XHAL_OUT_OF_MEMORY;
     gemm_args_t *args = (gemm_args_t *)command->payload;
     args->desc = *desc;
-    args->a = (const char *)a->data + desc->a_offset;
-    args->b = (const char *)b->data + desc->b_offset;
-    args->c = (char *)c->data + desc->c_offset;
+    args->a = (const char *)buffers->a->data + desc->a_offset;
+    args->b = (const char *)buffers->b->data + desc->b_offset;
+    args->c = (char *)buffers->c->data + desc->c_offset;
+    args->bias = buffers->bias ? (const char *)buffers->bias->data + desc->bias_offset : NULL;
+    args->b_scales =
+        buffers->b_scales ? (const char *)buffers->b_scales->data + desc->b_scales_offset : NULL;
+    args->b_zeros =
+        buffers->b_zeros ? (const char *)buffers->b_zeros->data + desc->b_zeros_offset : NULL;
     cpu_stream_push(stream, command);
     return XHAL_OK;
 }

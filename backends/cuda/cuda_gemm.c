@@ -13,7 +13,11 @@
 #include "xk_params.h"
 
 xhal_status_t cuda_gemm_supports(xhal_be_device_t *dev, const xhal_gemm_desc_t *desc) {
-    (void)desc;
+    /* Epilogues and quantized B (API 0.2) have no CUDA kernels yet. */
+    if (desc->bias || desc->activation || desc->gated || desc->b_quant)
+        return dev->host->set_error(XHAL_UNSUPPORTED,
+                                    "cuda: GEMM epilogues (bias, activation, gated) and quantized "
+                                    "B are not implemented yet");
     if (!dev->module)
         return dev->host->set_error(XHAL_UNSUPPORTED,
                                     "cuda: %s (sm_%d%d) is older than sm_80, which the GEMM "

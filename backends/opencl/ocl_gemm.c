@@ -42,6 +42,11 @@ static void panel_shape(const ocl_tuning_t *t, const xhal_gemm_desc_t *d, panels
 
 xhal_status_t ocl_gemm_supports(xhal_be_device_t *device, const xhal_gemm_desc_t *desc) {
     const ocl_tuning_t *t = &device->tuning;
+    /* Epilogues and quantized B (API 0.2) have no OpenCL kernels yet. */
+    if (desc->bias || desc->activation || desc->gated || desc->b_quant)
+        return device->host->set_error(XHAL_UNSUPPORTED,
+                                       "opencl: GEMM epilogues (bias, activation, gated) and "
+                                       "quantized B are not implemented yet");
     /* The kernels index rows and columns with int; padding adds at most one work-group. */
     const int64_t limit = INT_MAX / 2;
     if (desc->m > limit || desc->n > limit || desc->k > limit)

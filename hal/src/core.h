@@ -161,6 +161,17 @@ XHAL_INTERNAL_API xhal_status_t xhal_copy_versioned(const char *fn, const char *
                                                     const void *src, size_t min_size,
                                                     size_t full_size, void *full);
 
+/* ---- Quantized weights (quantize.c), shared with op_gemm.c ---- */
+
+/* `mode` is defined for `format`: PER_GROUP for INT4, PER_TENSOR or PER_CHANNEL otherwise. */
+XHAL_INTERNAL_API xhal_status_t xhal_check_quant_mode(const char *fn, const char *name,
+                                                      xhal_quant_t format, xhal_scale_mode_t mode);
+/* 32, 64 or 128. */
+XHAL_INTERNAL_API xhal_status_t xhal_check_group_size(const char *fn, const char *name,
+                                                      int64_t group_size);
+/* "INT8", "INT4", "FP8_E4M3", "FP8_E5M2", or "NONE". */
+XHAL_INTERNAL_API const char *xhal_quant_name(xhal_quant_t format);
+
 /* True when the byte ranges [a, a + a_bytes) and [b, b + b_bytes) of one buffer intersect. */
 static inline bool xhal_ranges_overlap(uint64_t a, uint64_t a_bytes, uint64_t b, uint64_t b_bytes) {
     return a < b + b_bytes && b < a + a_bytes;

@@ -2,9 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "epilogue.h"
 #include "gemm_kernel.h"
 #include "gemm_ukernel.h"
 #include "isa.h"
+#include "qgemm_kernel.h"
 
 /*
  * Block sizes in elements. A micro-panel of B (KB x NR floats, 64 KB at NR 32) and the packed A
@@ -60,18 +62,23 @@ typedef struct layout {
     int64_t a_floats, b_floats, c_floats;
 } layout_t;
 
-static layout_t scratch_layout(int64_t rows, int64_t cols, xhal_dtype_t c_type) {
+/* `tile`: C goes through an f32 tile (it is not f32, or the product is gated). */
+static layout_t scratch_layout(int64_t rows, int64_t cols, int tile) {
     const xk_ukernel_t *uk = ukernel();
     layout_t l;
     l.a_floats = min64(mb_for(uk->mr), round_up(rows, uk->mr)) * KB;
     l.b_floats = (int64_t)KB * min64(NB, round_up(cols, uk->nr));
     /* f32 C needs only the packing line; other C types an f32 tile as well. */
-    l.c_floats = c_type == XHAL_DTYPE_F32 ? KB : C_TILE_FLOATS;
+    l.c_floats = tile ? C_TILE_FLOATS : KB;
     return l;
 }
 
-size_t xk_gemm_scratch_floats(int64_t rows, int64_t cols, xhal_dtype_t c_type) {
-    layout_t l = scratch_layout(rows, cols, c_type);
+static int needs_tile(const xk_gemm_problem_t *p) {
+    return p->c_type != XHAL_DTYPE_F32 || (p->epi && p->epi->gated);
+}
+
+size_t xk_gemm_scratch_floats(const xk_gemm_problem_t *p, int64_t rows, int64_t cols) {
+    layout_t l = scratch_layout(rows, cols, needs_tile(p));
     return (size_t)(l.a_floats + l.b_floats + l.c_floats);
 }
 
@@ -413,6 +420,54 @@ static void scale_c(const xk_gemm_problem_t *p, int64_t i0, int64_t rows, int64_
     }
 }
 
+static int is_gated(const xk_gemm_problem_t *p) {
+    return p->epi && p->epi->gated;
+}
+
+int64_t xk_gemm_columns(const xk_gemm_problem_t *p, int64_t *out_unit) {
+    const int64_t nr = ukernel()->nr;
+    if (!is_gated(p)) {
+        *out_unit = nr;
+        return p->n;
+    }
+    *out_unit = 2 * nr;
+    return 2 * nr * ((p->n / 2 + nr - 1) / nr);
+}
+
+/*
+ * The columns of B the micro-panel at (virtual) column v packs: from *out_column, as many as it
+ * returns. Gated, panel 2t is columns t NR.. of the first half, panel 2t + 1 the same of the
+ * second (see xk_gemm_columns).
+ */
+static int64_t panel_source(const xk_gemm_problem_t *p, int64_t v, int64_t end, int nr,
+                            int64_t *out_column) {
+    if (!is_gated(p)) {
+        *out_column = v;
+        return min64(nr, end - v);
+    }
+    int64_t half = p->n / 2, base = v / (2 * nr) * nr;
+    *out_column = base + (v / nr % 2 ? half : 0);
+    return min64(nr, half - base);
+}
+
+/*
+ * After the last k block, rows [i, i + rows) of the tile at virtual column v: bias and
+ * activation in place (c is C itself or the f32 tile), or, gated, at the second panel of a
+ * pair, both halves combined into C's row (the first half's tile, nr columns to the left, was
+ * computed just before).
+ */
+static void finish_tile(const xk_gemm_problem_t *p, float *c, int64_t ldv, int64_t i, int rows,
+                        int64_t v, int nr, int64_t column, int width) {
+    if (!is_gated(p)) {
+        xk_epilogue_tile(p->epi, c, ldv, rows, column, width);
+        return;
+    }
+    if (v / nr % 2 == 0) return; /* the first half: combined with the second */
+    /* The combined row goes over the first half, then to C. */
+    for (int r = 0; r < rows; r++)
+        xk_epilogue_store_gated(p, i + r, column - p->n / 2, c + r * ldv - nr, c + r * ldv, width);
+}
+
 void xk_gemm_block(const xk_gemm_problem_t *p, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
                    float *scratch) {
     const xk_ukernel_t *uk = ukernel();
@@ -425,27 +480,31 @@ void xk_gemm_block(const xk_gemm_problem_t *p, int64_t m0, int64_t m1, int64_t n
     /* bf16 panels take half the bytes per k step: twice the steps fill the same scratch, and C
      * is visited half as often. */
     const int64_t kb = pairs ? 2 * KB : KB;
-    layout_t l = scratch_layout(m1 - m0, n1 - n0, p->c_type);
+    layout_t l = scratch_layout(m1 - m0, n1 - n0, needs_tile(p));
     float *packed_a = scratch;
     float *packed_b = packed_a + l.a_floats;
     float *c_tile = packed_b + l.b_floats;
     /* The packing routines' line of KB floats sits at the end of the C tile. */
     const int64_t tile_floats = l.c_floats - KB;
     float *line = c_tile + tile_floats;
-    const int f32_c = p->c_type == XHAL_DTYPE_F32;
+    const int gated = is_gated(p);
+    /* C goes through the f32 tile when it is not f32, and the product when it is gated (C has
+     * half its columns). */
+    const int f32_c = p->c_type == XHAL_DTYPE_F32 && !gated;
     const int64_t rows_total = m1 - m0;
+    const int64_t unit = gated ? 2 * nr : nr; /* pairs of panels stay in one pass */
 
     /* Columns per pass: NB, or fewer when C goes through the f32 tile. */
     int64_t nb = NB;
     if (!f32_c) {
-        int64_t max_rows = tile_floats / nr;
+        int64_t max_rows = tile_floats / unit;
         if (rows_total > max_rows) {
             /* Even one micro-panel column of these rows overflows the tile: take fewer rows. */
             for (int64_t i = m0; i < m1; i += max_rows)
                 xk_gemm_block(p, i, min64(i + max_rows, m1), n0, n1, scratch);
             return;
         }
-        nb = min64(tile_floats / rows_total / nr * nr, NB);
+        nb = min64(tile_floats / rows_total / unit * unit, NB / unit * unit);
     }
     for (int64_t j0 = n0; j0 < n1; j0 += nb) {
         int64_t cols = min64(nb, n1 - j0);
@@ -459,11 +518,13 @@ void xk_gemm_block(const xk_gemm_problem_t *p, int64_t m0, int64_t m1, int64_t n
         } else {
             cview = c_tile;
             ldv = cols;
+            /* (gated: beta is 0) */
             if (p->beta != 0.0f) convert_c_in(c_tile, ldv, p, m0, rows_total, j0, cols);
         }
         for (int64_t p0 = 0; p0 < p->k; p0 += kb) {
             int64_t kc = min64(kb, p->k - p0);
             int accumulate = p0 > 0 || p->beta != 0.0f;
+            int last = p0 + kc == p->k && p->epi; /* the epilogue follows each tile */
             /* Panels of bf16 pairs take half the bytes of f32 ones: the same scratch fits. */
             int64_t kp = pairs ? (kc + 1) / 2 * 2 : kc;
             for (int64_t i0 = m0; i0 < m1; i0 += mb) {
@@ -477,7 +538,8 @@ void xk_gemm_block(const xk_gemm_problem_t *p, int64_t m0, int64_t m1, int64_t n
                     const float *bp =
                         pairs ? (const float *)(const void *)((uint16_t *)(void *)packed_b + s * kp)
                               : packed_b + s * kc;
-                    int nr_here = (int)min64(nr, cols - s);
+                    int64_t column; /* of B, and of C when not gated */
+                    int nr_here = (int)panel_source(p, j0 + s, j0 + cols, nr, &column);
                     /*
                      * B is packed a panel at a time just before its first use, so that reading
                      * B from memory alternates with computing instead of coming all at once;
@@ -487,17 +549,23 @@ void xk_gemm_block(const xk_gemm_problem_t *p, int64_t m0, int64_t m1, int64_t n
                     xk_prefetch_t next = {0};
                     int64_t calls = (rows + mr - 1) / mr, share = 0;
                     if (has_next) {
-                        next =
-                            panel_lines(&p->b, p0, kc, j0 + s + nr, (int)min64(nr, cols - s - nr));
+                        int64_t next_column;
+                        int next_width =
+                            (int)panel_source(p, j0 + s + nr, j0 + cols, nr, &next_column);
+                        /* (A quantized B's packing reads little: no prefetch is asked.) */
+                        if (!p->b_quant) next = panel_lines(&p->b, p0, kc, next_column, next_width);
                         share = (next.count + calls - 1) / calls;
                     }
                     if (i0 == m0 && pairs)
-                        pack_b_pairs((uint16_t *)(void *)packed_b + s * kp, &p->b, p0, kc, j0 + s,
+                        pack_b_pairs((uint16_t *)(void *)packed_b + s * kp, &p->b, p0, kc, column,
                                      nr_here, uk);
+                    else if (i0 == m0 && p->b_quant) /* dequantized into the panel */
+                        xk_qpack_b(packed_b + s * kc, p->b_quant, p0, kc, column, nr_here, nr,
+                                   uk->pack_transposed);
                     else if (i0 == m0)
                         /* The kernels prefetch the next panel unless their share is too much
                          * for one line per k step: then the packing asks for it at once. */
-                        pack_b(packed_b + s * kc, &p->b, p0, kc, j0 + s, nr_here, uk, line,
+                        pack_b(packed_b + s * kc, &p->b, p0, kc, column, nr_here, uk, line,
                                has_next && share > kp);
                     for (int64_t r = 0; r < rows; r += mr) {
                         float *c = cview + (i0 - m0 + r) * ldv + s;
@@ -510,10 +578,13 @@ void xk_gemm_block(const xk_gemm_problem_t *p, int64_t m0, int64_t m1, int64_t n
                         part.count = min64(share, next.count - part.first);
                         uk->run(kp, ap, bp, c, ldv, (int)min64(mr, rows - r), nr_here, p->alpha,
                                 accumulate, has_next && share <= kp ? &part : NULL);
+                        if (last)
+                            finish_tile(p, c, ldv, i0 + r, (int)min64(mr, rows - r), j0 + s, nr,
+                                        column, nr_here);
                     }
                 }
             }
         }
-        if (!f32_c) convert_c_out(c_tile, ldv, p, m0, rows_total, j0, cols);
+        if (!f32_c && !gated) convert_c_out(c_tile, ldv, p, m0, rows_total, j0, cols);
     }
 }

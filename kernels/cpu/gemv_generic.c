@@ -1,6 +1,7 @@
 /* The GEMV loops in portable C, the choice between ISAs, and converting A and writing C. */
 #include <string.h>
 
+#include "epilogue.h"
 #include "gemv_kernel.h"
 #include "isa.h"
 
@@ -102,6 +103,10 @@ void xk_gemv_convert_a(const xk_gemm_problem_t *p, float *out) {
 
 void xk_gemv_write_c(const xk_gemm_problem_t *p, int64_t row, int64_t j0, const float *values,
                      int64_t cols) {
+    if (p->epi) { /* bias and activation (epilogue.h) */
+        xk_epilogue_write_c(p, row, j0, values, cols);
+        return;
+    }
     for (int64_t j = 0; j < cols; j++) {
         int64_t index = row * p->ldc + j0 + j;
         float value = values[j];

@@ -315,6 +315,8 @@ typedef enum xhal_activation {
  * (PER_GROUP, laid out [n][ceil(k / b_group_size)], the column's groups contiguous).
  * b_zeros (INT4 with PER_GROUP only; optional) holds one unsigned byte 0..15 per scale, laid
  * out as the scales. With batch > 1, stride_b must be 0: one weight matrix for the batch.
+ * Modes by format: INT4 takes PER_GROUP; INT8, FP8_E4M3 and FP8_E5M2 take PER_TENSOR or
+ * PER_CHANNEL. b_scale_type is any xhal_dtype_t (f16 or bf16 are usual).
  * xhal_quantize_weights() makes these layouts from f32 weights.
  */
 typedef enum xhal_quant {
@@ -378,8 +380,9 @@ XHAL_API void xhal_gemm_desc_init(xhal_gemm_desc_t *out_desc, int64_t m, int64_t
                                   xhal_dtype_t dtype);
 
 /**
- * Asks whether `device` runs this GEMM; buffers are not looked at. Returns XHAL_OK when it does,
- * UNSUPPORTED with the reason when it does not, INVALID_ARGUMENT when the shape is invalid.
+ * Asks whether `device` runs this GEMM; buffers are not looked at, except whether bias and
+ * b_zeros are NULL (which says whether there is a bias and zero points). Returns XHAL_OK when it
+ * does, UNSUPPORTED with the reason when it does not, INVALID_ARGUMENT when the shape is invalid.
  */
 XHAL_API xhal_status_t xhal_gemm_supports(const xhal_device_t *device,
                                           const xhal_gemm_desc_t *desc);
@@ -550,6 +553,13 @@ XHAL_API xhal_status_t xhal_attention_merge(xhal_stream_t *stream,
  * they cover maps to the format's largest (127 for INT8; 448 E4M3, 57344 E5M2), or, for INT4,
  * [min, max] of the group to 0..15 with a zero point when zero_points is set and max|w| to 7
  * around z = 8 otherwise. Values round to nearest, ties to even.
+ * Precisely: s = (largest magnitude) / (format's largest) in f32, rounded to scale_type; with
+ * zero points the range is widened to include 0, s = (max - min) / 15 and z = round(-min / s);
+ * each element is round(w / s) (+ z), the quotient taken in double, clamped to the integer
+ * range (INT8 -127..127, INT4 0..15) or, for FP8, rounded on the format's grid and saturated
+ * to its largest finite value (OCP saturating conversion). The unused half byte that ends an
+ * INT4 row of odd k holds z, so it stands for 0. A scale that overflows scale_type (or
+ * underflows it to 0) is INVALID_ARGUMENT: use f32 scales.
  */
 typedef struct xhal_quantize_desc {
     uint32_t struct_size; /* sizeof(xhal_quantize_desc_t) */
