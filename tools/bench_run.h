@@ -43,6 +43,12 @@ int bench_run(const char *op, const char *spec, const bench_options_t *o, const 
 /* The host's STREAM triad bandwidth in bytes/s on `threads` threads (best of a few runs). */
 double bench_stream_triad(int threads);
 
+/*
+ * A malloc'ed host array of `count` random values in [-1, 1) of `dtype` (seeded: the same
+ * values for the same seed), for the baselines' inputs; NULL when out of memory.
+ */
+unsigned char *bench_random_values(xhal_dtype_t dtype, int64_t count, uint64_t seed);
+
 /* The median of `count` values (sorts them). */
 double bench_median(double *values, size_t count);
 

@@ -11,6 +11,7 @@
 
 #include "attention_features.h"
 #include "cuda_internal.h"
+#include "gpu_plan.h"
 #include "xk_params.h"
 
 xhal_status_t cuda_attention_supports(xhal_be_device_t *dev, const xhal_attention_desc_t *desc) {
@@ -77,38 +78,11 @@ xhal_status_t cuda_attention(xhal_be_stream_t *stream, const xhal_attention_desc
     if (status != XHAL_OK) return status;
 
     xk_attention_params_t p;
-    memset(&p, 0, sizeof p);
-    p.q = q->address + d->q_offset;
-    p.k = k->address + d->k_offset;
-    p.v = v->address + d->v_offset;
-    p.o = o->address + d->o_offset;
-    p.batch = d->batch;
-    p.heads_q = d->heads_q;
-    p.heads_kv = d->heads_kv;
-    p.seq_q = d->seq_q;
-    p.seq_kv = d->seq_kv;
-    p.head_dim = d->head_dim;
-    p.q_sb = d->q_strides.batch;
-    p.q_sh = d->q_strides.head;
-    p.q_ss = d->q_strides.seq;
-    p.k_sb = d->k_strides.batch;
-    p.k_sh = d->k_strides.head;
-    p.k_ss = d->k_strides.seq;
-    p.v_sb = d->v_strides.batch;
-    p.v_sh = d->v_strides.head;
-    p.v_ss = d->v_strides.seq;
-    p.o_sb = d->o_strides.batch;
-    p.o_sh = d->o_strides.head;
-    p.o_ss = d->o_strides.seq;
+    xhal_gpu_attention_params(d, q->address, k->address, v->address, o->address, &p);
     p.keys_per_split = plan.keys_per_split;
-    p.dtype = (int32_t)d->dtype;
-    p.causal = d->causal;
-    p.group = (int32_t)(d->heads_q / d->heads_kv);
     p.splits = plan.splits;
     p.row_blocks = plan.row_blocks;
     p.decode = plan.kind == CUDA_ATTENTION_DECODE;
-    p.scale = d->scale != 0.0f ? d->scale : (float)(1.0 / sqrt((double)d->head_dim));
-    p.scale_log2 = (float)((double)p.scale * 1.4426950408889634); /* softmax on exp2 */
     if (plan.workspace_bytes) {
         CUdeviceptr ws = 0;
         if ((status = cuda_workspace(stream, plan.workspace_bytes, &ws)) != XHAL_OK) return status;

@@ -5,20 +5,12 @@
  * step and the plugin no data file at run time.
  */
 #include "hip_internal.h"
+#include "incbin.h"
 
 #if !defined(XHAL_HIP_RTC_SOURCE_PATH) || !defined(XHAL_HIP_TUNING_PATH) ||                        \
     !defined(XHAL_HIPCC_VERSION)
 #error "the build must define XHAL_HIP_RTC_SOURCE_PATH, XHAL_HIP_TUNING_PATH, XHAL_HIPCC_VERSION"
 #endif
-
-/* A 64-byte aligned, hidden, read-only symbol holding `file`, then `tail` (assembler text). */
-#define XHAL_INCBIN(symbol, file, tail)                                                            \
-    __asm__(".section .rodata\n"                                                                   \
-            ".balign 64\n"                                                                         \
-            ".globl " #symbol "\n"                                                                 \
-            ".hidden " #symbol "\n"                                                                \
-            ".type " #symbol ", @object\n" #symbol ":\n"                                           \
-            ".incbin \"" file "\"\n" tail ".previous\n")
 
 /* Each code object, followed by a label marking its end. */
 #define XHAL_HIP_OBJECT(gfx, file)                                                                 \

@@ -116,9 +116,8 @@ typedef struct hip_runtime {
     void *library;
     char file[256]; /* what was loaded: "libamdhip64.so.6" */
     int version;    /* hipRuntimeGetVersion: 60032830 for 6.0.32830, 0 if unknown */
-/* A return type and a parameter list cannot be parenthesized. */
-#define HIP_RUNTIME_FIELD(name, ret, params)                                                       \
-    ret(*name) params; /* NOLINT(bugprone-macro-parentheses) */
+/* NOLINTNEXTLINE(bugprone-macro-parentheses): a return type and a parameter list */
+#define HIP_RUNTIME_FIELD(name, ret, params) ret(*name) params;
     HIP_RUNTIME_FUNCTIONS(HIP_RUNTIME_FIELD)
     HIP_RUNTIME_OPTIONAL(HIP_RUNTIME_FIELD)
 #undef HIP_RUNTIME_FIELD
@@ -177,8 +176,8 @@ typedef struct hip_rtc {
     char known[128][24]; /* the targets its code-object manager (comgr) knows: "gfx90a" */
     int known_count;     /* -1: the list could not be read */
     int comgr_major, comgr_minor;
-#define HIP_RTC_FIELD(name, ret, params) ret(*name) params; /* NOLINT(bugprone-macro-parentheses)  \
-                                                             */
+/* NOLINTNEXTLINE(bugprone-macro-parentheses): a return type and a parameter list */
+#define HIP_RTC_FIELD(name, ret, params) ret(*name) params;
     HIP_RTC_FUNCTIONS(HIP_RTC_FIELD)
 #undef HIP_RTC_FIELD
 } hip_rtc_t;

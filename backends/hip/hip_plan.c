@@ -21,9 +21,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "xk_configs.h"
+#include "gpu_plan.h"
 #include "xk_hip_configs.h"
-#include "xk_params.h"
 
 #define GRID_ITEMS_MAX 4294967295ll /* work-items along x of one dispatch */
 #define GRID_Y_MAX 65535ll
@@ -38,12 +37,6 @@ static const mfma_config_t mfma_configs[] = {XK_HIP_GEMM_CONFIGS(MFMA_ROW)};
 #undef MFMA_ROW
 #define MFMA_CONFIG_COUNT (sizeof mfma_configs / sizeof mfma_configs[0])
 
-static const int gemv_rows[] = {
-#define GEMV_ROW(MR) MR,
-    XK_GEMV_ROWS(GEMV_ROW)
-#undef GEMV_ROW
-};
-
 static int64_t ceil_div(int64_t a, int64_t b) {
     return (a + b - 1) / b;
 }
@@ -54,10 +47,6 @@ static int64_t min64(int64_t a, int64_t b) {
 
 static int64_t max64(int64_t a, int64_t b) {
     return a > b ? a : b;
-}
-
-static const char *dtype_tag(xhal_dtype_t t) {
-    return t == XHAL_DTYPE_F16 ? "f16" : t == XHAL_DTYPE_BF16 ? "bf16" : "f32";
 }
 
 /* ---- Architecture ---- */
@@ -118,21 +107,6 @@ const char *hip_attention_kind_name(hip_attention_kind_t kind) {
 
 /* ---- GEMM ---- */
 
-int hip_split_k(int64_t tiles, int64_t k, int bk, int cus, int max_split, int64_t *k_per_split) {
-    int64_t k_tiles = ceil_div(k, bk);
-    *k_per_split = k_tiles * bk;
-    if (tiles <= 0 || tiles >= cus || max_split <= 1) return 1;
-    int64_t split = min64(min64(ceil_div(cus, tiles), k_tiles / 4), max_split);
-    if (split <= 1) return 1;
-    *k_per_split = ceil_div(k_tiles, split) * bk;
-    return (int)ceil_div(k, *k_per_split); /* no empty part */
-}
-
-/* Every 16-byte chunk of the operand's rows is aligned (the kernels' vector loads). */
-static int rows_aligned16(xhal_dtype_t type, int64_t ld, int64_t stride, uint64_t offset) {
-    return type != XHAL_DTYPE_F32 && ld % 8 == 0 && stride % 8 == 0 && offset % 16 == 0;
-}
-
 static const mfma_config_t *mfma_config(const char *name) {
     for (size_t i = 0; i < MFMA_CONFIG_COUNT; i++)
         if (strcmp(mfma_configs[i].name, name) == 0) return &mfma_configs[i];
@@ -145,23 +119,23 @@ static int mfma_fits(const mfma_config_t *c, const hip_arch_t *arch) {
 
 static int mfma_ok(const xhal_gemm_desc_t *d, const hip_arch_t *arch, const hip_tuning_t *t) {
     return arch->mfma && d->a_type == d->b_type &&
-           rows_aligned16(d->a_type, d->lda, d->stride_a, d->a_offset) &&
-           rows_aligned16(d->b_type, d->ldb, d->stride_b, d->b_offset) &&
+           xhal_gpu_rows_aligned16(d->a_type, d->lda, d->stride_a, d->a_offset) &&
+           xhal_gpu_rows_aligned16(d->b_type, d->ldb, d->stride_b, d->b_offset) &&
            mfma_fits(mfma_config(t->gemm_small), arch) &&
            mfma_fits(mfma_config(t->gemm_skinny), arch);
 }
 
 static int gemv_ok(const xhal_gemm_desc_t *d, const hip_tuning_t *t) {
     return d->m <= t->gemm_gemv_max_m && d->m <= 16 &&
-           rows_aligned16(d->b_type, d->ldb, d->stride_b, d->b_offset);
+           xhal_gpu_rows_aligned16(d->b_type, d->ldb, d->stride_b, d->b_offset);
 }
 
 /* Tiles, split-K and grid of a tiled kernel (SIMT or MFMA), one block per tile and split. */
 static int plan_tiled(const xhal_gemm_desc_t *d, const hip_arch_t *arch, const hip_tuning_t *t,
                       hip_gemm_plan_t *p, char *why, size_t why_size) {
     int64_t tiles_m = ceil_div(d->m, p->bm), tiles_n = ceil_div(d->n, p->bn);
-    p->split_k = hip_split_k(tiles_m * tiles_n * d->batch, d->k, p->bk, arch->cus,
-                             t->gemm_splitk_max, &p->k_per_split);
+    p->split_k = xhal_gpu_split_k(tiles_m * tiles_n * d->batch, d->k, p->bk, arch->cus,
+                                  t->gemm_splitk_max, &p->k_per_split);
     int64_t blocks = tiles_m * tiles_n * p->split_k;
     if (blocks > GRID_ITEMS_MAX / p->threads) {
         snprintf(why, why_size, "hip: gemm of %lld x %lld needs more blocks than a grid holds",
@@ -179,37 +153,15 @@ static int plan_tiled(const xhal_gemm_desc_t *d, const hip_arch_t *arch, const h
 
 static int plan_gemv(const xhal_gemm_desc_t *d, const hip_arch_t *arch, const hip_tuning_t *t,
                      hip_gemm_plan_t *p) {
-    int rows = 16;
-    for (size_t i = 0; i < sizeof gemv_rows / sizeof gemv_rows[0]; i++)
-        if (gemv_rows[i] >= d->m) {
-            rows = gemv_rows[i];
-            break;
-        }
-    p->kind = d->trans_b ? HIP_GEMM_GEMV_T : HIP_GEMM_GEMV_N;
+    xhal_gpu_gemv_plan_t g;
     p->threads = 256;
-    p->split_k = 1;
-    p->k_per_split = d->k;
-    p->grid[2] = (uint32_t)min64(d->batch, GRID_Y_MAX);
-    int64_t most = GRID_ITEMS_MAX / p->threads;
-    if (d->trans_b) {
-        p->grid[0] = (uint32_t)min64(ceil_div(d->n, 8), most); /* a 32-lane group per column */
-        p->grid[1] = 1;
-    } else {
-        /* 64 columns per block; k split until the GPU has about 4 blocks per compute unit. */
-        int64_t blocks = ceil_div(d->n, 64) * d->batch;
-        int64_t split = 1;
-        if (blocks < 4ll * arch->cus)
-            split = min64(min64(ceil_div(4ll * arch->cus, blocks), max64(1, d->k / 512)),
-                          t->gemm_splitk_max);
-        p->k_per_split = ceil_div(ceil_div(d->k, split), 256) * 256;
-        p->split_k = (int)ceil_div(d->k, p->k_per_split);
-        p->grid[0] = (uint32_t)min64(ceil_div(d->n, 64), most);
-        p->grid[1] = (uint32_t)p->split_k;
-        if (p->split_k > 1)
-            p->workspace_bytes = (uint64_t)(d->batch * p->split_k * d->m * d->n) * 4u;
-    }
-    snprintf(p->kernel, sizeof p->kernel, "xk_gemv_%c_%s_%d", d->trans_b ? 't' : 'n',
-             dtype_tag(d->b_type), rows);
+    xhal_gpu_plan_gemv(d, arch->cus, t->gemm_splitk_max, GRID_ITEMS_MAX / p->threads, &g);
+    p->kind = d->trans_b ? HIP_GEMM_GEMV_T : HIP_GEMM_GEMV_N;
+    p->split_k = g.split_k;
+    p->k_per_split = g.k_per_split;
+    memcpy(p->grid, g.grid, sizeof p->grid);
+    p->workspace_bytes = g.workspace_bytes;
+    snprintf(p->kernel, sizeof p->kernel, "%s", g.kernel);
     return 0;
 }
 
@@ -227,8 +179,8 @@ static int plan_mfma(const xhal_gemm_desc_t *d, const hip_arch_t *arch, const hi
     p->bn = c->bn;
     p->bk = c->bk;
     p->threads = XK_HIP_GEMM_THREADS(c->bm, c->bn, c->wm, c->wn);
-    snprintf(p->kernel, sizeof p->kernel, "xk_gemm_mfma_%s_%s_%c%c", c->name, dtype_tag(d->a_type),
-             d->trans_a ? 't' : 'n', d->trans_b ? 't' : 'n');
+    snprintf(p->kernel, sizeof p->kernel, "xk_gemm_mfma_%s_%s_%c%c", c->name,
+             xhal_gpu_dtype_tag(d->a_type), d->trans_a ? 't' : 'n', d->trans_b ? 't' : 'n');
     return plan_tiled(d, arch, t, p, why, why_size);
 }
 
@@ -267,15 +219,6 @@ int hip_plan_gemm(const xhal_gemm_desc_t *d, const hip_arch_t *arch, const hip_t
 
 /* ---- Attention ---- */
 
-static int attention_rows_aligned(const xhal_attention_desc_t *d) {
-    const xhal_attention_strides_t *s[4] = {&d->q_strides, &d->k_strides, &d->v_strides,
-                                            &d->o_strides};
-    const uint64_t offsets[4] = {d->q_offset, d->k_offset, d->v_offset, d->o_offset};
-    for (int i = 0; i < 4; i++)
-        if (s[i]->batch % 8 || s[i]->head % 8 || s[i]->seq % 8 || offsets[i] % 16) return 0;
-    return 1;
-}
-
 /* The prefill key tile for head_dim d, 0 when there is no MFMA kernel for it. */
 static int prefill_key_tile(int64_t d) {
 #define PREFILL_BN(D, BN)                                                                          \
@@ -300,9 +243,7 @@ static void plan_decode(const xhal_attention_desc_t *d, const hip_arch_t *arch,
     p->splits = (int)ceil_div(d->seq_kv, p->keys_per_split);
     int64_t items = base * p->splits;
     p->grid = (uint32_t)min64(ceil_div(items, waves), GRID_ITEMS_MAX / p->threads);
-    uint64_t slots = (uint64_t)(d->batch * d->heads_q * d->seq_q * p->splits);
-    p->stats_offset = (slots * (uint64_t)d->head_dim * 4u + 255u) / 256u * 256u;
-    p->workspace_bytes = p->stats_offset + slots * 8u;
+    xhal_gpu_decode_workspace(d, p->splits, &p->stats_offset, &p->workspace_bytes);
     p->combine_grid =
         (uint32_t)min64(ceil_div(d->batch * d->heads_q * d->seq_q, 4), GRID_ITEMS_MAX / 128);
 }
@@ -314,7 +255,8 @@ int hip_plan_attention(const xhal_attention_desc_t *d, const hip_arch_t *arch,
     (void)why_size;
     memset(p, 0, sizeof(*p));
     int bn = prefill_key_tile(d->head_dim);
-    int mfma = arch->mfma && d->dtype != XHAL_DTYPE_F32 && bn > 0 && attention_rows_aligned(d) &&
+    int mfma = arch->mfma && d->dtype != XHAL_DTYPE_F32 && bn > 0 &&
+               xhal_gpu_attention_rows_aligned(d) &&
                XK_HIP_ATTENTION_LDS(d->head_dim, bn) <= arch->lds_bytes;
     hip_attention_kind_t kind = HIP_ATTENTION_SIMPLE;
     if (mfma)
@@ -342,7 +284,7 @@ int hip_plan_attention(const xhal_attention_desc_t *d, const hip_arch_t *arch,
     }
     p->threads = XK_HIP_ATTENTION_THREADS;
     snprintf(p->kernel, sizeof p->kernel, "xk_attention_mfma_%s_%s_d%lld",
-             kind == HIP_ATTENTION_DECODE ? "decode" : "prefill", dtype_tag(d->dtype),
+             kind == HIP_ATTENTION_DECODE ? "decode" : "prefill", xhal_gpu_dtype_tag(d->dtype),
              (long long)d->head_dim);
     if (kind == HIP_ATTENTION_DECODE) {
         plan_decode(d, arch, t, p);

@@ -85,13 +85,6 @@ const char *hip_gemm_kind_name(hip_gemm_kind_t kind);
 int hip_plan_gemm(const xhal_gemm_desc_t *desc, const hip_arch_t *arch, const hip_tuning_t *tuning,
                   const char *force, hip_gemm_plan_t *plan, char *why, size_t why_size);
 
-/*
- * Split-K: how many parts to cut k into so that `tiles` output tiles (all batches) give each of
- * `cus` compute units work, each part at least 4 k tiles of `bk`, at most `max_split`. Sets
- * *k_per_split (a multiple of bk) and returns the part count (1: no split).
- */
-int hip_split_k(int64_t tiles, int64_t k, int bk, int cus, int max_split, int64_t *k_per_split);
-
 /* ---- Attention ---- */
 
 typedef enum hip_attention_kind {

@@ -19,7 +19,8 @@ endif()
 
 set(XHAL_HIP_TEST_DIR ${CMAKE_CURRENT_SOURCE_DIR}/hip)
 set(XHAL_HIP_BACKEND_DIR ${XHAL_TEST_ROOT}/backends/hip)
-set(XHAL_HIP_TEST_INCLUDES ${XHAL_HIP_BACKEND_DIR} ${XHAL_TEST_ROOT}/kernels/gpu
+set(XHAL_HIP_TEST_INCLUDES ${XHAL_HIP_BACKEND_DIR} ${XHAL_TEST_ROOT}/backends/common
+    ${XHAL_TEST_ROOT}/kernels/gpu
     ${XHAL_TEST_ROOT}/kernels/hip ${XHAL_HIP_TEST_DIR})
 
 xhal_test(hip_plan SOURCE hip/test_hip_plan.c LABELS hip)

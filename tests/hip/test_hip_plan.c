@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu_plan.h"
 #include "hip_plan.h"
 
 static hip_arch_t cdna(int cus) {
@@ -127,10 +128,10 @@ static void test_gemm_split_and_force(void **state) {
     assert_int_equal(p.workspace_bytes, 16ull * 64 * 64 * 4);
     /* Each part keeps 4 k tiles at least; exact covering, no empty part. */
     int64_t kps = 0;
-    assert_int_equal(hip_split_k(1, 100, 32, 304, 16, &kps), 1);
-    int parts = hip_split_k(2, 1000, 32, 304, 16, &kps);
+    assert_int_equal(xhal_gpu_split_k(1, 100, 32, 304, 16, &kps), 1);
+    int parts = xhal_gpu_split_k(2, 1000, 32, 304, 16, &kps);
     assert_true(parts > 1 && kps % 32 == 0 && (parts - 1) * kps < 1000 && parts * kps >= 1000);
-    assert_int_equal(hip_split_k(400, 8192, 32, 304, 16, &kps), 1);
+    assert_int_equal(xhal_gpu_split_k(400, 8192, 32, 304, 16, &kps), 1);
 
     /* Forcing: a kind that can run is used; one that cannot is flagged, the automatic one runs. */
     d = gemm(3, 4096, 4096, XHAL_DTYPE_BF16, 0, 0);
