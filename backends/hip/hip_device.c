@@ -19,8 +19,18 @@ static int attribute(const xhal_be_device_t *dev, int what) {
     return value;
 }
 
-/* gcnArchName ("gfx90a:sramecc+:xnack-"), read at its offset in the layout of the entry point
- * the runtime has (hip_internal.h); empty when it cannot be read. */
+/* Whether `at` holds a target name: "gfx" and a hex digit, NUL-terminated within 64 bytes. */
+static int is_arch_name(const char *at, size_t room) {
+    return room >= 64 && strncmp(at, "gfx", 3) == 0 && strchr("0123456789abcdef", at[3]) && at[3] &&
+           memchr(at, '\0', 64);
+}
+
+/*
+ * gcnArchName ("gfx90a:sramecc+:xnack-"), read at its offset in the layout of the entry point
+ * the runtime has (hip_internal.h). A runtime whose layout moved it (a ROCm newer than this
+ * plugin) is searched for the one "gfx..." string of the properties instead, and logged; empty
+ * when it cannot be read (ops then say so).
+ */
 static void read_arch_name(xhal_be_device_t *dev) {
     const hip_runtime_t *rt = dev->rt;
     size_t offset = HIP_PROPS_R0600_ARCH_OFFSET;
@@ -30,12 +40,19 @@ static void read_arch_name(xhal_be_device_t *dev) {
         offset = HIP_PROPS_R0000_ARCH_OFFSET;
     }
     dev->gcn_arch[0] = '\0';
-    char *props = get ? calloc(1, HIP_PROPS_BUFFER) : NULL;
+    char *props = get ? calloc(1, HIP_PROPS_BUFFER + 64) : NULL;
     if (props && get(props, dev->index) == HIP_SUCCESS) {
-        const char *name = props + offset;
-        /* A layout this plugin does not know would show here as anything but "gfx...". */
-        if (strncmp(name, "gfx", 3) == 0 && memchr(name, '\0', 256))
-            snprintf(dev->gcn_arch, sizeof dev->gcn_arch, "%s", name);
+        size_t at = offset;
+        if (!is_arch_name(props + at, HIP_PROPS_BUFFER - at)) {
+            for (at = 256; at + 64 <= HIP_PROPS_BUFFER; at += 4) /* past the device name */
+                if (is_arch_name(props + at, HIP_PROPS_BUFFER - at)) break;
+            if (at + 64 <= HIP_PROPS_BUFFER)
+                dev->host->log(XHAL_LOG_INFO,
+                               "hipDeviceProp_t of %s has gcnArchName at byte %zu, not %zu",
+                               rt->file, at, offset);
+        }
+        if (at + 64 <= HIP_PROPS_BUFFER)
+            snprintf(dev->gcn_arch, sizeof dev->gcn_arch, "%s", props + at);
     }
     free(props);
 }

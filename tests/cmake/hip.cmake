@@ -35,7 +35,8 @@ target_include_directories(test_hip_mfma_layout PRIVATE ${XHAL_HIP_TEST_INCLUDES
 
 # The runtime stand-ins: ROCm 6-like, ROCm 5-like (the older properties layout), and one that
 # lacks an entry point. Test-only files, in the test plugin folder.
-foreach(variant "fakehip;" "fakehip5;FAKE_HIP_R0000" "fakehip-old;FAKE_HIP_OLD")
+foreach(variant "fakehip;" "fakehip5;FAKE_HIP_R0000" "fakehip-old;FAKE_HIP_OLD"
+        "fakehip-moved;FAKE_HIP_MOVED")
   list(GET variant 0 name)
   list(LENGTH variant n)
   set(target xhal_test_${name})

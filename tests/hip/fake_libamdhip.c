@@ -19,8 +19,9 @@
  *   FAKE_HIP_MEMORY=<bytes>     device memory; hipMalloc past it is hipErrorOutOfMemory
  *   FAKE_HIP_FAIL=<call>:<code> that entry point returns <code>
  * Built as libfakehip.so (ROCm 6: hipGetDevicePropertiesR0600, version 6.0), libfakehip5.so
- * (-DFAKE_HIP_R0000: ROCm 5's hipGetDeviceProperties layout, version 5.2) and libfakehip-old.so
- * (-DFAKE_HIP_OLD: no hipModuleLaunchKernel).
+ * (-DFAKE_HIP_R0000: ROCm 5's hipGetDeviceProperties layout, version 5.2), libfakehip-old.so
+ * (-DFAKE_HIP_OLD: no hipModuleLaunchKernel) and libfakehip-moved.so (-DFAKE_HIP_MOVED:
+ * gcnArchName elsewhere in the properties, as a later ROCm might put it).
  */
 #include <elf.h>
 #include <stdint.h>
@@ -225,7 +226,11 @@ EXPORT int hipGetDeviceProperties(void *props, int device) {
 }
 #else
 EXPORT int hipGetDevicePropertiesR0600(void *props, int device) {
+#ifdef FAKE_HIP_MOVED /* a future layout: the field elsewhere */
+    return fill_props(props, device, 1304);
+#else
     return fill_props(props, device, 1160);
+#endif
 }
 /* ROCm 6 keeps the old symbol, with the old layout, for old binaries: a plugin that used it
  * would read garbage at the R0600 offset. */

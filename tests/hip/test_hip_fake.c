@@ -50,6 +50,15 @@ static void test_rocm5_layout(void **state) {
         fail_msg("driver \"%s\" does not name the runtime's version", a.driver);
 }
 
+/* A layout this plugin does not know: the arch is searched for, not read as garbage. */
+static void test_moved_layout(void **state) {
+    (void)state;
+    hft_start((const char *const[]){"XHAL_HIP_RUNTIME=" XT_FAKE_HIP_DIR "/libfakehip-moved.so",
+                                    "FAKE_HIP_ARCH=gfx942:sramecc+:xnack-", NULL});
+    xhal_device_info_t a = info_of("hip:0");
+    assert_string_equal(a.architecture, "gfx942:sramecc+:xnack-");
+}
+
 static void test_memory(void **state) {
     (void)state;
     hft_start(NULL);
@@ -176,6 +185,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_devices, hft_teardown),
         cmocka_unit_test_teardown(test_rocm5_layout, hft_teardown),
+        cmocka_unit_test_teardown(test_moved_layout, hft_teardown),
         cmocka_unit_test_teardown(test_memory, hft_teardown),
         cmocka_unit_test_teardown(test_out_of_memory, hft_teardown),
         cmocka_unit_test_teardown(test_runtime_errors, hft_teardown),
