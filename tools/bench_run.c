@@ -420,7 +420,7 @@ static void close_context(bench_ctx_t *c) {
 
 /* What a run keeps per shape across its rounds. */
 typedef struct bench_shape_result {
-    char label[128];
+    char label[160]; /* room for six 64-bit sizes: -O3 -Wformat-truncation checks it */
     int failed;
     bench_gemm_shape_t gemm; /* for the baseline; m = 0 when not a GEMM */
     bench_figure_t figure;   /* xhal's, seconds = the best median over the rounds */

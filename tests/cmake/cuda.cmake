@@ -4,8 +4,9 @@
 #   cuda_nodevice   the plugin loads and reports UNAVAILABLE with its reason: no libcuda.so.1,
 #                   a driver whose cuInit fails, one with no device, one too old (fake drivers)
 #   cuda_sass       (when cuobjdump is found) the sm_90a fatbin has HGMMA, the generic one HMMA
-#   cuda_gpu        every GEMM and attention correctness case on cuda:0; SKIPs without a GPU
+#   cuda_gpu        every GEMM and attention correctness case on cuda:0; skipped without a GPU
 #                   (scripts/gpu-check.sh runs it, and its --bench mode, on a GPU machine)
+#   cuda_gpu_harness_cpu  the same program's correctness harness on cpu:0
 if(NOT TARGET xhal-cuda)
   return()
 endif()
@@ -40,15 +41,19 @@ target_compile_definitions(test_cuda_nodevice PRIVATE
                            XT_CUDA_PLUGIN_DIR="${XHAL_PLUGIN_OUTPUT_DIRECTORY}"
                            XT_FAKE_CUDA_DIR="${XHAL_TEST_PLUGIN_DIR}")
 
-# The GPU correctness (and, with --bench, timing) program; links the cuBLAS baseline of the
-# xhal tool, which it dlopens only when asked to time.
-xhal_test(cuda_gpu SOURCE cuda/cuda_gpu_check.c LABELS gpu ARGS --quick)
-target_sources(test_cuda_gpu PRIVATE ${XHAL_CUDA_TEST_DIR}/cuda_gpu_bench.c
-               ${XHAL_TEST_ROOT}/tools/bench_cublas.c)
-target_include_directories(test_cuda_gpu PRIVATE ${XHAL_TEST_ROOT}/tools)
-target_link_libraries(test_cuda_gpu PRIVATE ${CMAKE_DL_LIBS})
-add_dependencies(test_cuda_gpu xhal-cuda)
-set_tests_properties(cuda_gpu PROPERTIES ENVIRONMENT "XHAL_BACKENDS=cuda,cpu")
+# The GPU check program (tests/cuda/gpu_check.cmake: no cmocka, so that the GPU machine's image
+# builds it too). Without a CUDA device it exits 77, which ctest reports as skipped. On the CPU
+# device it runs the same correctness harness on a backend known to be right, so that a FAIL on
+# the GPU means the GPU, not the harness.
+include(${XHAL_CUDA_TEST_DIR}/gpu_check.cmake)
+add_test(NAME cuda_gpu COMMAND test_cuda_gpu --quick)
+# RESOURCE_LOCK: on a GPU machine ctest -j runs it alone on the GPU, never beside another GPU run.
+set_tests_properties(cuda_gpu PROPERTIES LABELS "unit;gpu" SKIP_RETURN_CODE 77 TIMEOUT 600
+                     ENVIRONMENT "XHAL_BACKENDS=cuda,cpu" RESOURCE_LOCK cuda_device)
+# "slow": valgrind takes minutes over its CPU kernels; the ASan stage checks its memory.
+add_test(NAME cuda_gpu_harness_cpu COMMAND test_cuda_gpu --quick --device cpu)
+set_tests_properties(cuda_gpu_harness_cpu PROPERTIES LABELS "unit;cuda;slow" TIMEOUT 300
+                     ENVIRONMENT "XHAL_BACKENDS=cpu" PASS_REGULAR_EXPRESSION "correctness: [1-9][0-9]* passed, 0 failed")
 
 # SASS: the wgmma kernel must show HGMMA (a matrix kernel showing only HMMA or FFMA is on a
 # slower path); the sm_80 kernels HMMA. cuobjdump is part of the full toolkit, often absent.

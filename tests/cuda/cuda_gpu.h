@@ -16,7 +16,10 @@ void gpu_say(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3
 /* Fails the program with the call's message when `status` is not XHAL_OK. */
 int gpu_ok(xhal_status_t status, const char *what);
 
-/* Runs the timings; returns the number of acceptance items that failed. */
-int cuda_gpu_bench(xhal_device_t *device, FILE *out, int quick);
+/*
+ * Runs the timings on `device`, printing to stdout and `out`; `quick` times fewer shapes, `tiny`
+ * divides every size by 16 (a try on a CPU device). Returns the number of items that failed.
+ */
+int cuda_gpu_bench(xhal_device_t *device, FILE *out, int quick, int tiny);
 
 #endif
