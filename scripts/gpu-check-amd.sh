@@ -5,7 +5,8 @@
 #   1. tools: cmake, a C compiler, hipcc (ROCm 5.2+), the GPU's gfx target (rocm_agent_enumerator
 #      or rocminfo), ROCm's llvm-objdump, rocBLAS, python3 + PyTorch for ROCm (each reported;
 #      nothing is installed: the script uses no package manager)
-#   2. build with -DXHAL_WITH_HIP=ON for the GPU's target (Release) and the unit tests
+#   2. build with -DXHAL_WITH_HIP=ON for the GPU's target (Release), and the unit tests where
+#      cmocka is installed
 #   3. `xhal devices`: the hip backend loaded, the device's gfx target and CUs
 #   4. the conformance suite on hip:0 (correctness and utilization; --full: the whole suite)
 #   5. correctness through every kernel path: the suite's correctness cases and the GEMM and
@@ -90,11 +91,17 @@ export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/opt/rocm/lib
 # ---- 2. build ----
 jobs=$(nproc 2>/dev/null || echo 4)
 targets=${gfx:-AUTO}
+# The unit tests need cmocka (found with pkg-config); a GPU image without them still builds the
+# library, the plugin and the tool, and the conformance suite does the checking.
+testing=OFF
+command -v pkg-config >/dev/null 2>&1 && pkg-config --exists cmocka 2>/dev/null && testing=ON
+say "unit tests: $([[ $testing = ON ]] && echo built || echo 'not built (no cmocka/pkg-config): the conformance suite checks')"
 if [[ $skip_build -eq 0 ]]; then
   say "== build ($build, -DXHAL_WITH_HIP=ON -DXHAL_HIP_TARGETS=$targets, Release, $jobs jobs) =="
   start=$SECONDS
   if cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DXHAL_WITH_HIP=ON \
-       -DXHAL_HIP_TARGETS="$targets" >"$results/configure.log" 2>&1 &&
+       -DXHAL_HIP_TARGETS="$targets" -DBUILD_TESTING=$testing -DXHAL_WITH_CUDA=OFF \
+       -DXHAL_WITH_OPENCL=OFF -DXHAL_WITH_LEVELZERO=OFF >"$results/configure.log" 2>&1 &&
      cmake --build "$build" -j "$jobs" >"$results/build.log" 2>&1; then
     say "build: ok in $((SECONDS - start)) s"
     item PASS "build with XHAL_WITH_HIP=ON ($targets)" "$((SECONDS - start)) s"
@@ -104,10 +111,14 @@ if [[ $skip_build -eq 0 ]]; then
     printf '%s\n' "${summary[@]}" | tee -a "$out"
     exit 1
   fi
-  (cd "$build" && ctest -j "$jobs" --output-on-failure -LE "slow|gpu" >"$results/ctest.log" 2>&1)
-  ctest_rc=$?
-  say "unit tests: $(grep -E 'tests passed|tests failed' "$results/ctest.log" | tail -1)"
-  item "$(verdict $ctest_rc)" "unit tests (ctest -LE 'slow|gpu')" "$results/ctest.log"
+  if [[ $testing = ON ]]; then
+    (cd "$build" && ctest -j "$jobs" --output-on-failure -LE "slow|gpu" >"$results/ctest.log" 2>&1)
+    ctest_rc=$?
+    say "unit tests: $(grep -E 'tests passed|tests failed' "$results/ctest.log" | tail -1)"
+    item "$(verdict $ctest_rc)" "unit tests (ctest -LE 'slow|gpu')" "$results/ctest.log"
+  else
+    item SKIP "unit tests (ctest -LE 'slow|gpu')" "no cmocka/pkg-config on this machine"
+  fi
 fi
 xhal=$build/bin/xhal
 export XHAL_BACKENDS=hip,cpu
@@ -139,9 +150,11 @@ path_check() { # path_check NAME VAR=VALUE...
   env "$@" "$xhal" conform --device hip:0 --quick --only correctness --out "$results/path-$name" \
     >"$results/path-$name.log" 2>&1
   local rc=$?
-  (cd "$build" && env "$@" XHAL_TEST_BACKEND=hip ./tests/test_gemm >>"$results/path-$name.log" 2>&1 &&
-     env "$@" XHAL_TEST_BACKEND=hip ./tests/test_attention >>"$results/path-$name.log" 2>&1) || rc=1
-  say "  $name: $(grep -m1 '^correctness:' "$results/path-$name.log"), unit tests $([[ $rc -eq 0 ]] && echo passed || echo FAILED)"
+  if [[ -x $build/tests/test_gemm ]]; then
+    (cd "$build" && env "$@" XHAL_TEST_BACKEND=hip ./tests/test_gemm >>"$results/path-$name.log" 2>&1 &&
+       env "$@" XHAL_TEST_BACKEND=hip ./tests/test_attention >>"$results/path-$name.log" 2>&1) || rc=1
+  fi
+  say "  $name: $(grep -m1 '^correctness:' "$results/path-$name.log"), exit status $rc"
   item "$(verdict $rc)" "correctness via $name" "$(grep -m1 '^correctness:' "$results/path-$name.log" | cut -c14-)"
 }
 path_check gemm-simt XHAL_HIP_GEMM=simt
