@@ -19,6 +19,8 @@
 #define R_RIGHT 250.0 /* the legend */
 #define R_TOP 50.0
 #define R_BOTTOM 70.0
+#define R_MAX_DECADES 24.0 /* the widest axis; points further down are drawn off the plot */
+#define R_LABEL_ROW 10.0   /* px between stacked point numbers */
 
 typedef struct axes {
     double x0, x1, y0, y1; /* decades: 10^x0 .. 10^x1 */
@@ -33,8 +35,10 @@ static double py(const axes_t *a, double y) {
            (log10(y) - a->y0) / (a->y1 - a->y0) * (R_HEIGHT - R_TOP - R_BOTTOM);
 }
 
+/* Finite and positive: a log axis has no place for 0, and an infinite value no decade. */
 static int plotted(const conf_perf_t *p) {
-    return p->outcome == CONF_PASS && p->flops > 0 && p->flops_per_s > 0 && p->intensity > 0;
+    return p->outcome == CONF_PASS && p->flops > 0 && p->flops_per_s > 0 && p->intensity > 0 &&
+           isfinite(p->flops) && isfinite(p->flops_per_s) && isfinite(p->intensity);
 }
 
 static int marker_of(const char *group) {
@@ -58,15 +62,19 @@ static axes_t fit_axes(const conf_run_t *run) {
     }
     for (int t = 0; t < XHAL_DTYPE_COUNT; t++) {
         double peak = run->peaks.flops[t], bw = run->peaks.bandwidth;
-        if (!used[t] || !(peak > 0)) continue;
+        if (!used[t] || !(peak > 0) || !isfinite(peak)) continue;
         ymax = fmax(ymax, peak);
-        if (bw > 0) xmax = fmax(xmax, peak / bw), xmin = fmin(xmin, peak / bw);
+        if (bw > 0 && isfinite(peak / bw) && peak / bw > 0)
+            xmax = fmax(xmax, peak / bw), xmin = fmin(xmin, peak / bw);
     }
     if (!(xmax > 0)) return (axes_t){-1, 3, 9, 12}; /* nothing to place */
     axes_t a = {floor(log10(xmin)), ceil(log10(xmax) + 0.15), floor(log10(ymin)),
                 ceil(log10(ymax) + 0.15)};
     if (a.x1 - a.x0 < 2) a.x0 = a.x1 - 2;
     if (a.y1 - a.y0 < 2) a.y0 = a.y1 - 2;
+    /* The grid draws a line per decade: however wide the figures spread, a bounded number. */
+    if (a.x1 - a.x0 > R_MAX_DECADES) a.x0 = a.x1 - R_MAX_DECADES;
+    if (a.y1 - a.y0 > R_MAX_DECADES) a.y0 = a.y1 - R_MAX_DECADES;
     return a;
 }
 
@@ -74,13 +82,17 @@ static void draw_grid(conf_svg_t *svg, const axes_t *a) {
     char label[32];
     double left = R_LEFT, right = R_WIDTH - R_RIGHT, top = R_TOP, bottom = R_HEIGHT - R_BOTTOM;
     static const char prefixes[] = " kMGTPE";
-    for (double e = a->x0; e <= a->x1 + 1e-9; e++) {
+    /* Counted in integers: the axes are whole decades, at most R_MAX_DECADES of them. */
+    int x_decades = (int)(a->x1 - a->x0), y_decades = (int)(a->y1 - a->y0);
+    for (int i = 0; i <= x_decades; i++) {
+        double e = a->x0 + i;
         double x = px(a, pow(10, e));
         conf_svg_line(svg, x, top, x, bottom, "#dddddd", 1, 0);
         conf_format(label, sizeof label, "%g", pow(10, e));
         conf_svg_text(svg, x, bottom + 18, 12, "middle", "#333333", 0, label);
     }
-    for (double e = a->y0; e <= a->y1 + 1e-9; e++) {
+    for (int i = 0; i <= y_decades; i++) {
+        double e = a->y0 + i;
         double y = py(a, pow(10, e));
         conf_svg_line(svg, left, y, right, y, "#dddddd", 1, 0);
         /* Decades: 1, 10 or 100 of an SI prefix. */
@@ -143,6 +155,26 @@ static void draw_legend(conf_svg_t *svg, const conf_run_t *run, const int used[X
     conf_svg_text(svg, x, y + 48, 11, "start", "#555555", 0, "FLOPs: see roofline_pct.svg.");
 }
 
+/*
+ * Points often coincide (one shape, several sizes): their numbers stack downwards, in rows of
+ * R_LABEL_ROW px below the point. Slot s is the first row no placed label within 18 px across
+ * and less than a row down or up takes. Rows are compared with a margin, as y + 10 - y is not
+ * always 10 in floating point (moving a label "10 px below" another could leave it 9.99999999999995
+ * px away, and a search that starts over then never ends). Each placed label takes at most two
+ * slots, so one of the first 2 * placed + 1 is free: the search is bounded.
+ */
+static double stack_label(double (*labels)[2], size_t placed, double lx, double ly) {
+    for (size_t slot = 0; slot <= 2 * placed; slot++) {
+        double at = ly + R_LABEL_ROW * (double)slot;
+        size_t k = 0;
+        while (k < placed &&
+               !(fabs(labels[k][0] - lx) < 18 && fabs(labels[k][1] - at) < R_LABEL_ROW - 1e-6))
+            k++;
+        if (k == placed) return at;
+    }
+    return ly + R_LABEL_ROW * (double)(2 * placed + 1); /* not reached */
+}
+
 int conf_chart_roofline(const conf_run_t *run, const char *path, char *error, size_t error_size) {
     conf_svg_t svg;
     char title[256];
@@ -174,14 +206,7 @@ int conf_chart_roofline(const conf_run_t *run, const char *path, char *error, si
         char label[16];
         conf_format(label, sizeof label, "%zu", row);
         conf_svg_marker(&svg, x, y, 5, marker_of(p->group), conf_svg_color((size_t)p->dtype));
-        /* Points often coincide (one shape, several sizes): stack their numbers downwards. */
-        double lx = x + 7, ly = y - 5;
-        for (size_t k = 0; labels && k < placed; k++) {
-            if (fabs(labels[k][0] - lx) < 18 && fabs(labels[k][1] - ly) < 10) {
-                ly = labels[k][1] + 10;
-                k = (size_t)-1; /* look again from the first */
-            }
-        }
+        double lx = x + 7, ly = labels ? stack_label(labels, placed, x + 7, y - 5) : y - 5;
         if (labels) {
             labels[placed][0] = lx;
             labels[placed++][1] = ly;
@@ -207,6 +232,7 @@ int conf_chart_roofline(const conf_run_t *run, const char *path, char *error, si
 #define B_RIGHT 70.0
 #define B_TOP 70.0
 #define B_BAR 12.0
+#define B_MAX_PERCENT 1000.0 /* the widest scale: a grid line per 20%, so 51 at most */
 
 int conf_chart_bars(const conf_bar_chart_t *chart, const char *path, char *error,
                     size_t error_size) {
@@ -220,19 +246,20 @@ int conf_chart_bars(const conf_bar_chart_t *chart, const char *path, char *error
         return -1;
     }
     conf_svg_text(&svg, B_WIDTH / 2, 26, 16, "middle", "#000000", 0, chart->title);
-    /* 0..100%, or further in steps of 20 when a case is above its roof (a peak set too low). */
+    /* 0..100%, or further in steps of 20 when a case is above its roof (a peak set too low), up
+     * to B_MAX_PERCENT: a bar beyond it is drawn to the edge, its label giving the value. */
     double max = 100;
     for (size_t i = 0; i < chart->rows * series; i++)
         if (isfinite(chart->values[i]) && chart->values[i] > max) max = chart->values[i];
-    max = ceil(max / 20) * 20;
+    max = fmin(ceil(max / 20) * 20, B_MAX_PERCENT);
     double bottom = top + (double)chart->rows * row_height;
     char label[64];
     /* Stripes first, then the grid over them, then the bars over both. */
     for (size_t r = 1; r < chart->rows; r += 2)
         conf_svg_rect(&svg, 4, top + (double)r * row_height, right - 4, row_height, "#f4f4f4",
                       NULL);
-    for (double v = 0; v <= max + 1e-9; v += 20) {
-        double x = left + v / max * (right - left);
+    for (int step = 0; step <= (int)(max / 20); step++) {
+        double v = 20.0 * step, x = left + v / max * (right - left);
         conf_svg_line(&svg, x, top, x, bottom, v == 100 ? "#888888" : "#e0e0e0", 1, v == 100);
         conf_format(label, sizeof label, "%.0f%%", v);
         conf_svg_text(&svg, x, bottom + 16, 11, "middle", "#333333", 0, label);
@@ -258,7 +285,7 @@ int conf_chart_bars(const conf_bar_chart_t *chart, const char *path, char *error
                               "not measured");
                 continue;
             }
-            double w = (v > 0 ? v : 0) / max * (right - left);
+            double w = (v > 0 ? fmin(v, max) : 0) / max * (right - left);
             size_t color = chart->colors && series == 1 ? chart->colors[r] : s;
             conf_svg_rect(&svg, left, by, w, B_BAR - 2, conf_svg_color(color), NULL);
             conf_format(label, sizeof label, v < 10 ? "%.2f%%" : "%.1f%%", v);

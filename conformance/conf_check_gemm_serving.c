@@ -133,8 +133,10 @@ static int bytes_init(bytes_t *b, size_t size, conf_check_t *r) {
 }
 
 static int bytes_upload(conf_ctx_t *ctx, bytes_t *b, conf_check_t *r) {
-    return conf_ok(r, xhal_buffer_alloc(ctx->device, b->size, XHAL_MEMORY_DEVICE, &b->buffer),
-                   "xhal_buffer_alloc") &&
+    /* No such memory on the device (UNSUPPORTED): SKIP, as conf_tensor_upload does. */
+    return conf_supported(r,
+                          xhal_buffer_alloc(ctx->device, b->size, XHAL_MEMORY_DEVICE, &b->buffer),
+                          "xhal_buffer_alloc") &&
            conf_ok(r, xhal_copy_h2d(ctx->stream, b->buffer, 0, b->raw, b->size), "xhal_copy_h2d");
 }
 

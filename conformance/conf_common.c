@@ -1,11 +1,9 @@
 /* Small things every part of the suite uses: names, random inputs, dtype rounding, strings. */
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "conf_internal.h"
@@ -97,31 +95,6 @@ void conf_append(char *out, size_t size, const char *fmt, ...) {
     va_start(args, fmt);
     vsnprintf(out + used, size - used, fmt, args);
     va_end(args);
-}
-
-int conf_mkdirs(const char *dir) {
-    char path[4096];
-    size_t length = strlen(dir);
-    if (length == 0 || length >= sizeof path) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(path, dir, length + 1);
-    /* Each prefix ending at a '/', then the whole path; an existing folder is fine. */
-    for (size_t i = 1; i <= length; i++) {
-        if (path[i] != '/' && path[i] != '\0') continue;
-        char saved = path[i];
-        path[i] = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST) return -1;
-        path[i] = saved;
-    }
-    struct stat st;
-    if (stat(dir, &st) != 0) return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
 }
 
 double conf_now(void) {

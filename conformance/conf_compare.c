@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "conf_internal.h"
+#include "xc_file.h"
 
 #define RUN_COLUMNS 5
 
@@ -253,7 +254,7 @@ static int write_outputs(const loaded_t *runs, size_t count, const char *out_dir
             char path[4096];
             FILE *md = NULL;
             conf_format(path, sizeof path, "%s/compare.md", out_dir);
-            if (conf_mkdirs(out_dir) != 0 || !(md = fopen(path, "w"))) {
+            if (xc_mkdirs(out_dir) != 0 || !(md = fopen(path, "w"))) {
                 conf_format(error, error_size, "cannot write %s", path);
                 status = -1;
             } else {

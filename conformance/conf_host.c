@@ -1,8 +1,7 @@
 /*
- * The CPU backend's "simple kernels", run on the host threads the backend itself would use: a
- * multi-threaded copy (the backend's xhal_copy_d2d is one memcpy on the stream's thread, which on
- * a many-core server reaches a fraction of the memory bandwidth), and an FMA loop on as many host
- * threads as the backend uses, with enough independent accumulators to keep every FMA pipe busy. It
+ * The CPU backend's "simple kernel" for FLOP/s, run on the host threads the backend itself would
+ * use (its memory bandwidth is STREAM's, conf_stream.c): an FMA loop on as many host threads as
+ * the backend uses, with enough independent accumulators to keep every FMA pipe busy. It
  * measures what the cores can do, where a GEMM measures what a kernel gets out of them; `xhal peak`
  * reports both.
  *
@@ -19,6 +18,7 @@
 #include <string.h>
 
 #include "conf_internal.h"
+#include "host_cpu.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -113,9 +113,10 @@ __attribute__((target("avx2,fma"))) static double loop_avx2_f32(uint64_t iterati
 /* The loop for dtype on this CPU and its FLOPs per iteration; NULL when there is none. */
 static fma_kernel_fn pick(xhal_dtype_t dtype, double *flops_per_iteration, const char **isa) {
 #if CONF_X86
-    __builtin_cpu_init();
-    int avx512 = __builtin_cpu_supports("avx512f");
-    if (dtype == XHAL_DTYPE_BF16 && avx512 && __builtin_cpu_supports("avx512bf16")) {
+    host_cpu_features_t f;
+    host_cpu_detect(&f);
+    int avx512 = f.avx512f;
+    if (dtype == XHAL_DTYPE_BF16 && avx512 && f.avx512bf16) {
         *flops_per_iteration = CHAINS * 16 * 2 * 2.0; /* 2 products per lane, 2 FLOP each */
         *isa = "avx512-bf16 vdpbf16ps";
         return loop_avx512_bf16;
@@ -125,7 +126,7 @@ static fma_kernel_fn pick(xhal_dtype_t dtype, double *flops_per_iteration, const
         *isa = "avx512 vfmadd f32";
         return loop_avx512_f32;
     }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (f.avx2 && f.fma) {
         *flops_per_iteration = CHAINS * 8 * 2.0;
         *isa = "avx2 vfmadd f32";
         return loop_avx2_f32;
@@ -184,76 +185,6 @@ static double timed(fma_kernel_fn kernel, unsigned threads, uint64_t iterations)
     }
     free(workers);
     return seconds;
-}
-
-/* ---- Copy ---- */
-
-typedef struct copier {
-    pthread_t thread;
-    atomic_int *go;
-    char *dst;
-    const char *src;
-    size_t bytes;
-} copier_t;
-
-static void *copy_work(void *arg) {
-    copier_t *c = arg;
-    int go;
-    while ((go = atomic_load_explicit(c->go, memory_order_acquire)) == 0)
-        ;
-    if (go > 0) memcpy(c->dst, c->src, c->bytes);
-    return NULL;
-}
-
-/* Seconds for `threads` threads to copy their share of `bytes`; negative on failure. */
-static double timed_copy(char *dst, const char *src, size_t bytes, unsigned threads) {
-    copier_t *copiers = calloc(threads, sizeof *copiers);
-    if (!copiers) return -1;
-    atomic_int go;
-    atomic_init(&go, 0);
-    size_t share = bytes / threads / 64 * 64;
-    unsigned started = 0;
-    for (; started < threads; started++) {
-        size_t offset = share * started;
-        copiers[started] = (copier_t){.go = &go,
-                                      .dst = dst + offset,
-                                      .src = src + offset,
-                                      .bytes = started + 1 == threads ? bytes - offset : share};
-        if (pthread_create(&copiers[started].thread, NULL, copy_work, &copiers[started]) != 0)
-            break;
-    }
-    double start = conf_now();
-    atomic_store_explicit(&go, started == threads ? 1 : -1, memory_order_release);
-    for (unsigned i = 0; i < started; i++)
-        pthread_join(copiers[i].thread, NULL);
-    double seconds = started == threads ? conf_now() - start : -1;
-    free(copiers);
-    return seconds;
-}
-
-double conf_copy_host(unsigned threads, uint64_t bytes, char *method, size_t method_size) {
-    if (method_size) method[0] = '\0';
-    if (threads == 0 || bytes == 0 || bytes > SIZE_MAX / 2) return 0;
-    char *src = malloc((size_t)bytes), *dst = malloc((size_t)bytes);
-    double best = 0;
-    if (src && dst) {
-        /* Touched first, so that page faults are not timed. */
-        memset(src, 1, (size_t)bytes);
-        memset(dst, 2, (size_t)bytes);
-        /* The best of several: see conf_fma_host on sharing the machine. */
-        for (int trial = 0; trial < 10; trial++) {
-            double s = timed_copy(dst, src, (size_t)bytes, threads);
-            double rate = s > 0 ? 2.0 * (double)bytes / s : 0;
-            if (rate > best) best = rate;
-        }
-        conf_format(method, method_size,
-                    "best of host memcpy of %llu MiB on %u thread%s, read + "
-                    "written",
-                    (unsigned long long)(bytes >> 20), threads, threads == 1 ? "" : "s");
-    }
-    free(src);
-    free(dst);
-    return best;
 }
 
 /* ---- FMA ---- */

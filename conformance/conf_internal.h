@@ -14,14 +14,14 @@
  *   conf_serving.c         serving shapes (paged decode, varlen and chunked prefill) for it
  *   conf_timing.c          timing one utilization case (warm-up, rotation, median)
  *   conf_measure.c         ceilings: copy bandwidth and a large GEMM through the public API
- *   conf_host.c            the CPU backend's simple kernels: host copy and FMA loops
+ *   conf_host.c            the CPU backend's simple kernel: host FMA loops
+ *   conf_stream.c          the host's memory bandwidth, STREAM Copy and Triad
  *   conf_peaks.c           which peaks the metrics use, and the peaks.ini cache
  *   conf_run.c             one device: both parts, in order, with progress
  *   conf_report_md.c       report.md and the console summary
  *   conf_report_data.c     report.json and report.csv
  *   conf_svg.c, conf_chart.c  SVG primitives; the roofline and the bar charts
  *   conf_json.c            a small JSON reader for `xhal compare`, and the writer's escaping
- *   conf_ini.c             a small INI reader/writer for the peaks cache
  *   conf_compare.c         `xhal compare`
  */
 #ifndef XHAL_CONF_INTERNAL_H
@@ -50,14 +50,8 @@ void conf_format(char *out, size_t size, const char *fmt, ...)
 /* Appends to a string of `size` bytes, truncating silently. */
 void conf_append(char *out, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Creates `dir` and its parents; 0 or -1 (errno set). */
-int conf_mkdirs(const char *dir);
-/* Seconds of a monotonic clock. */
-double conf_now(void);
 /* The current UTC time as "2025-01-31T12:00:00Z". */
 void conf_utc_date(char *out, size_t size);
-/* Median of `count` values (sorted in place). */
-double conf_median(double *values, size_t count);
 /* The last-level cache of the host in bytes (from /sys), or `fallback`. */
 uint64_t conf_host_cache_bytes(uint64_t fallback);
 
@@ -202,11 +196,11 @@ typedef struct conf_expect_list {
     size_t count;
 } conf_expect_list_t;
 
-/* Adds the lines of `path` ("backend op dtype case: reason"); 0, or -1 with `error` written. */
+/* Adds the entries of the INI file `path` (see conf_expected.c); 0, or -1 with `error` written. */
 int conf_expect_load(conf_expect_list_t *list, const char *path, char *error, size_t error_size);
 void conf_expect_free(conf_expect_list_t *list);
-/* The reason a case is expected to fail on `backend` (built-in list, then `extra`), or NULL. */
-const char *conf_expect_find(const conf_expect_list_t *extra, const char *backend, conf_op_t op,
+/* The reason a case is expected to fail on `backend` (the first entry that matches), or NULL. */
+const char *conf_expect_find(const conf_expect_list_t *list, const char *backend, conf_op_t op,
                              xhal_dtype_t dtype, const char *name);
 
 /* ---- conf_metrics.c ---- */
@@ -309,8 +303,6 @@ xhal_status_t conf_measure_gemm(conf_timer_t *t, xhal_dtype_t dtype, double seco
  */
 double conf_fma_host(unsigned threads, xhal_dtype_t dtype, double seconds, char *method,
                      size_t method_size);
-/* Bytes/s (read + written) of a memcpy of `bytes` split over `threads` host threads; 0 if none. */
-double conf_copy_host(unsigned threads, uint64_t bytes, char *method, size_t method_size);
 
 /* ---- conf_peaks.c ---- */
 
@@ -414,26 +406,5 @@ const conf_json_t *conf_json_get(const conf_json_t *object, const char *key);
 /* The value as a number (NAN when null or not a number) or a string (`fallback` when not). */
 double conf_json_num(const conf_json_t *value);
 const char *conf_json_str(const conf_json_t *value, const char *fallback);
-
-/* ---- conf_ini.c ---- */
-
-typedef struct conf_ini_entry {
-    char *section, *key, *value;
-} conf_ini_entry_t;
-
-typedef struct conf_ini {
-    conf_ini_entry_t *entries;
-    size_t count;
-} conf_ini_t;
-
-/* 0, or -1 when the file cannot be read (an empty *ini then). Unknown lines are ignored. */
-int conf_ini_read(const char *path, conf_ini_t *ini);
-const char *conf_ini_get(const conf_ini_t *ini, const char *section, const char *key);
-/* 0, or -1 out of memory. */
-int conf_ini_set(conf_ini_t *ini, const char *section, const char *key, const char *value);
-void conf_ini_remove_section(conf_ini_t *ini, const char *section);
-/* Writes atomically (a temporary file renamed over `path`); 0 or -1 (errno set). */
-int conf_ini_write(const conf_ini_t *ini, const char *path, const char *header);
-void conf_ini_free(conf_ini_t *ini);
 
 #endif

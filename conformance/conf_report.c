@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "conf_internal.h"
+#include "xc_file.h"
 
 /* The bars of % of roofline, numbered as the table's rows. */
 static int write_bars(const conf_run_t *run, const char *path, char *error, size_t error_size) {
@@ -54,7 +55,7 @@ static int write_bars(const conf_run_t *run, const char *path, char *error, size
 }
 
 int conf_write_reports(const conf_run_t *run, const char *dir, char *error, size_t error_size) {
-    if (conf_mkdirs(dir) != 0) {
+    if (xc_mkdirs(dir) != 0) {
         conf_format(error, error_size, "cannot create %s: %s", dir, strerror(errno));
         return -1;
     }

@@ -1,10 +1,12 @@
 /*
- * Timing one utilization case. The op is timed by the stream's own events (device time, not the
- * host's view of it): one warm-up run, then back-to-back runs with an event between each two, so
- * that each run has its own time and the median is not pulled by one slow run. Inputs smaller
- * than the last-level cache are rotated over several copies, so that the next run does not find
- * its operands already cached by the previous one. Outputs are poisoned with NaN first and checked
- * for NaN/Inf afterwards: a kernel that writes nothing cannot post a fine time.
+ * Timing: conf_time_runs, the one timing loop of xhal (the suite's utilization cases here,
+ * `xhal bench` in tools/bench_run.c), and one utilization case timed with it. The op is timed
+ * by the stream's own events (device time, not the host's view of it): warm-up, then
+ * back-to-back runs with an event between each two, so that each run has its own time and the
+ * median is not pulled by one slow run. Inputs smaller than the last-level cache are rotated
+ * over several copies, so that the next run does not find its operands already cached by the
+ * previous one. Outputs are poisoned with NaN first and checked for NaN/Inf afterwards: a kernel
+ * that writes nothing cannot post a fine time.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -17,6 +19,8 @@
 /* The random block tiled over inputs: values repeat with this period, which no kernel notices. */
 #define RANDOM_BLOCK (1u << 20)
 #define MAX_COPIES 64
+/* A warm-up never runs more often than this, however short the op. */
+#define MAX_WARMUP_RUNS 10000
 #define MAX_OPERANDS 5
 /* Output bytes checked for NaN after the runs (the start of copy 0's output). */
 #define CHECK_BYTES (256ull << 20)
@@ -53,8 +57,7 @@ xhal_status_t conf_timer_init(conf_timer_t *t, xhal_device_t *device,
     t->target_s = 0.2;
     /* Twice the host's last-level cache; a GPU's is not in the API, so 2x 256 MiB covers MI300X's
      * Infinity Cache and H100's 50 MiB L2 alike. */
-    t->rotate_bytes =
-        info->type == XHAL_DEVICE_TYPE_CPU ? 2 * conf_host_cache_bytes(32u << 20) : 512ull << 20;
+    t->rotate_bytes = (uint64_t)conf_rotate_bytes(info);
     t->memory_budget = info->memory_bytes ? info->memory_bytes / 4 : 1ull << 30;
     t->seed = 1;
     xhal_status_t status = xhal_stream_create(device, &t->stream);
@@ -150,12 +153,8 @@ static int choose_copies(const job_t *job) {
     uint64_t working = 0;
     for (int i = 0; i < job->count; i++)
         working += job->operands[i].stride;
-    if (working == 0 || working >= job->timer->rotate_bytes) return 1;
-    uint64_t copies = (job->timer->rotate_bytes + working - 1) / working;
-    if (copies > MAX_COPIES) copies = MAX_COPIES;
-    while (copies > 1 && copies * working > job->timer->memory_budget)
-        copies--;
-    return (int)copies;
+    return conf_rotation((double)working, (double)job->timer->rotate_bytes, MAX_COPIES,
+                         (double)job->timer->memory_budget);
 }
 
 /* Fills an input with random values: one block uploaded, then doubled by device copies. */
@@ -255,23 +254,8 @@ static int enqueue(job_t *job, int run) {
     return 1;
 }
 
-/* Runs `runs` times back to back; times[i] gets each run's milliseconds. */
-static int timed_runs(job_t *job, int first, int runs, double *times) {
-    conf_timer_t *t = job->timer;
-    xhal_status_t status = xhal_event_record(t->events[0], t->stream);
-    if (status != XHAL_OK) return failed(job, status, "xhal_event_record");
-    for (int i = 0; i < runs; i++) {
-        if (!enqueue(job, first + i)) return 0;
-        status = xhal_event_record(t->events[i + 1], t->stream);
-        if (status != XHAL_OK) return failed(job, status, "xhal_event_record");
-    }
-    status = xhal_stream_synchronize(t->stream);
-    if (status != XHAL_OK) return failed(job, status, "xhal_stream_synchronize");
-    for (int i = 0; i < runs; i++) {
-        status = xhal_event_elapsed_ms(t->events[i], t->events[i + 1], &times[i]);
-        if (status != XHAL_OK) return failed(job, status, "xhal_event_elapsed_ms");
-    }
-    return 1;
+static xhal_status_t enqueue_run(void *context, int run) {
+    return enqueue(context, run) ? XHAL_OK : XHAL_INTERNAL; /* the job's note says what failed */
 }
 
 /* Counts NaN/Inf in copy 0 of the output, which the warm-up wrote. */
@@ -347,31 +331,123 @@ static int supported(job_t *job) {
 static void measure(job_t *job) {
     conf_timer_t *t = job->timer;
     conf_perf_t *r = &job->item->result;
-    double warm = 0, *times = calloc((size_t)t->max_repeats, sizeof *times);
-    if (!times) {
-        failed(job, XHAL_OUT_OF_MEMORY, "calloc");
+    /* One warm-up run; then as many runs as fit the target (see conf_timing_t). */
+    conf_timing_t timing = {
+        .warmup_runs = 1, .repeats = t->max_repeats, .target_seconds = t->target_s};
+    conf_timed_t timed;
+    xhal_status_t status = conf_time_runs(t->stream, t->events, &timing, enqueue_run, job, &timed);
+    if (status != XHAL_OK) {
+        if (timed.failed_call) failed(job, status, timed.failed_call);
         return;
     }
-    if (timed_runs(job, 0, 1, &warm)) {
-        /*
-         * As many runs as fit the target, at least 3 for a median; one when a run takes longer
-         * than ten targets (a device far slower than its peaks say: more runs only cost time).
-         */
-        double runs = warm > 0 ? t->target_s / (warm * 1e-3) : t->max_repeats;
-        int repeats = runs < 3 ? 3 : runs > t->max_repeats ? t->max_repeats : (int)runs;
-        if (warm * 1e-3 > 10 * t->target_s) repeats = 1;
-        if (repeats > t->max_repeats) repeats = t->max_repeats;
-        if (timed_runs(job, 1, repeats, times) && check_output(job)) {
-            r->repeats = repeats;
-            r->copies = job->copies;
-            double best = times[0];
-            for (int i = 1; i < repeats; i++)
-                best = times[i] < best ? times[i] : best;
-            r->ms_min = best;
-            r->ms = conf_median(times, (size_t)repeats);
-        }
+    if (!check_output(job)) return;
+    r->repeats = timed.runs;
+    r->copies = job->copies;
+    r->ms_min = timed.min_ms;
+    r->ms = timed.median_ms;
+}
+
+/* ---- The timing loop ---- */
+
+int conf_warming(int runs, int min_runs, double seconds, double min_seconds) {
+    if (min_runs <= 0) return 0; /* asked for no warm-up at all */
+    return runs < min_runs || (seconds < min_seconds && runs < MAX_WARMUP_RUNS);
+}
+
+int conf_rotation(double bytes, double cache_bytes, int max_copies, double memory_budget) {
+    if (!(bytes > 0) || bytes >= cache_bytes) return 1;
+    double copies = ceil(cache_bytes / bytes);
+    if (copies > max_copies) copies = max_copies;
+    while (copies > 1 && memory_budget > 0 && copies * bytes > memory_budget)
+        copies--;
+    return copies < 1 ? 1 : (int)copies;
+}
+
+double conf_rotate_bytes(const xhal_device_info_t *info) {
+    if (info->type == XHAL_DEVICE_TYPE_CPU) return 2.0 * (double)conf_host_cache_bytes(32u << 20);
+    return (double)(512ull << 20);
+}
+
+/* Records the status and the call that failed; returns the status. */
+static xhal_status_t stop(conf_timed_t *out, xhal_status_t status, const char *call) {
+    out->failed_call = call;
+    return status;
+}
+
+/* Runs first..first+repeats-1 back to back, events[i] before run i, one synchronize. */
+static xhal_status_t timed_back_to_back(xhal_stream_t *stream, xhal_event_t *const *events,
+                                        conf_enqueue_fn enqueue, void *context, int first,
+                                        int repeats, double *times, conf_timed_t *out) {
+    xhal_status_t status = xhal_event_record(events[0], stream);
+    if (status != XHAL_OK) return stop(out, status, "xhal_event_record");
+    for (int i = 0; i < repeats; i++) {
+        if ((status = enqueue(context, first + i)) != XHAL_OK) return status;
+        if ((status = xhal_event_record(events[i + 1], stream)) != XHAL_OK)
+            return stop(out, status, "xhal_event_record");
+    }
+    if ((status = xhal_stream_synchronize(stream)) != XHAL_OK)
+        return stop(out, status, "xhal_stream_synchronize");
+    for (int i = 0; i < repeats; i++)
+        if ((status = xhal_event_elapsed_ms(events[i], events[i + 1], &times[i])) != XHAL_OK)
+            return stop(out, status, "xhal_event_elapsed_ms");
+    return XHAL_OK;
+}
+
+/* Each run between events[0] and events[1], synchronized before the next is enqueued. */
+static xhal_status_t timed_alone(xhal_stream_t *stream, xhal_event_t *const *events,
+                                 conf_enqueue_fn enqueue, void *context, int first, int repeats,
+                                 double *times, conf_timed_t *out) {
+    for (int i = 0; i < repeats; i++) {
+        xhal_status_t status = xhal_event_record(events[0], stream);
+        if (status != XHAL_OK) return stop(out, status, "xhal_event_record");
+        if ((status = enqueue(context, first + i)) != XHAL_OK) return status;
+        if ((status = xhal_event_record(events[1], stream)) != XHAL_OK)
+            return stop(out, status, "xhal_event_record");
+        if ((status = xhal_stream_synchronize(stream)) != XHAL_OK)
+            return stop(out, status, "xhal_stream_synchronize");
+        if ((status = xhal_event_elapsed_ms(events[0], events[1], &times[i])) != XHAL_OK)
+            return stop(out, status, "xhal_event_elapsed_ms");
+    }
+    return XHAL_OK;
+}
+
+xhal_status_t conf_time_runs(xhal_stream_t *stream, xhal_event_t *const *events,
+                             const conf_timing_t *timing, conf_enqueue_fn enqueue, void *context,
+                             conf_timed_t *out) {
+    memset(out, 0, sizeof *out);
+    xhal_status_t status;
+    int run = 0;
+    double last_ms = 0, start = conf_now();
+    /* Warm-up: each run synchronized, the last one timed to size the timed part. */
+    for (; conf_warming(run, timing->warmup_runs, conf_now() - start, timing->warmup_seconds);
+         run++)
+        if ((status = timed_alone(stream, events, enqueue, context, run, 1, &last_ms, out)) !=
+            XHAL_OK)
+            return status;
+    int repeats = timing->repeats;
+    if (timing->target_seconds > 0 && run > 0 && last_ms > 0) {
+        double fit = timing->target_seconds / (last_ms * 1e-3);
+        repeats = fit < 3 ? 3 : fit > timing->repeats ? timing->repeats : (int)fit;
+        /* A device far slower than its peaks say: more runs only cost time. */
+        if (last_ms * 1e-3 > 10 * timing->target_seconds) repeats = 1;
+        if (repeats > timing->repeats) repeats = timing->repeats;
+    }
+    if (repeats < 1) repeats = 1;
+    double *times = calloc((size_t)repeats, sizeof *times);
+    if (!times) return stop(out, XHAL_OUT_OF_MEMORY, "calloc");
+    if (timing->synchronize_each)
+        status = timed_alone(stream, events, enqueue, context, run, repeats, times, out);
+    else
+        status = timed_back_to_back(stream, events, enqueue, context, run, repeats, times, out);
+    if (status == XHAL_OK) {
+        out->runs = repeats;
+        out->min_ms = times[0];
+        for (int i = 1; i < repeats; i++)
+            out->min_ms = times[i] < out->min_ms ? times[i] : out->min_ms;
+        out->median_ms = conf_median(times, (size_t)repeats);
     }
     free(times);
+    return status;
 }
 
 void conf_time_item(conf_timer_t *t, conf_plan_item_t *item, const conf_peaks_t *peaks) {

@@ -133,7 +133,8 @@ typedef struct conf_options {
     double budget_s;           /* est. seconds per utilization case at peak; 0: by --quick */
     int max_repeats;           /* timed runs at most; 0: by --quick */
     conf_peak_policy_t peaks;  /* which figures the metrics use */
-    const char *expected_file; /* more expected failures ("backend op dtype case: reason") */
+    const char *expected_file; /* expected failures (INI, see conf_expected.c); NULL: none */
+    const char *peaks_cache;   /* the `xhal peak` cache file to read; NULL: none */
     conf_progress_fn progress;
     void *progress_context;
 } conf_options_t;
@@ -210,13 +211,91 @@ void conf_slug(const char *spec, char *out, size_t size);
 xhal_status_t conf_peak_measure(xhal_device_t *device, int quick, conf_progress_fn progress,
                                 void *progress_context, conf_measured_t *out);
 
-/* $XDG_CACHE_HOME/xhal/peaks.ini, else $HOME/.cache/xhal/peaks.ini; 0 or -1. */
-int conf_peak_cache_path(char *out, size_t size);
-/* Reads this device's section (keyed by spec and name); 1 when found, else 0. */
-int conf_peak_cache_load(const xhal_device_info_t *device, conf_measured_t *out);
-/* Replaces this device's section, keeping the others. 0, or -1 with `error` written. */
-int conf_peak_cache_store(const xhal_device_info_t *device, const conf_measured_t *measured,
-                          char *error, size_t error_size);
+/*
+ * The peaks cache is a file the caller names (the xhal tool: <user cache>/xhal/peaks.ini, see
+ * backends/common/xc_paths.h); the library reads no environment of its own.
+ * Reads this device's section (keyed by spec and name) of `path` (NULL: no cache); 1 when found,
+ * else 0.
+ */
+int conf_peak_cache_load(const char *path, const xhal_device_info_t *device, conf_measured_t *out);
+/* Replaces this device's section of `path`, keeping the others. 0, or -1 with `error` written. */
+int conf_peak_cache_store(const char *path, const xhal_device_info_t *device,
+                          const conf_measured_t *measured, char *error, size_t error_size);
+
+/* ---- Timing: one implementation for the suite's utilization cases and `xhal bench` ---- */
+
+typedef struct conf_timing {
+    int warmup_runs;       /* untimed runs first, at least; 0: none at all */
+    double warmup_seconds; /* and for at least this long (with warmup_runs > 0) */
+    int repeats;           /* timed runs at most; `events` holds repeats + 1 */
+    /*
+     * > 0: as many timed runs as fit this many seconds by the last warm-up run's time (at least
+     * 3 for a median; 1 when that run took more than ten times this); 0: `repeats` runs.
+     */
+    double target_seconds;
+    /*
+     * 0: the timed runs go back to back, an event between each two (the suite); 1: each timed
+     * run is enqueued between two events and synchronized alone (`xhal bench`, whose figures in
+     * docs/PERFORMANCE.md were taken so: no run overlaps the host enqueuing the next).
+     */
+    int synchronize_each;
+} conf_timing_t;
+
+typedef struct conf_timed {
+    int runs; /* timed runs made */
+    double median_ms, min_ms;
+    const char *failed_call; /* the xhal call that failed, when one did; NULL otherwise */
+} conf_timed_t;
+
+/* Enqueues run number `run` on the stream (rotating inputs by it); a status, with the error set. */
+typedef xhal_status_t (*conf_enqueue_fn)(void *context, int run);
+
+/*
+ * Times an op by the stream's own events (device time): warm-up runs, each synchronized, then
+ * the timed runs, each with its own time (see synchronize_each), so that the median is not
+ * pulled by one slow run. Runs are numbered from 0 across both.
+ * Returns XHAL_OK with *out filled, or the status of the call that failed (enqueue's, or the
+ * event's or synchronize's named in out->failed_call).
+ */
+xhal_status_t conf_time_runs(xhal_stream_t *stream, xhal_event_t *const *events,
+                             const conf_timing_t *timing, conf_enqueue_fn enqueue, void *context,
+                             conf_timed_t *out);
+
+/* 1 while a warm-up that has done `runs` runs in `seconds` must go on; 0 when min_runs is 0. */
+int conf_warming(int runs, int min_runs, double seconds, double min_seconds);
+
+/*
+ * How many copies of a working set of `bytes` to rotate through so that a run does not find its
+ * inputs in a cache of `cache_bytes` left by the one before: at least 1, at most max_copies,
+ * and no more than fit `memory_budget` bytes (0: no limit).
+ */
+int conf_rotation(double bytes, double cache_bytes, int max_copies, double memory_budget);
+/* The cache to outgrow on a device: twice the host's last-level cache for a CPU device; for
+ * others 512 MiB (MI300X's Infinity Cache and H100's 50 MiB L2 alike: GPU caches are not in
+ * the API). */
+double conf_rotate_bytes(const xhal_device_info_t *info);
+
+/* The median of `count` values (sorted in place); NAN for none. */
+double conf_median(double *values, size_t count);
+/* Seconds of a monotonic clock. */
+double conf_now(void);
+
+/* The host's memory bandwidth as STREAM measures it (conf_stream.c). */
+typedef struct conf_stream {
+    double copy, triad;   /* bytes/s: Copy counts 2 arrays, Triad 3, as STREAM does */
+    uint64_t array_bytes; /* per array */
+    unsigned threads;
+} conf_stream_t;
+
+/*
+ * STREAM Copy and Triad on `threads` threads over three arrays of `array_bytes` each (pages
+ * first touched by the thread that uses them, best of 10 trials). 0, or -1 when memory or
+ * threads cannot be had (then *out is zeros).
+ */
+int conf_stream_host(unsigned threads, uint64_t array_bytes, conf_stream_t *out);
+
+/* The array size STREAM's rule asks for on this host: 4 x the last-level cache, >= 64 MiB. */
+uint64_t conf_stream_array_bytes(void);
 
 /* ---- Compare ---- */
 

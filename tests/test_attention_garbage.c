@@ -11,6 +11,12 @@
  *    byte, must be unchanged, and the op and the stream must report success.
  * CPU buffers are 64-byte aligned allocations of the size rounded up to 64, so the views here
  * are sized so that rounding adds nothing. Registered once per ISA path (XHAL_CPU_ISA).
+ *
+ * Run as `test_attention_garbage opencl`, it does the same on the first OpenCL device, whose
+ * kernels ASan cannot see into: every buffer is pinned host memory that the device uses in place
+ * (PoCL, CL_DEVICE_HOST_UNIFIED_MEMORY), whole pages, with a page on each side of the view that
+ * is made inaccessible (mprotect), so that a kernel reading or writing across either end of a
+ * view faults. Exits 77 (ctest's skip) where no such device is found.
  */
 #include "test_util.h"
 
@@ -18,11 +24,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define TRIALS 160
 
 static xhal_device_t *cpu;
 static xhal_stream_t *s;
+static uint64_t guard; /* > 0: the page size; views sit between inaccessible pages (OpenCL) */
 
 /* A buffer holding one view of `bytes` (a multiple of 4) flush against its start or its end. */
 typedef struct view {
@@ -37,14 +46,29 @@ static uint64_t round64(uint64_t n) {
 
 static void view_make(view_t *v, uint64_t bytes, int at_end, xt_rng_t *rng) {
     v->bytes = bytes;
-    v->size = round64(bytes ? bytes : 4);
-    v->offset = at_end ? v->size - bytes : 0;
-    XT_OK(xhal_buffer_alloc(cpu, v->size, XHAL_MEMORY_DEVICE, &v->buffer));
+    uint64_t room = guard ? (bytes + guard - 1) / guard * guard : round64(bytes);
+    room = room ? room : (guard ? guard : 64);
+    v->size = room + 2 * guard;
+    v->offset = guard + (at_end ? room - bytes : 0);
+    XT_OK(xhal_buffer_alloc(cpu, v->size, guard ? XHAL_MEMORY_HOST_PINNED : XHAL_MEMORY_DEVICE,
+                            &v->buffer));
     void *p = NULL;
     XT_OK(xhal_buffer_host_pointer(v->buffer, &p));
     v->host = p;
-    for (uint64_t i = 0; i < v->size; i++) /* finite values in every dtype: small magnitudes */
+    if (guard && (uintptr_t)p % guard) fail_msg("pinned memory at %p is not page-aligned", p);
+    for (uint64_t i = guard; i < v->size - guard; i++) /* finite in every dtype: small values */
         v->host[i] = (unsigned char)(i % 2 ? 0x3c : (xt_rng_next(rng) & 0x3f));
+    if (guard && (mprotect(v->host, guard, PROT_NONE) != 0 ||
+                  mprotect(v->host + guard + room, guard, PROT_NONE) != 0))
+        fail_msg("mprotect of the guard pages failed");
+}
+
+/* Makes the guard pages accessible again, so that the buffer can be freed. */
+static void view_unguard(view_t *v) {
+    if (guard && v->buffer &&
+        (mprotect(v->host, guard, PROT_READ | PROT_WRITE) != 0 ||
+         mprotect(v->host + v->size - guard, guard, PROT_READ | PROT_WRITE) != 0))
+        fail_msg("mprotect of the guard pages failed");
 }
 
 /* Garbage for an int32 entry: extremes, negatives, near the sizes, or anything. */
@@ -159,7 +183,8 @@ static void trial(int index) {
     unsigned char *before[9];
     for (int i = 0; i < 9; i++) {
         before[i] = all[i]->buffer ? xt_malloc((size_t)all[i]->size) : NULL;
-        if (before[i]) memcpy(before[i], all[i]->host, (size_t)all[i]->size);
+        if (before[i]) /* the guard pages are neither read nor compared */
+            memcpy(before[i] + guard, all[i]->host + guard, (size_t)(all[i]->size - 2 * guard));
     }
     char what[256];
     snprintf(what, sizeof what,
@@ -179,7 +204,7 @@ static void trial(int index) {
     for (int i = 0; i < 9; i++) {
         if (!before[i]) continue;
         int output = i == 3 || i == 4;
-        for (uint64_t b = 0; b < all[i]->size; b++) {
+        for (uint64_t b = guard; b < all[i]->size - guard; b++) {
             int in_view = b >= all[i]->offset && b < all[i]->offset + all[i]->bytes;
             if ((!output || !in_view) && all[i]->host[b] != before[i][b])
                 fail_msg("%s: byte %llu of buffer %d (view at %llu, %llu bytes) changed", what,
@@ -187,6 +212,7 @@ static void trial(int index) {
                          (unsigned long long)all[i]->bytes);
         }
         free(before[i]);
+        view_unguard(all[i]);
         xhal_buffer_free(all[i]->buffer);
     }
 }
@@ -199,8 +225,7 @@ static void test_garbage_indices(void **state) {
 
 static int setup(void **state) {
     (void)state;
-    return xhal_device_open("cpu", &cpu) == XHAL_OK && xhal_stream_create(cpu, &s) == XHAL_OK ? 0
-                                                                                              : -1;
+    return xhal_stream_create(cpu, &s) == XHAL_OK ? 0 : -1;
 }
 
 static int teardown(void **state) {
@@ -210,10 +235,27 @@ static int teardown(void **state) {
     return 0;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     unsetenv("XHAL_DEVICE");
     unsetenv("XHAL_BACKENDS");
     unsetenv("XHAL_VALIDATE"); /* the point is the kernels with garbage, not the host check */
+    int opencl = argc > 1 && strcmp(argv[1], "opencl") == 0;
+    if (xhal_device_open(opencl ? "opencl" : "cpu", &cpu) != XHAL_OK) {
+        printf("no %s device: %s\n", opencl ? "OpenCL" : "CPU", xhal_last_error());
+        xhal_shutdown();
+        return opencl ? 77 : 1;
+    }
+    if (opencl) {
+        guard = (uint64_t)sysconf(_SC_PAGESIZE);
+        xhal_buffer_t *probe = NULL;
+        xhal_status_t st = xhal_buffer_alloc(cpu, guard, XHAL_MEMORY_HOST_PINNED, &probe);
+        xhal_buffer_free(probe);
+        if (st != XHAL_OK) {
+            printf("the OpenCL device has no pinned host memory: %s\n", xhal_last_error());
+            xhal_shutdown();
+            return 77;
+        }
+    }
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_garbage_indices)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -4,7 +4,8 @@
  * alpha/beta, offsets, A/B/C in one buffer. Inputs are rounded to their dtype before the
  * reference sees them; C is poisoned with NaN; every byte outside C's elements must be unchanged.
  *
- * Run with no argument for the quick group, with "slow" for the long sweeps.
+ * Run with no argument for the quick group, with "slow" for the long sweeps, with "skinny" for
+ * the decode-shaped cases alone.
  */
 #include "test_util.h"
 
@@ -442,6 +443,51 @@ static void test_blocking_edges(void **state) {
     run_case(&gc, 6104);
 }
 
+/*
+ * Decode and skinny shapes (m = 1 ... 64), the GEMV paths' territory: both layouts of B, every
+ * B dtype, odd n and k (tails of every vector width, k = 1), few columns against a long k (the
+ * transposed path then splits k across threads), k past the A chunk the transposed path keeps
+ * in L2, n past the rows path's pass of columns, batches, beta, padded B. Registered also with
+ * XHAL_CPU_GEMM=gemv (the group "skinny") so that every case runs the GEMV kernels of each ISA
+ * whatever the dispatcher would have chosen.
+ */
+static void test_skinny(void **state) {
+    (void)state;
+    static const int64_t ms[] = {1, 2, 3, 4, 5, 7, 8, 13, 16, 17, 33, 64};
+    static const int64_t ns[] = {1, 5, 67, 130, 257};
+    static const int64_t ks[] = {1, 9, 31, 300, 1031};
+    int idx = 0;
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+        for (int tb = 0; tb < 2; tb++, idx++) {
+            gcase_t gc = base_case(ms[i], ns[idx % 5], ks[(idx / 2 + tb) % 5], dtypes[idx % 3]);
+            gc.at = idx % 4 == 3 ? XHAL_DTYPE_F32 : gc.bt;
+            gc.ct = dtypes[(idx / 3) % 3];
+            gc.tb = tb;
+            gc.ta = idx % 5 == 4;
+            gc.pad_b = idx % 3 == 1 ? 3 : 0;
+            gc.beta = idx % 3 == 2 ? 0.5f : 0.0f;
+            gc.alpha = idx % 4 == 1 ? -0.75f : 1.0f;
+            gc.batch = idx % 4 == 2 ? 3 : 1;
+            run_case(&gc, 8000 + (uint64_t)idx);
+        }
+    /* Few columns, long k: k split across threads (B transposed), and the rows path. */
+    for (int tb = 0; tb < 2; tb++) {
+        gcase_t gc = base_case(3, 5, 5000, dtypes[tb + 1]);
+        gc.tb = tb;
+        gc.beta = 0.25f;
+        run_case(&gc, 8100 + (uint64_t)tb);
+    }
+    /* Wider than one pass of the rows path's partial results (128K floats / m columns). */
+    gcase_t gc = base_case(33, 4500, 20, XHAL_DTYPE_BF16);
+    gc.ct = XHAL_DTYPE_F32;
+    run_case(&gc, 8102);
+    gc = base_case(64, 200, 2100, XHAL_DTYPE_F16);
+    gc.tb = 1;
+    gc.batch = 2;
+    gc.share_b = 1;
+    run_case(&gc, 8103);
+}
+
 static void test_allow_tf32(void **state) {
     (void)state;
     gcase_t gc = base_case(40, 50, 60, XHAL_DTYPE_F32);
@@ -535,7 +581,11 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_one_buffer),
         cmocka_unit_test(test_medium_and_long_k),
         cmocka_unit_test(test_blocking_edges),
+        cmocka_unit_test(test_skinny),
         cmocka_unit_test(test_allow_tf32),
+    };
+    const struct CMUnitTest skinny[] = {
+        cmocka_unit_test(test_skinny),
     };
     const struct CMUnitTest slow[] = {
         cmocka_unit_test(test_full_cube_all_dtypes),
@@ -544,5 +594,7 @@ int main(int argc, char **argv) {
     };
     if (argc > 1 && strcmp(argv[1], "slow") == 0)
         return cmocka_run_group_tests_name("gemm_slow", slow, setup, teardown);
+    if (argc > 1 && strcmp(argv[1], "skinny") == 0)
+        return cmocka_run_group_tests_name("gemm_skinny", skinny, setup, teardown);
     return cmocka_run_group_tests_name("gemm", quick, setup, teardown);
 }

@@ -373,6 +373,34 @@ static void test_search_path_order(void **state) {
     reinit(XT_PLUGIN_DIR, NULL, NULL);
 }
 
+/* A backend whose device 0 fails to open: the others keep their spec, and "<name>:0" says why. */
+static void test_spec_after_a_failed_device(void **state) {
+    (void)state;
+    reinit(XT_PLUGIN_DIR, "flaky", NULL);
+    xhal_backend_info_t bi;
+    assert_true(backend_by_name("flaky", &bi));
+    assert_int_equal(bi.loaded, 1);
+    assert_int_equal(bi.device_count, 2);
+    for (unsigned i = 1; i <= 2; i++) {
+        char spec[32], name[32];
+        snprintf(spec, sizeof spec, "flaky:%u", i);
+        snprintf(name, sizeof name, "null device %u", i);
+        xhal_device_info_t info = {.struct_size = sizeof info};
+        XT_OK(xhal_device_info(xt_open(spec), &info));
+        assert_string_equal(info.name, name); /* the device the backend numbers i */
+        assert_string_equal(info.spec, spec);
+        assert_ptr_equal(xt_open(info.spec), xt_open(spec));
+    }
+    assert_ptr_equal(xt_open("flaky"), xt_open("flaky:1")); /* the first that opened */
+    xhal_device_t *d = NULL;
+    XT_EXPECT_ERR(XHAL_UNAVAILABLE, xhal_device_open("flaky:0", &d), "flaky:0", "device 0",
+                  "did not open", "broken on purpose");
+    assert_null(d);
+    XT_EXPECT_ERR(XHAL_UNAVAILABLE, xhal_device_open("flaky:3", &d), "flaky:3",
+                  "matches no device");
+    reinit(XT_PLUGIN_DIR, NULL, NULL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_broken_plugins_reported),
@@ -381,6 +409,7 @@ int main(void) {
         cmocka_unit_test(test_default_device_env),
         cmocka_unit_test(test_backends_filter),
         cmocka_unit_test(test_search_path_order),
+        cmocka_unit_test(test_spec_after_a_failed_device),
     };
     return cmocka_run_group_tests(tests, setup_default, teardown);
 }

@@ -17,6 +17,7 @@ typedef struct bench_gemm_shape {
     xhal_dtype_t dtype; /* of A and B */
     int repeats;        /* timed runs after the warm-up; the baseline reports their median */
     int warmup;         /* untimed runs first, at least (see BENCH_WARMUP_SECONDS) */
+    int rotation;       /* input sets to rotate through: the number xhal's runs used */
 } bench_gemm_shape_t;
 
 typedef struct bench_baseline {

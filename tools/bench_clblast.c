@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "bench_run.h"
+#include "conform.h"
 
 /* ---- The OpenCL 1.2 ABI, as much as this file needs (values from the Khronos headers) ---- */
 
@@ -192,7 +193,7 @@ static double time_gemm(const bench_gemm_shape_t *s, char *reason, size_t reason
     size_t es = xhal_dtype_size(s->dtype), ces = s->dtype == XHAL_DTYPE_F16 ? 2 : 4;
     size_t a_bytes = (size_t)(s->m * s->k) * es, b_bytes = (size_t)(s->k * s->n) * es;
     size_t c_bytes = (size_t)(s->m * s->n) * ces;
-    int rotation = bench_rotation((double)(a_bytes + b_bytes + c_bytes));
+    int rotation = s->rotation > 0 ? s->rotation : 1;
     cl_handle a[8] = {NULL}, b[8] = {NULL}, c[8] = {NULL};
     if (rotation > 8) rotation = 8;
     double *times = calloc((size_t)s->repeats, sizeof *times);
@@ -240,7 +241,7 @@ static double time_gemm(const bench_gemm_shape_t *s, char *reason, size_t reason
         }
         if (i >= 2) times[i - 2] = (double)(end - start) * 1e-9;
     }
-    result = bench_median(times, (size_t)s->repeats);
+    result = conf_median(times, (size_t)s->repeats);
 done:
     cl.finish(cl.queue);
     for (int r = 0; r < rotation; r++) {

@@ -226,11 +226,6 @@ static int cublas_load(const xhal_device_info_t *info, char *reason, size_t size
     return 0;
 }
 
-static int compare_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Uploads `count` random values in [-1, 1) of `dtype`; 0, or -1 with the reason. */
 static int random_matrix(cu_ptr_t *out, xhal_dtype_t dtype, int64_t count, uint64_t seed,
                          char *reason, size_t size) {
@@ -316,8 +311,7 @@ static double cublas_time_gemm(const bench_gemm_shape_t *shape, char *reason, si
         lt.cuEventElapsedTime(&ms, start, stop);
         if (i >= 0) times[i] = ms * 1e-3;
     }
-    qsort(times, (size_t)repeats, sizeof(double), compare_double);
-    result = times[repeats / 2];
+    result = bench_median(times, (size_t)repeats);
 done:
     if (start) lt.cuEventDestroy(start);
     if (stop) lt.cuEventDestroy(stop);

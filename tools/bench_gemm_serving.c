@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bench_serving.h"
+#include "conform.h"
 
 typedef struct quant_name {
     const char *name;
@@ -154,32 +155,39 @@ void bench_quant_free(bench_quant_buffers_t *b) {
 #define COPY_BYTES (256ull << 20) /* past any cache */
 #define COPY_RUNS 8
 
+typedef struct copy_run {
+    xhal_stream_t *stream;
+    xhal_buffer_t *src, *dst;
+} copy_run_t;
+
+static xhal_status_t enqueue_copy(void *context, int run) {
+    (void)run;
+    copy_run_t *c = context;
+    return xhal_copy_d2d(c->stream, c->dst, 0, c->src, 0, COPY_BYTES);
+}
+
 double bench_copy_bandwidth(xhal_device_t *device, xhal_stream_t *stream) {
-    xhal_buffer_t *src = NULL, *dst = NULL;
-    xhal_event_t *start = NULL, *stop = NULL;
-    double best = 0;
+    copy_run_t c = {stream, NULL, NULL};
+    xhal_event_t *events[2] = {NULL, NULL};
     const uint32_t one = 0x3f800000u;
-    xhal_status_t status = xhal_buffer_alloc(device, COPY_BYTES, XHAL_MEMORY_DEVICE, &src);
-    if (status == XHAL_OK) status = xhal_buffer_alloc(device, COPY_BYTES, XHAL_MEMORY_DEVICE, &dst);
-    if (status == XHAL_OK) status = xhal_event_create(device, &start);
-    if (status == XHAL_OK) status = xhal_event_create(device, &stop);
+    xhal_status_t status = xhal_buffer_alloc(device, COPY_BYTES, XHAL_MEMORY_DEVICE, &c.src);
+    if (status == XHAL_OK)
+        status = xhal_buffer_alloc(device, COPY_BYTES, XHAL_MEMORY_DEVICE, &c.dst);
+    for (int i = 0; status == XHAL_OK && i < 2; i++)
+        status = xhal_event_create(device, &events[i]);
     /* Both buffers written once first: no run pays for first-touching pages. */
-    if (status == XHAL_OK) status = xhal_fill(stream, src, 0, COPY_BYTES, &one, 4);
-    if (status == XHAL_OK) status = xhal_fill(stream, dst, 0, COPY_BYTES, &one, 4);
-    for (int run = 0; status == XHAL_OK && run < COPY_RUNS; run++) {
-        double ms = 0;
-        status = xhal_event_record(start, stream);
-        if (status == XHAL_OK) status = xhal_copy_d2d(stream, dst, 0, src, 0, COPY_BYTES);
-        if (status == XHAL_OK) status = xhal_event_record(stop, stream);
-        if (status == XHAL_OK) status = xhal_stream_synchronize(stream);
-        if (status == XHAL_OK) status = xhal_event_elapsed_ms(start, stop, &ms);
-        /* Read plus written, as PEAKS.md counts a copy. */
-        double rate = ms > 0 ? 2.0 * (double)COPY_BYTES / (ms * 1e-3) : 0;
-        if (status == XHAL_OK && run > 0 && rate > best) best = rate; /* run 0 warms up */
-    }
-    xhal_event_destroy(start);
-    xhal_event_destroy(stop);
-    xhal_buffer_free(src);
-    xhal_buffer_free(dst);
-    return status == XHAL_OK ? best : 0;
+    if (status == XHAL_OK) status = xhal_fill(stream, c.src, 0, COPY_BYTES, &one, 4);
+    if (status == XHAL_OK) status = xhal_fill(stream, c.dst, 0, COPY_BYTES, &one, 4);
+    /* The suite's timing loop (conform.h): one warm-up run, then each run timed alone. */
+    conf_timing_t timing = {.warmup_runs = 1, .repeats = COPY_RUNS - 1, .synchronize_each = 1};
+    conf_timed_t timed = {0};
+    if (status == XHAL_OK)
+        status = conf_time_runs(stream, events, &timing, enqueue_copy, &c, &timed);
+    for (int i = 0; i < 2; i++)
+        xhal_event_destroy(events[i]);
+    xhal_buffer_free(c.src);
+    xhal_buffer_free(c.dst);
+    /* The best run, read plus written, as PEAKS.md counts a copy. */
+    return status == XHAL_OK && timed.min_ms > 0 ? 2.0 * (double)COPY_BYTES / (timed.min_ms * 1e-3)
+                                                 : 0;
 }

@@ -14,6 +14,8 @@
 #include <time.h>
 
 #include "bench_run.h"
+#include "conform.h"
+#include "host_cpu.h"
 
 enum { ROW_MAJOR = 101, NO_TRANS = 111 };
 
@@ -32,12 +34,12 @@ static sbgemm_fn sbgemm;
 
 static int load(const xhal_device_info_t *info, char *reason, size_t reason_size) {
     int forced = 0;
-#if defined(__x86_64__)
-    if (!getenv("OPENBLAS_CORETYPE") && __builtin_cpu_supports("avx512f")) {
+    host_cpu_features_t features;
+    host_cpu_detect(&features);
+    if (!getenv("OPENBLAS_CORETYPE") && features.avx512f) {
         setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
         forced = 1;
     }
-#endif
     const char *names[] = {"libopenblas.so.0", "libopenblas.so"};
     for (size_t i = 0; i < 2 && !library; i++)
         library = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
@@ -84,10 +86,6 @@ static void fill_uniform(void *data, size_t count, xhal_dtype_t dtype, uint64_t 
     }
 }
 
-static double now(void) {
-    return bench_now();
-}
-
 /* One GEMM on copy r of the rotated inputs and outputs (f32 or bf16 A and B, f32 C). */
 static void run_sgemm(const bench_gemm_shape_t *s, const unsigned char *a, const unsigned char *b,
                       float *c, int r) {
@@ -116,9 +114,7 @@ static double time_gemm(const bench_gemm_shape_t *s, char *reason, size_t reason
         return -1.0;
     }
     size_t es = xhal_dtype_size(s->dtype);
-    double set_bytes =
-        (double)(s->m * s->k + s->k * s->n) * (double)es + 4.0 * (double)(s->m * s->n);
-    int rotation = bench_rotation(set_bytes);
+    int rotation = s->rotation > 0 ? s->rotation : 1;
     size_t a_bytes = (size_t)(s->m * s->k) * es, b_bytes = (size_t)(s->k * s->n) * es;
     size_t c_bytes = (size_t)(s->m * s->n) * 4;
     unsigned char *a = malloc(a_bytes * (size_t)rotation), *b = malloc(b_bytes * (size_t)rotation);
@@ -132,15 +128,16 @@ static double time_gemm(const bench_gemm_shape_t *s, char *reason, size_t reason
         fill_uniform(b, (size_t)(s->k * s->n) * (size_t)rotation, s->dtype, 100);
         memset(c, 0xff, c_bytes * (size_t)rotation);
         /* The warm-up xhal's timing gets (see BENCH_WARMUP_SECONDS), then the timed runs. */
-        double warm_start = now();
-        for (int i = 0; bench_warming(i, s->warmup, now() - warm_start); i++)
+        double warm_start = conf_now();
+        for (int i = 0; conf_warming(i, s->warmup, conf_now() - warm_start, BENCH_WARMUP_SECONDS);
+             i++)
             run_sgemm(s, a, b, c, i % rotation);
         for (int i = 0; i < s->repeats; i++) {
-            double t0 = now();
+            double t0 = conf_now();
             run_sgemm(s, a, b, c, i % rotation);
-            times[i] = now() - t0;
+            times[i] = conf_now() - t0;
         }
-        result = bench_median(times, (size_t)s->repeats);
+        result = conf_median(times, (size_t)s->repeats);
     } else {
         snprintf(reason, reason_size, "out of host memory");
     }

@@ -7,20 +7,19 @@
 #include <unistd.h>
 
 #include "bench_run.h"
+#include "conform.h"
 #include "tool_util.h"
 
-/* Working sets smaller than this are copied until they are not: twice a large L3, and more than
- * the L2 of any current GPU. */
-#define ROTATE_BYTES (128.0 * 1024 * 1024)
+/* Input sets rotated at most (conf_rotation: enough copies to outgrow the device's caches). */
 #define MAX_ROTATION 16
 
 typedef struct bench_ctx {
     xhal_device_t *device;
     xhal_device_info_t info;
     xhal_stream_t *stream;
-    xhal_event_t *start, *stop;
+    xhal_event_t *events[2]; /* around each run (conf_time_runs, synchronize_each) */
     const bench_options_t *o;
-    double stream_bw; /* host STREAM triad, bytes/s; 0 when not measured */
+    double stream_bw; /* host STREAM Copy (--stream), the best of the run so far; 0: none */
     double copy_bw;   /* the device's copy bandwidth in this round (--copy); 0: not measured */
 } bench_ctx_t;
 
@@ -33,48 +32,9 @@ int bench_op_known(const char *op) {
     return !strcmp(op, "gemm") || !strcmp(op, "attention") || !strcmp(op, "copy");
 }
 
-static int compare_doubles(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-double bench_median(double *values, size_t count) {
-    qsort(values, count, sizeof *values, compare_doubles);
-    return count % 2 ? values[count / 2] : 0.5 * (values[count / 2 - 1] + values[count / 2]);
-}
-
-unsigned char *bench_random_values(xhal_dtype_t dtype, int64_t count, uint64_t seed) {
-    size_t es = xhal_dtype_size(dtype);
-    unsigned char *host = malloc((size_t)count * es);
-    if (!host) return NULL;
-    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (int64_t i = 0; i < count; i++) {
-        x = x * 6364136223846793005ull + 1442695040888963407ull;
-        float v = (float)((double)(x >> 40) / (double)(1ull << 24) * 2.0 - 1.0);
-        if (dtype == XHAL_DTYPE_F32) {
-            memcpy(host + i * 4, &v, 4);
-        } else {
-            uint16_t h = dtype == XHAL_DTYPE_F16 ? xhal_f32_to_f16(v) : xhal_f32_to_bf16(v);
-            memcpy(host + i * 2, &h, 2);
-        }
-    }
-    return host;
-}
-
-double bench_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-int bench_warming(int runs, int min_runs, double seconds) {
-    if (min_runs == 0) return 0; /* --warmup 0 asks for none */
-    return runs < min_runs || (seconds < BENCH_WARMUP_SECONDS && runs < 10000);
-}
-
-int bench_rotation(double bytes) {
-    int copies = bytes > 0 ? (int)ceil(ROTATE_BYTES / bytes) : 1;
-    return copies < 1 ? 1 : copies > MAX_ROTATION ? MAX_ROTATION : copies;
+int bench_rotation(const xhal_device_info_t *info, double bytes) {
+    return conf_rotation(bytes, conf_rotate_bytes(info), MAX_ROTATION,
+                         info->memory_bytes ? (double)info->memory_bytes / 4 : 0);
 }
 
 /* Fills a buffer with values in [-1, 1) of `dtype` (never all zeros: zeros hide bugs and run
@@ -82,19 +42,8 @@ int bench_rotation(double bytes) {
 static xhal_status_t fill_random(bench_ctx_t *c, xhal_buffer_t *buffer, uint64_t elements,
                                  xhal_dtype_t dtype, uint64_t seed) {
     size_t es = xhal_dtype_size(dtype);
-    unsigned char *host = elements > 0 ? malloc(elements * es) : NULL;
+    unsigned char *host = elements > 0 ? bench_random_values(dtype, (int64_t)elements, seed) : NULL;
     if (!host) return XHAL_OUT_OF_MEMORY;
-    uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
-    for (uint64_t i = 0; i < elements; i++) {
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        float v = (float)((double)(x >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-        if (dtype == XHAL_DTYPE_F32)
-            memcpy(host + i * 4, &v, 4);
-        else {
-            uint16_t h = dtype == XHAL_DTYPE_F16 ? xhal_f32_to_f16(v) : xhal_f32_to_bf16(v);
-            memcpy(host + i * 2, &h, 2);
-        }
-    }
     xhal_status_t status = xhal_copy_h2d(c->stream, buffer, 0, host, elements * es);
     if (status == XHAL_OK) status = xhal_stream_synchronize(c->stream);
     free(host);
@@ -127,33 +76,34 @@ static void free_set(xhal_buffer_t **set, int count) {
         xhal_buffer_free(set[r]);
 }
 
-/* Runs enqueue(r) for warm-up and timed runs; *out_seconds is the median of the timed ones. */
+/* Enqueues run `run` of an op: its input set run % rotation. */
 typedef xhal_status_t (*enqueue_fn)(bench_ctx_t *c, void *op, int r);
 
+typedef struct timed_op {
+    bench_ctx_t *c;
+    enqueue_fn enqueue;
+    void *op;
+    int rotation;
+} timed_op_t;
+
+static xhal_status_t enqueue_run(void *context, int run) {
+    timed_op_t *t = context;
+    return t->enqueue(t->c, t->op, run % t->rotation);
+}
+
+/* Times the op with the suite's timing loop (conf_time_runs); *out_seconds is the median. */
 static xhal_status_t time_op(bench_ctx_t *c, enqueue_fn enqueue, void *op, int rotation,
                              double *out_seconds) {
     const bench_options_t *o = c->o;
-    double *times = calloc((size_t)o->repeats, sizeof *times);
-    if (!times) return XHAL_OUT_OF_MEMORY;
-    xhal_status_t status = XHAL_OK;
-    /* Untimed runs until the warm-up is over (see BENCH_WARMUP_SECONDS). */
-    double warm_start = bench_now();
-    for (int i = 0; status == XHAL_OK && bench_warming(i, o->warmup, bench_now() - warm_start);
-         i++) {
-        status = enqueue(c, op, i % rotation);
-        if (status == XHAL_OK) status = xhal_stream_synchronize(c->stream);
-    }
-    for (int i = 0; i < o->repeats && status == XHAL_OK; i++) {
-        status = xhal_event_record(c->start, c->stream);
-        if (status == XHAL_OK) status = enqueue(c, op, i % rotation);
-        if (status == XHAL_OK) status = xhal_event_record(c->stop, c->stream);
-        if (status == XHAL_OK) status = xhal_stream_synchronize(c->stream);
-        double ms = 0;
-        if (status == XHAL_OK) status = xhal_event_elapsed_ms(c->start, c->stop, &ms);
-        times[i] = ms * 1e-3;
-    }
-    if (status == XHAL_OK) *out_seconds = bench_median(times, (size_t)o->repeats);
-    free(times);
+    timed_op_t t = {c, enqueue, op, rotation};
+    /* Untimed runs until the warm-up is over (see BENCH_WARMUP_SECONDS), then --repeats runs. */
+    conf_timing_t timing = {.warmup_runs = o->warmup,
+                            .warmup_seconds = BENCH_WARMUP_SECONDS,
+                            .repeats = o->repeats,
+                            .synchronize_each = 1};
+    conf_timed_t timed;
+    xhal_status_t status = conf_time_runs(c->stream, c->events, &timing, enqueue_run, &t, &timed);
+    if (status == XHAL_OK) *out_seconds = timed.median_ms * 1e-3;
     return status;
 }
 
@@ -167,7 +117,7 @@ static void print_figure(const bench_ctx_t *c, const char *label, const bench_fi
     printf("%-34s %9.3f ms %9.1f GFLOP/s %8.1f GB/s  %s", label, f->seconds * 1e3,
            f->flops / f->seconds * 1e-9, f->bytes / f->seconds * 1e-9, pct);
     if (c->stream_bw > 0)
-        printf("  %5.1f%% of STREAM", 100.0 * f->bytes / f->seconds / c->stream_bw);
+        printf("  %5.1f%% of STREAM copy", 100.0 * f->bytes / f->seconds / c->stream_bw);
     if (c->copy_bw > 0) printf("  %5.1f%% of copy", 100.0 * f->bytes / f->seconds / c->copy_bw);
 }
 
@@ -232,7 +182,7 @@ static xhal_status_t bench_gemm(bench_ctx_t *c, const char *shape, char *label, 
                (epi && epi->bias ? 4.0 * (double)n : 0.0);
     f->flops = 2.0 * (double)m * (double)n * (double)k;
     f->peak_flops = c->info.peak_flops[t];
-    int rotation = bench_rotation(f->bytes);
+    int rotation = bench_rotation(&c->info, f->bytes);
     xhal_buffer_t *bias = NULL;
     xhal_status_t status = XHAL_OK;
     if (epi && epi->bias) {
@@ -255,7 +205,7 @@ static xhal_status_t bench_gemm(bench_ctx_t *c, const char *shape, char *label, 
     xhal_buffer_free(bias);
     /* Baselines run dense GEMMs without epilogues: only those are compared. */
     *baseline_shape =
-        (bench_gemm_shape_t){quant || epi ? 0 : m, n, k, t, c->o->repeats, c->o->warmup};
+        (bench_gemm_shape_t){quant || epi ? 0 : m, n, k, t, c->o->repeats, c->o->warmup, rotation};
     return status;
 }
 
@@ -310,7 +260,7 @@ static xhal_status_t bench_attention(bench_ctx_t *c, const char *shape, char *la
     uint64_t q_elements = (uint64_t)(b * sq * hq * d), kv_elements = (uint64_t)(b * skv * hkv * d);
     f->bytes = (double)(2 * q_elements + 2 * kv_elements) * (double)xhal_dtype_size(t);
     f->peak_flops = c->info.peak_flops[t];
-    int rotation = bench_rotation(f->bytes);
+    int rotation = bench_rotation(&c->info, f->bytes);
     xhal_status_t status = xhal_attention_supports(c->device, &a.desc);
     if (status == XHAL_OK) status = make_set(c, a.q, rotation, q_elements, t, 1, 1);
     if (status == XHAL_OK) status = make_set(c, a.k, rotation, kv_elements, t, 1, 100);
@@ -354,7 +304,7 @@ static xhal_status_t bench_copy(bench_ctx_t *c, const char *shape, char *label, 
     f->flops = 0;
     f->bytes = 2.0 * (double)p.bytes; /* read + written, as PEAKS.md counts a copy */
     f->peak_flops = c->info.peak_bandwidth;
-    int rotation = bench_rotation(f->bytes);
+    int rotation = bench_rotation(&c->info, f->bytes);
     xhal_status_t status = make_set(c, p.src, rotation, p.bytes / 4, XHAL_DTYPE_F32, 1, 1);
     if (status == XHAL_OK) status = make_set(c, p.dst, rotation, p.bytes / 4, XHAL_DTYPE_F32, 0, 0);
     if (status == XHAL_OK) status = time_op(c, enqueue_copy, &p, rotation, &f->seconds);
@@ -407,14 +357,14 @@ static int open_context(bench_ctx_t *c, const char *spec) {
     c->info.struct_size = sizeof c->info;
     if (status == XHAL_OK) status = xhal_device_info(c->device, &c->info);
     if (status == XHAL_OK) status = xhal_stream_create(c->device, &c->stream);
-    if (status == XHAL_OK) status = xhal_event_create(c->device, &c->start);
-    if (status == XHAL_OK) status = xhal_event_create(c->device, &c->stop);
+    for (int i = 0; status == XHAL_OK && i < 2; i++)
+        status = xhal_event_create(c->device, &c->events[i]);
     return status == XHAL_OK ? TOOL_EXIT_OK : tool_fail(status, "bench");
 }
 
 static void close_context(bench_ctx_t *c) {
-    xhal_event_destroy(c->start);
-    xhal_event_destroy(c->stop);
+    for (int i = 0; i < 2; i++)
+        xhal_event_destroy(c->events[i]);
     xhal_stream_destroy(c->stream);
 }
 
@@ -433,6 +383,18 @@ typedef struct bench_shape_result {
     const char *quant;
     int epilogue;
 } bench_shape_result_t;
+
+/* STREAM Copy and Triad now; the best Copy of the run is what figures are printed against. */
+static void measure_stream(bench_ctx_t *c) {
+    double copy = 0, triad = 0;
+    int threads = (int)(c->info.type == XHAL_DEVICE_TYPE_CPU ? c->info.compute_units
+                                                             : sysconf(_SC_NPROCESSORS_ONLN));
+    (void)bench_stream(threads, &copy, &triad);
+    if (copy > c->stream_bw) c->stream_bw = copy;
+    printf("host STREAM on %d threads: copy %.1f GB/s, triad %.1f GB/s (%% of STREAM copy: of "
+           "%.1f)\n",
+           threads, copy * 1e-9, triad * 1e-9, c->stream_bw * 1e-9);
+}
 
 /*
  * "2048x4096x4096+bias+gelu": the shape's own epilogue (else --epilogue's). Copies the shape
@@ -586,17 +548,12 @@ int bench_run(const char *op, const char *spec, const bench_options_t *o, const 
     tool_format_flops(c.info.peak_flops[o->dtype], peak, sizeof peak);
     printf("device %s (%s), peak %s %s, %d timed runs after %d warm-up, median\n", c.info.spec,
            c.info.name, xhal_dtype_name(o->dtype), peak, o->repeats, o->warmup);
-    if (o->stream) {
-        c.stream_bw = bench_stream_triad((int)(c.info.type == XHAL_DEVICE_TYPE_CPU
-                                                   ? c.info.compute_units
-                                                   : sysconf(_SC_NPROCESSORS_ONLN)));
-        printf("host STREAM triad: %.1f GB/s\n", c.stream_bw * 1e-9);
-    }
     const bench_baseline_t *baseline = o->baseline && !strcmp(op, "gemm") ? o->baseline : NULL;
     int baseline_loaded = 0;
     double best_copy = 0;
     for (int round = 1; round <= o->rounds; round++) {
         if (o->rounds > 1) printf("round %d of %d\n", round, o->rounds);
+        if (o->stream) measure_stream(&c);
         if (o->copy) {
             /* Each round's figures against that round's copy: the machine's bandwidth moves. */
             c.copy_bw = bench_copy_bandwidth(c.device, c.stream);

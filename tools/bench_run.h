@@ -26,13 +26,6 @@ typedef struct bench_options {
  */
 #define BENCH_WARMUP_SECONDS 0.25
 
-/* The monotonic clock in seconds. */
-double bench_now(void);
-
-/* True while a warm-up that has done `runs` runs in `seconds` must go on (never when min_runs
- * is 0: the user asked for no warm-up). */
-int bench_warming(int runs, int min_runs, double seconds);
-
 /* True for the ops bench_run knows. */
 int bench_op_known(const char *op);
 
@@ -40,8 +33,9 @@ int bench_op_known(const char *op);
 int bench_run(const char *op, const char *spec, const bench_options_t *o, const char **shapes,
               size_t shape_count);
 
-/* The host's STREAM triad bandwidth in bytes/s on `threads` threads (best of a few runs). */
-double bench_stream_triad(int threads);
+/* The host's STREAM Copy and Triad bandwidths in bytes/s on `threads` threads (STREAM's byte
+ * counts, best of several trials); 0, or -1 with zeros when they cannot be measured. */
+int bench_stream(int threads, double *out_copy, double *out_triad);
 
 /*
  * A malloc'ed host array of `count` random values in [-1, 1) of `dtype` (seeded: the same
@@ -52,7 +46,9 @@ unsigned char *bench_random_values(xhal_dtype_t dtype, int64_t count, uint64_t s
 /* The median of `count` values (sorts them). */
 double bench_median(double *values, size_t count);
 
-/* How many copies of a working set of `bytes` to rotate through so they outgrow the caches. */
-int bench_rotation(double bytes);
+/* How many copies of a working set of `bytes` to rotate through on the device so that they
+ * outgrow its caches (conf_rotation; at most 16). The timing itself is the conformance suite's
+ * (conf_time_runs, conform.h), and so are its median and warm-up rule, which the baselines use. */
+int bench_rotation(const xhal_device_info_t *info, double bytes);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "conform.h"
 #include "conform_progress.h"
+#include "tool_conform.h"
 #include "tool_util.h"
 
 static const char conform_help[] =
@@ -55,8 +56,9 @@ static const char conform_help[] =
     "  --peaks WHICH    datasheet (default): the device's figures, measured ones where it has\n"
     "                   none; measured: the ceilings of `xhal peak` first; device: the device's\n"
     "                   figures only, nothing measured (unknown figures leave MFU/MBU blank)\n"
-    "  --expected FILE  more expected failures, one per line: \"backend op dtype case: reason\"\n"
-    "                   (\"*\" matches any value of a field)\n"
+    "  --expected FILE  expected failures: an INI file with a [backend] section and lines\n"
+    "                   \"op dtype case = reason\" (\"*\" matches any value of a field), as in\n"
+    "                   backends/<name>/expected.ini\n"
     "  -v, --verbose    list every correctness case on stdout, not only those that did not pass\n"
     "  -q, --quiet      no progress line on stderr\n"
     "  -h, --help       show this text\n"
@@ -64,14 +66,6 @@ static const char conform_help[] =
     "Exits 0 when every correctness case passed (or was skipped or expected to fail), 1 when a\n"
     "case failed, a utilization case met an error, a device did not open or a report could not\n"
     "be written, 2 on a usage error.\n";
-
-typedef struct conform_args {
-    conf_options_t options;
-    const char **specs;
-    size_t spec_count;
-    const char *out;
-    int verbose, quiet;
-} conform_args_t;
 
 /* ---- Options ---- */
 
@@ -103,7 +97,7 @@ static int parse_number(const char *option, const char *text, double minimum, do
 }
 
 /* One option taking a value; returns -1 to go on, else the exit code. */
-static int apply_value(conform_args_t *a, const char *name, const char *value) {
+static int apply_value(tool_conform_t *a, const char *name, const char *value) {
     conf_options_t *o = &a->options;
     double number = 0;
     int code = -1;
@@ -145,7 +139,7 @@ static int apply_value(conform_args_t *a, const char *name, const char *value) {
     return code;
 }
 
-static int parse_options(int argc, char **argv, conform_args_t *a) {
+static int parse_options(int argc, char **argv, tool_conform_t *a) {
     static const char *const valued[] = {"--device",  "--op",    "--dtype",   "--case",
                                          "--only",    "--out",   "--seed",    "--budget",
                                          "--repeats", "--peaks", "--expected"};
@@ -183,7 +177,7 @@ static int parse_options(int argc, char **argv, conform_args_t *a) {
 /* ---- Running ---- */
 
 /* The report folder of one device. */
-static void report_dir(const conform_args_t *a, const char *spec, size_t devices, char *out,
+static void report_dir(const tool_conform_t *a, const char *spec, size_t devices, char *out,
                        size_t size) {
     char slug[80];
     conf_slug(spec, slug, sizeof slug);
@@ -197,7 +191,7 @@ static void report_dir(const conform_args_t *a, const char *spec, size_t devices
 
 /* Runs one device, or when `device` is NULL lists the cases of `spec` as SKIP with the reason
  * it has no device; returns 1 when it failed. */
-static int conform_device(xhal_device_t *device, const char *spec, const conform_args_t *a,
+static int conform_device(xhal_device_t *device, const char *spec, const tool_conform_t *a,
                           size_t devices, conform_progress_t *progress) {
     conf_run_t run;
     conf_options_t options = a->options;
@@ -210,15 +204,17 @@ static int conform_device(xhal_device_t *device, const char *spec, const conform
     conform_progress_clear(progress);
     int failed = conf_run_failed(&run) || status != XHAL_OK;
     if (status == XHAL_INVALID_ARGUMENT && run.error[0] && !run.check_count) {
-        fprintf(stderr, "xhal conform: %s\n", run.error);
+        fprintf(stderr, "xhal %s: %s\n", a->command, run.error);
         conf_run_free(&run);
         return 1;
     }
     conf_print_summary(stdout, &run, a->verbose);
     char dir[4096], error[512];
     report_dir(a, run.device.spec, devices, dir, sizeof dir);
-    if (conf_write_reports(&run, dir, error, sizeof error) != 0) {
-        fprintf(stderr, "xhal conform: %s\n", error);
+    if (!a->reports) {
+        /* `xhal check`: the summary is the result */
+    } else if (conf_write_reports(&run, dir, error, sizeof error) != 0) {
+        fprintf(stderr, "xhal %s: %s\n", a->command, error);
         failed = 1;
     } else {
         printf("report: %s/report.md (and report.json, report.csv, roofline.svg, "
@@ -230,14 +226,17 @@ static int conform_device(xhal_device_t *device, const char *spec, const conform
     return failed;
 }
 
-static int run_all(const conform_args_t *a) {
+int tool_conform_run(const tool_conform_t *a) {
     size_t count = a->spec_count;
     xhal_status_t status = count ? XHAL_OK : xhal_device_count(&count);
     if (status != XHAL_OK) return tool_fail(status, "xhal_device_count");
     if (count == 0) {
-        fprintf(stderr, "xhal conform: no device found; 'xhal devices' says why\n");
+        fprintf(stderr, "xhal %s: no device found; 'xhal devices' says why\n", a->command);
         return TOOL_EXIT_FAILURE;
     }
+    tool_conform_t run = *a;
+    char cache[4096];
+    if (tool_peak_cache_path(cache, sizeof cache) == 0) run.options.peaks_cache = cache;
     conform_progress_t progress;
     conform_progress_init(&progress, a->quiet);
     size_t failed_devices = 0;
@@ -247,7 +246,7 @@ static int run_all(const conform_args_t *a) {
         status = spec ? xhal_device_open(spec, &device) : xhal_device_get(i, &device);
         if (status == XHAL_UNAVAILABLE && spec) {
             /* A backend without a device here: its cases are listed as SKIP, none passes. */
-            failed_devices += (size_t)conform_device(NULL, spec, a, count, &progress);
+            failed_devices += (size_t)conform_device(NULL, spec, &run, count, &progress);
             continue;
         }
         if (status != XHAL_OK) {
@@ -255,27 +254,40 @@ static int run_all(const conform_args_t *a) {
             failed_devices++;
             continue;
         }
-        failed_devices += (size_t)conform_device(device, spec, a, count, &progress);
+        failed_devices += (size_t)conform_device(device, spec, &run, count, &progress);
     }
     if (count > 1)
-        printf("\nxhal conform: %zu device%s, %zu with failures\n", count, count == 1 ? "" : "s",
-               failed_devices);
+        printf("\nxhal %s: %zu device%s, %zu with failures\n", a->command, count,
+               count == 1 ? "" : "s", failed_devices);
     return failed_devices ? TOOL_EXIT_FAILURE : TOOL_EXIT_OK;
 }
 
-static int run_conform(int argc, char **argv) {
-    conform_args_t args;
+/* Parses conform's options and runs; with `check`, as `xhal check` does (tool_conform.h). */
+static int parse_and_run(int argc, char **argv, int check) {
+    tool_conform_t args;
     memset(&args, 0, sizeof args);
     conf_options_init(&args.options);
+    args.command = check ? "check" : "conform";
+    args.reports = !check;
+    args.verbose = check;
+    args.quiet = check;
     args.specs = calloc((size_t)argc, sizeof *args.specs);
     if (!args.specs) {
-        fprintf(stderr, "xhal conform: out of host memory\n");
+        fprintf(stderr, "xhal %s: out of host memory\n", args.command);
         return TOOL_EXIT_FAILURE;
     }
     int code = parse_options(argc, argv, &args);
-    if (code < 0) code = run_all(&args);
+    if (code < 0) code = tool_conform_run(&args);
     free(args.specs);
     return code;
+}
+
+int tool_conform_check(int argc, char **argv) {
+    return parse_and_run(argc, argv, 1);
+}
+
+static int run_conform(int argc, char **argv) {
+    return parse_and_run(argc, argv, 0);
 }
 
 const tool_command_t tool_cmd_conform = {

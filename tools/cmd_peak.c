@@ -81,11 +81,13 @@ static int peak_device(xhal_device_t *device, int quick, int store, conform_prog
     }
     if (!store) return 0;
     char error[512], path[4096];
-    if (conf_peak_cache_store(&info, &measured, error, sizeof error) != 0) {
+    int have_path = tool_peak_cache_path(path, sizeof path) == 0;
+    if (conf_peak_cache_store(have_path ? path : NULL, &info, &measured, error, sizeof error) !=
+        0) {
         fprintf(stderr, "xhal peak: not stored: %s\n", error);
         return 1;
     }
-    if (conf_peak_cache_path(path, sizeof path) == 0) printf("stored in %s\n", path);
+    printf("stored in %s\n", path);
     return 0;
 }
 

@@ -2,7 +2,10 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "xc_paths.h"
 
 const char *tool_error_message(const char *context) {
     const char *message = xhal_last_error();
@@ -79,4 +82,16 @@ void tool_json_known(FILE *out, double value) {
         fputs("null", out);
     else
         fprintf(out, "%.10g", value);
+}
+
+const char *tool_env(const char *name) {
+    const char *value = getenv(name);
+    return value && *value ? value : NULL;
+}
+
+int tool_peak_cache_path(char *out, size_t size) {
+    char dir[4096];
+    if (xc_user_cache_dir(tool_env, dir, sizeof dir) != 0) return -1;
+    int n = snprintf(out, size, "%s/peaks.ini", dir);
+    return n > 0 && (size_t)n < size ? 0 : -1;
 }

@@ -64,4 +64,11 @@ void tool_format_bandwidth(double bytes_per_second, char *out, size_t size);
 /* Writes a number, or null when it is 0 or not finite (the API's "unknown"). */
 void tool_json_known(FILE *out, double value);
 
+/* getenv, with an empty value taken as unset (the library's rule for its options). */
+const char *tool_env(const char *name);
+
+/* <user cache>/xhal/peaks.ini, where `xhal peak` stores what it measures; 0, or -1 when neither
+ * XDG_CACHE_HOME nor HOME is set. */
+int tool_peak_cache_path(char *out, size_t size);
+
 #endif

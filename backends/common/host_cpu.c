@@ -44,10 +44,14 @@ void host_cpu_detect(host_cpu_features_t *f) {
     int os_avx512 = os_avx && (xcr0 & 0xe0) == 0xe0;
 
     f->fma = os_avx && avx && fma;
+    f->f16c = os_avx && avx && ((ecx >> 29) & 1);
     if (max_leaf >= 7 && __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) {
         unsigned max_subleaf = eax;
         f->avx2 = os_avx && ((ebx >> 5) & 1);
         f->avx512f = os_avx512 && ((ebx >> 16) & 1);
+        f->avx512dq = f->avx512f && ((ebx >> 17) & 1);
+        f->avx512bw = f->avx512f && ((ebx >> 30) & 1);
+        f->avx512vl = f->avx512f && ((ebx >> 31) & 1);
         f->avx512fp16 = f->avx512f && ((edx >> 23) & 1);
         if (max_subleaf >= 1 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx))
             f->avx512bf16 = f->avx512f && ((eax >> 5) & 1);

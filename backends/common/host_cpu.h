@@ -2,7 +2,8 @@
  * The host processor as backends that run on it see it: what CPUID says it can do, how many
  * f32 FLOPs a core does per cycle, and its clock as measured under load. The CPU backend derives
  * its peaks from these; so does the OpenCL backend for a CPU device (PoCL), which is the same
- * processor. Compiled into each library that uses it, with hidden symbols.
+ * processor; the CPU kernels choose their instruction set from it (kernels/cpu/isa.c), and the
+ * conformance suite its FMA loops. The one place xhal asks the processor what it can do.
  */
 #ifndef XHAL_BACKENDS_COMMON_HOST_CPU_H
 #define XHAL_BACKENDS_COMMON_HOST_CPU_H
@@ -11,7 +12,7 @@
 typedef struct host_cpu_features {
     char vendor_id[13]; /* "GenuineIntel", "AuthenticAMD"; "" off x86 */
     unsigned family;    /* CPUID display family: 0x19 is AMD Zen 3/Zen 4 */
-    int fma, avx2, avx512f, avx512bf16, avx512fp16;
+    int fma, f16c, avx2, avx512f, avx512bw, avx512vl, avx512dq, avx512bf16, avx512fp16;
 } host_cpu_features_t;
 
 /* Fills *out from CPUID, counting a feature only when the OS saves its registers. */

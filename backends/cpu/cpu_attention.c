@@ -20,6 +20,7 @@
 
 #include "attention_kernel.h"
 #include "cpu_internal.h"
+#include "xc_features.h"
 
 #define MAX_HEAD_DIM 256
 
@@ -163,13 +164,30 @@ static void run_attention(xhal_be_stream_t *stream, void *payload) {
     free(seqs);
 }
 
-/* Every serving feature runs here, on every ISA path: only head_dim limits it. */
+/*
+ * The longest sequence the engine indexes. The core bounds every length by the memory of its
+ * tensor, except seq_kv when K and V both have a seq stride of 0 (one row broadcast to every
+ * position): then only this keeps the engine's key counts (rounded up to tiles and splits in
+ * int64) from overflowing, and an absurd length from running for years.
+ */
+#define MAX_SEQ INT32_MAX
+
+/* Every serving feature runs here, on every ISA path (xc_features.h): only head_dim and MAX_SEQ
+ * limit it. A feature added later is refused until its bit is in CPU_ATTENTION_FEATURES. */
+#define CPU_ATTENTION_FEATURES                                                                     \
+    (XC_ATTENTION_SLIDING_WINDOW | XC_ATTENTION_SOFTCAP | XC_ATTENTION_VARLEN_Q |                  \
+     XC_ATTENTION_VARLEN_KV | XC_ATTENTION_SEQLENS_KV | XC_ATTENTION_PAGED | XC_ATTENTION_LSE)
+
 xhal_status_t cpu_attention_supports(xhal_be_device_t *device, const xhal_attention_desc_t *desc) {
     if (desc->head_dim < 1 || desc->head_dim > MAX_HEAD_DIM)
         return device->host->set_error(XHAL_UNSUPPORTED,
                                        "cpu: attention head_dim %lld is not supported (1..%d)",
                                        (long long)desc->head_dim, MAX_HEAD_DIM);
-    return XHAL_OK;
+    if (desc->seq_q > MAX_SEQ || desc->seq_kv > MAX_SEQ)
+        return device->host->set_error(
+            XHAL_UNSUPPORTED, "cpu: attention seq_q (%lld) and seq_kv (%lld) must be at most %d",
+            (long long)desc->seq_q, (long long)desc->seq_kv, MAX_SEQ);
+    return xc_attention_features(device->host, "cpu", desc, CPU_ATTENTION_FEATURES);
 }
 
 static const void *at(const xhal_be_buffer_t *buffer, uint64_t offset) {

@@ -2,24 +2,40 @@
  * The CPU backend's entry point: the table of functions the core calls (see xhal_backend.h).
  *
  * The CPU backend is linked into libxhal, so the core reaches it through xhal_cpu_backend_entry
- * instead of dlsym(XHAL_BACKEND_ENTRY_NAME); otherwise it is a backend like any plugin, and a
- * port to a new chip starts by copying this directory. Start reading at cpu_internal.h.
+ * instead of dlsym(XHAL_BACKEND_ENTRY_NAME); otherwise it is a backend like any plugin. It is
+ * the reference for a port to another CPU-like target; a GPU port starts from backends/null/
+ * (docs/PORTING.md). Start reading at cpu_internal.h.
  */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "builtin_backends.h"
 #include "cpu_internal.h"
+#include "isa.h"
+
+/* The most the kernels may use: XHAL_CPU_ISA lowers what the processor has (isa.h). */
+static void limit_isa(const xhal_host_api_t *host) {
+    const char *wanted = xhal_host_option(host, "XHAL_CPU_ISA");
+    xk_isa_t limit = XK_ISA_AVX512;
+    if (wanted && !xk_isa_parse(wanted, &limit)) {
+        host->log(XHAL_LOG_WARN,
+                  "XHAL_CPU_ISA=%s is not avx512, avx2 or generic; using the best the CPU has",
+                  wanted);
+        limit = XK_ISA_AVX512;
+    }
+    xk_isa_set_limit(limit);
+}
 
 /*
- * There is nothing to load for the CPU: init only keeps the host's services, which every object
- * reaches through its device (device->host) to report errors and log.
+ * There is nothing to load for the CPU: init keeps the host's services, which every object
+ * reaches through its device (device->host) to report errors and log, and applies XHAL_CPU_ISA.
  */
 static xhal_status_t cpu_init(const xhal_host_api_t *host, xhal_be_state_t **out_state) {
     xhal_be_state_t *state = calloc(1, sizeof(*state));
     if (!state)
         return host->set_error(XHAL_OUT_OF_MEMORY,
                                "cpu: calloc of %zu bytes for the backend failed", sizeof(*state));
+    limit_isa(host);
     state->host = host;
     *out_state = state;
     return XHAL_OK;

@@ -24,6 +24,8 @@
 
 #include "cpu_internal.h"
 #include "host_cpu.h"
+#include "xc_options.h"
+#include "isa.h"
 
 /* A thread count beyond this in XHAL_CPU_THREADS is taken for a typo. */
 #define CPU_MAX_THREADS 4096
@@ -126,26 +128,16 @@ static size_t default_threads(void) {
     return online > 0 ? (size_t)online : 1;
 }
 
-/* The integer in environment variable `name` when it is one in lo..hi, else `fallback` (with a
- * warning when the variable is set but not such an integer). */
-static long env_integer(const xhal_host_api_t *host, const char *name, long lo, long hi,
-                        long fallback) {
-    const char *env = getenv(name);
-    if (!env || !*env) return fallback;
-    char *end = NULL;
-    errno = 0;
-    long value = strtol(env, &end, 10);
-    if (errno != 0 || *end != '\0' || value < lo || value > hi) {
-        host->log(XHAL_LOG_WARN, "%s=\"%s\" is not an integer in %ld..%ld; using %ld", name, env,
-                  lo, hi, fallback);
-        return fallback;
-    }
-    return value;
-}
-
 static size_t thread_count(const xhal_host_api_t *host) {
-    return (size_t)env_integer(host, "XHAL_CPU_THREADS", 1, CPU_MAX_THREADS,
-                               (long)default_threads());
+    size_t cpus = default_threads();
+    size_t threads =
+        (size_t)xc_option_int(host, "XHAL_CPU_THREADS", 1, CPU_MAX_THREADS, (long)cpus);
+    if (threads > cpus)
+        host->log(XHAL_LOG_WARN,
+                  "XHAL_CPU_THREADS=%zu is more than the %zu CPUs this process may run on: the "
+                  "threads share them, and the peaks count %zu",
+                  threads, cpus, cpus);
+    return threads;
 }
 
 /* How long idle threads poll before they sleep (see cpu_spin.h), in microseconds. */
@@ -154,16 +146,24 @@ static size_t thread_count(const xhal_host_api_t *host) {
 
 /* ---- Peaks ---- */
 
+/* Peaks count the CPUs the threads can run on: more threads than CPUs (XHAL_CPU_THREADS=4096)
+ * share them and add no FLOP/s. */
 static void fill_peaks(xhal_device_info_t *info, const host_cpu_features_t *f, double ghz,
                        const char *clock_source) {
     unsigned flop_per_cycle = host_cpu_f32_flop_per_cycle(f);
-    double f32 = (double)info->compute_units * flop_per_cycle * ghz * 1e9;
+    size_t cpus = default_threads();
+    unsigned cores = cpus < info->compute_units ? (unsigned)cpus : info->compute_units;
+    double f32 = (double)cores * flop_per_cycle * ghz * 1e9;
     info->peak_flops[XHAL_DTYPE_F32] = f32;
     /* vdpbf16ps and the AVX512-FP16 FMAs do twice the multiplies of an f32 FMA per cycle. */
     info->peak_flops[XHAL_DTYPE_BF16] = f->avx512bf16 ? 2 * f32 : f32;
     info->peak_flops[XHAL_DTYPE_F16] = f->avx512fp16 ? 2 * f32 : f32;
     info->peak_bandwidth = 0; /* unknown: `xhal peak` measures it */
-    if (ghz > 0) {
+    if (ghz > 0 && cores < info->compute_units) {
+        snprintf(info->peak_source, sizeof(info->peak_source),
+                 "derived: %u CPUs (for %u threads) x %u FLOP/cycle x %.2f GHz (%s)", cores,
+                 info->compute_units, flop_per_cycle, ghz, clock_source);
+    } else if (ghz > 0) {
         snprintf(info->peak_source, sizeof(info->peak_source),
                  "derived: %u threads x %u FLOP/cycle x %.2f GHz (%s)", info->compute_units,
                  flop_per_cycle, ghz, clock_source);
@@ -194,10 +194,13 @@ xhal_status_t cpu_device_open(xhal_be_state_t *state, uint32_t index,
     size_t threads = thread_count(host);
     int pool_error = 0;
     int64_t spin_us =
-        env_integer(host, "XHAL_CPU_SPIN_US", 0, CPU_MAX_SPIN_US, CPU_DEFAULT_SPIN_US);
+        xc_option_int(host, "XHAL_CPU_SPIN_US", 0, CPU_MAX_SPIN_US, CPU_DEFAULT_SPIN_US);
     device->spin_ns = spin_us * 1000;
     device->pool = cpu_pool_create(threads, spin_us, &pool_error);
-    if (!device->pool) {
+    device->gemm_plan = cpu_gemm_plan_create(host);
+    if (!device->pool || !device->gemm_plan) {
+        cpu_pool_destroy(device->pool);
+        cpu_gemm_plan_destroy(device->gemm_plan);
         pthread_mutex_destroy(&device->scratch_lock);
         free(device);
         return host->set_error(XHAL_OUT_OF_MEMORY,
@@ -244,6 +247,7 @@ xhal_status_t cpu_device_open(xhal_be_state_t *state, uint32_t index,
 void cpu_device_close(xhal_be_device_t *device) {
     if (!device) return;
     cpu_pool_destroy(device->pool);
+    cpu_gemm_plan_destroy(device->gemm_plan);
     pthread_mutex_destroy(&device->scratch_lock);
     free(device->scratch);
     free(device);

@@ -5,15 +5,17 @@
  * the GEMM engine in kernels/cpu/ (packing, cache blocking, a register-blocked microkernel per
  * ISA; see kernels/cpu/gemm_kernel.h). Each batch's C is cut into a grid of blocks on the
  * microkernel's tile boundaries, preferring column blocks: threads then pack disjoint parts of B
- * and share nothing. Decode-shaped products (a few rows of A against a large B) go to the GEMV
- * paths instead, which stream B once at memory speed rather than packing it (cpu_gemm_gemv.c;
- * quantized B: kernels/cpu/qgemm_kernel.h). The epilogue (bias, activation, gated) is applied by
- * the kernels to results still in cache; a bias of any dtype is converted to f32 once here.
+ * and share nothing. Decode-shaped products (a few rows of A against a large B) may go to the
+ * GEMV paths instead, which read B once in place rather than packing it (cpu_gemm_gemv.c;
+ * quantized B: kernels/cpu/qgemm_kernel.h); for dense B which of the two runs is decided per
+ * shape class by measurement (cpu_gemm_plan.c). The epilogue (bias, activation, gated) is applied
+ * by the kernels to results still in cache; a bias of any dtype is converted to f32 once here.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpu_gemm.h"
+#include "xc_features.h"
 
 static int64_t min64(int64_t a, int64_t b) {
     return a < b ? a : b;
@@ -112,6 +114,22 @@ float *cpu_gemm_scratch(xhal_be_device_t *device, cpu_gemm_job_t *job, size_t fl
     return scratch + bias_floats;
 }
 
+/*
+ * The plan's runner (cpu_gemm_runner_fn): a dense GEMM without epilogue by `path`, which is how
+ * the plan times both paths on its synthetic products.
+ */
+static int run_plain(xhal_be_device_t *device, const xhal_gemm_desc_t *desc, const void *a,
+                     const void *b, void *c, cpu_gemm_path_t path) {
+    gemm_args_t args = {.desc = *desc, .a = a, .b = b, .c = c};
+    cpu_gemm_job_t job = {.args = &args};
+    int64_t threads = (int64_t)cpu_pool_threads(device->pool);
+    pthread_mutex_lock(&device->scratch_lock);
+    int ran = path == CPU_GEMM_GEMV ? cpu_gemm_run_gemv(device, &job, threads)
+                                    : run_blocked(device, &job, threads);
+    pthread_mutex_unlock(&device->scratch_lock);
+    return ran ? 0 : -1;
+}
+
 /* The 256 values of an FP8 format's codes, from the core's reference decoder. */
 static int fp8_table(xhal_quant_t format, float *out) {
     xhal_quantize_desc_t q = {.struct_size = sizeof q,
@@ -166,11 +184,13 @@ static void run_gemm(xhal_be_stream_t *stream, void *payload) {
 
     int ran;
     const char *what;
+    /* Chosen before scratch_lock is taken: a calibration runs GEMMs of its own. */
+    int gemv = !quant && cpu_gemm_plan_choose(device, d, run_plain) == CPU_GEMM_GEMV;
     pthread_mutex_lock(&device->scratch_lock);
     if (quant && d->trans_b && d->m <= XK_QGEMV_MAX_M) {
         ran = cpu_gemm_run_qgemv(device, &job, threads);
         what = "the prepared rows of A of a quantized GEMV";
-    } else if (!quant && xk_gemv_suits(d->m, d->n, d->k)) {
+    } else if (gemv) {
         ran = cpu_gemm_run_gemv(device, &job, threads);
         what = "the partial results of a GEMV";
     } else {
@@ -181,13 +201,15 @@ static void run_gemm(xhal_be_stream_t *stream, void *payload) {
     if (!ran) cpu_stream_fail(stream, XHAL_OUT_OF_MEMORY, "cpu: gemm: out of memory for %s", what);
 }
 
+/* The serving features of GEMM this backend runs (backends/common/xc_features.h): all of them. */
+#define CPU_GEMM_FEATURES (XC_GEMM_BIAS | XC_GEMM_ACTIVATION | XC_GEMM_GATED | XC_GEMM_QUANT_B)
+
 xhal_status_t cpu_gemm_supports(xhal_be_device_t *device, const xhal_gemm_desc_t *desc) {
-    (void)device;
-    (void)desc;
     /* Every dtype mix, transpose and stride the core accepts; every epilogue; every quantized
      * format and scale mode with B stored either way (the GEMV path takes B stored n x k, the
-     * packing path dequantizes either layout). */
-    return XHAL_OK;
+     * packing path dequantizes either layout). A feature added later is refused until its bit
+     * is in CPU_GEMM_FEATURES. */
+    return xc_gemm_features(device->host, "cpu", desc, CPU_GEMM_FEATURES);
 }
 
 xhal_status_t cpu_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc,

@@ -26,7 +26,8 @@ typedef struct cpu_gemm_job {
     int64_t block_m, block_n; /* rows and columns of a block (the last may be smaller) */
     int64_t columns;          /* the column space blocks are cut from (xk_gemm_columns) */
     float *scratch;
-    size_t per_thread; /* floats of scratch per pool thread (blocked GEMM) */
+    size_t per_thread;       /* floats of scratch per pool thread (blocked GEMM) */
+    int64_t batch0, batches; /* GEMV paths: the group of batches the scratch holds now */
 } cpu_gemm_job_t;
 
 int64_t cpu_ceil_div(int64_t a, int64_t b);

@@ -22,8 +22,23 @@ static int64_t out_columns(const xhal_gemm_desc_t *d) {
 }
 
 /*
- * GEMV scratch: op(A) of every batch in f32 (m x k each), then, with B not transposed, the
- * partial results of every (batch, part of k) (m x n each).
+ * Batches go through in groups (job->batch0, job->batches) whose scratch stays near
+ * GEMV_SCRATCH_FLOATS, with at least one batch per thread: scratch proportional to batch x k let
+ * a small broadcast input (batch stride 0) take gigabytes (issue 14). Batch numbers in the
+ * scratch count from the group's first.
+ */
+#define GEMV_SCRATCH_FLOATS ((int64_t)16 << 20)
+
+static int64_t batch_group(int64_t per_batch, int64_t batch, int64_t threads) {
+    int64_t fit = per_batch > 0 ? GEMV_SCRATCH_FLOATS / per_batch : batch;
+    if (fit < threads) fit = threads;
+    return fit < batch ? fit : batch;
+}
+
+/*
+ * GEMV scratch: op(A) of each batch of the group (m x k floats each, holding f32 or, for the
+ * bf16 dot product, bf16; see xk_gemv_convert_a), then, when k is split, the partial results of
+ * every (batch, part of k) (m x n each).
  */
 static const float *gemv_a(const cpu_gemm_job_t *job, int64_t batch) {
     const xhal_gemm_desc_t *d = &job->args->desc;
@@ -32,7 +47,7 @@ static const float *gemv_a(const cpu_gemm_job_t *job, int64_t batch) {
 
 static float *gemv_partial(const cpu_gemm_job_t *job, int64_t batch, int64_t part) {
     const xhal_gemm_desc_t *d = &job->args->desc;
-    return job->scratch + d->batch * d->m * d->k + (batch * job->grid_m + part) * d->m * d->n;
+    return job->scratch + job->batches * d->m * d->k + (batch * job->grid_m + part) * d->m * d->n;
 }
 
 /* GEMV, B not transposed: task (batch, part) sums its range of k into its partial result. */
@@ -40,7 +55,7 @@ static void gemv_rows_task(void *ctx, size_t task, size_t thread) {
     const cpu_gemm_job_t *job = ctx;
     (void)thread;
     int64_t batch = (int64_t)task / job->grid_m, part = (int64_t)task % job->grid_m;
-    xk_gemm_problem_t p = cpu_gemm_problem(job, batch);
+    xk_gemm_problem_t p = cpu_gemm_problem(job, job->batch0 + batch);
     int64_t k0 = part * job->block_m;
     xk_gemv_rows(&p, gemv_a(job, batch), k0, min64(k0 + job->block_m, p.k),
                  gemv_partial(job, batch, part));
@@ -77,7 +92,7 @@ static void gemv_store_task(void *ctx, size_t task, size_t thread) {
     const cpu_gemm_job_t *job = ctx;
     (void)thread;
     int64_t batch = (int64_t)task / job->grid_n, block = (int64_t)task % job->grid_n;
-    xk_gemm_problem_t p = cpu_gemm_problem(job, batch);
+    xk_gemm_problem_t p = cpu_gemm_problem(job, job->batch0 + batch);
     int64_t n0 = block * job->block_n, n1 = min64(n0 + job->block_n, job->columns);
     if (p.epi && p.epi->gated)
         store_gated(job, &p, gemv_partial(job, batch, 0), n0, n1);
@@ -86,8 +101,8 @@ static void gemv_store_task(void *ctx, size_t task, size_t thread) {
 }
 
 /*
- * Gated, B transposed: output columns [o0, o1), 64 at a time: the two halves' columns into a
- * small f32 tile (the GEMV kernel run on views of B and of the tile), then combined into C.
+ * Gated, B transposed: output columns [o0, o1), a chunk at a time: the two halves' columns into
+ * a small f32 tile (the GEMV kernel run on views of B and of the tile), then combined into C.
  */
 static void columns_gated(const xk_gemm_problem_t *p, const float *a, int64_t o0, int64_t o1) {
     enum { CHUNK = 64 };
@@ -105,52 +120,91 @@ static void columns_gated(const xk_gemm_problem_t *p, const float *a, int64_t o0
             view.ldc = 2 * CHUNK;
             view.beta = 0.0f;
             view.epi = NULL;
-            xk_gemv_columns(&view, a, 0, cols);
+            xk_gemv_columns(&view, a, 0, cols, 0, p->k, NULL);
         }
         for (int64_t i = 0; i < p->m; i++)
             xk_epilogue_store_gated(p, i, j0, tile[i], tile[i] + CHUNK, cols);
     }
 }
 
-/* GEMV, B transposed: task (batch, column block) computes its columns of C directly. */
+/*
+ * GEMV, B transposed: task (batch, k part, column block) computes its columns, straight into C
+ * when k is not split, else into its part's partial result.
+ */
 static void gemv_columns_task(void *ctx, size_t task, size_t thread) {
     const cpu_gemm_job_t *job = ctx;
     (void)thread;
-    int64_t batch = (int64_t)task / job->grid_n, block = (int64_t)task % job->grid_n;
-    xk_gemm_problem_t p = cpu_gemm_problem(job, batch);
+    int64_t per_batch = job->grid_m * job->grid_n;
+    int64_t batch = (int64_t)task / per_batch, rest = (int64_t)task % per_batch;
+    int64_t part = rest / job->grid_n, block = rest % job->grid_n;
+    xk_gemm_problem_t p = cpu_gemm_problem(job, job->batch0 + batch);
     int64_t n0 = block * job->block_n, n1 = min64(n0 + job->block_n, job->columns);
+    int64_t k0 = part * job->block_m;
     if (p.epi && p.epi->gated)
         columns_gated(&p, gemv_a(job, batch), n0, n1);
     else
-        xk_gemv_columns(&p, gemv_a(job, batch), n0, n1);
+        xk_gemv_columns(&p, gemv_a(job, batch), n0, n1, k0, min64(k0 + job->block_m, p.k),
+                        job->grid_m > 1 ? gemv_partial(job, batch, part) : NULL);
 }
 
-/* Output columns per task, in multiples of 64, so that about `threads` tasks cover a batch. */
-static void plan_columns(cpu_gemm_job_t *job, int64_t parts) {
+/* Output columns per task, in multiples of `unit`, so that about `parts` tasks cover a batch. */
+static void plan_columns(cpu_gemm_job_t *job, int64_t parts, int64_t unit) {
     const xhal_gemm_desc_t *d = &job->args->desc;
     job->columns = out_columns(d);
-    job->block_n = cpu_ceil_div(cpu_ceil_div(job->columns, parts), 64) * 64;
+    job->block_n = cpu_ceil_div(cpu_ceil_div(job->columns, parts), unit) * unit;
     job->grid_n = cpu_ceil_div(job->columns, job->block_n);
 }
 
+/* Tasks per thread the transposed GEMV cuts its columns into: on a shared machine a thread
+ * that lost its core for a while leaves its blocks to the others instead of holding the call. */
+#define GEMV_TASKS_PER_THREAD 8
+
 int cpu_gemm_run_gemv(xhal_be_device_t *device, cpu_gemm_job_t *job, int64_t threads) {
     const xhal_gemm_desc_t *d = &job->args->desc;
+    const int gated = job->epi && job->epi->gated;
     int64_t parts = d->batch >= threads ? 1 : cpu_ceil_div(threads, d->batch);
-    plan_columns(job, parts);
-    job->block_m = cpu_ceil_div(d->k, parts); /* rows of B per part */
-    job->grid_m = d->trans_b ? 0 : cpu_ceil_div(d->k, job->block_m);
-    size_t floats = (size_t)(d->batch * d->m * (d->k + job->grid_m * d->n));
-    job->scratch = cpu_gemm_scratch(device, job, floats);
-    if (!job->scratch) return 0;
-    for (int64_t b = 0; b < d->batch; b++) {
-        xk_gemm_problem_t p = cpu_gemm_problem(job, b);
-        xk_gemv_convert_a(&p, job->scratch + b * d->m * d->k);
-    }
     if (d->trans_b) {
-        cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_n), gemv_columns_task, job);
+        plan_columns(job, parts * GEMV_TASKS_PER_THREAD, xk_gemv_column_unit());
+        /* Too few columns for the threads: k is split as well, in runs of 256 at least (not
+         * gated: both halves of an output are needed whole to combine them). */
+        int64_t k_parts =
+            job->grid_n >= 2 * parts || gated
+                ? 1
+                : min64(cpu_ceil_div(2 * parts, job->grid_n), cpu_ceil_div(d->k, 256));
+        job->block_m = cpu_ceil_div(d->k, k_parts); /* k per part */
+        job->grid_m = cpu_ceil_div(d->k, job->block_m);
     } else {
-        cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_m), gemv_rows_task, job);
-        cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_n), gemv_store_task, job);
+        /* Parts of k: a few per thread when the partial results are small (few rows of A), so
+         * that a thread held up on a shared machine leaves work to the others. */
+        int64_t k_parts = parts * (d->m <= 2 ? 4 : d->m <= 8 ? 2 : 1);
+        job->block_m = cpu_ceil_div(d->k, k_parts); /* rows of B per part */
+        job->grid_m = cpu_ceil_div(d->k, job->block_m);
+    }
+    int64_t partials = d->trans_b && job->grid_m == 1 ? 0 : job->grid_m;
+    int64_t per_batch = d->m * (d->k + partials * d->n);
+    job->batches = batch_group(per_batch, d->batch, threads);
+    job->scratch = cpu_gemm_scratch(device, job, (size_t)(job->batches * per_batch));
+    if (!job->scratch) return 0;
+    const int64_t block_n = job->block_n, grid_n = job->grid_n;
+    for (job->batch0 = 0; job->batch0 < d->batch; job->batch0 += job->batches) {
+        job->batches = min64(job->batches, d->batch - job->batch0);
+        for (int64_t b = 0; b < job->batches; b++) {
+            xk_gemm_problem_t p = cpu_gemm_problem(job, job->batch0 + b);
+            xk_gemv_convert_a(&p, d->trans_b, job->scratch + b * d->m * d->k);
+        }
+        size_t tasks = (size_t)job->batches;
+        job->block_n = block_n;
+        job->grid_n = grid_n;
+        if (d->trans_b)
+            cpu_pool_run(device->pool, tasks * (size_t)(job->grid_m * job->grid_n),
+                         gemv_columns_task, job);
+        else
+            cpu_pool_run(device->pool, tasks * (size_t)job->grid_m, gemv_rows_task, job);
+        if (partials) {
+            /* The store pass cuts columns its own way: blocks of 64 and more. */
+            plan_columns(job, parts, 64);
+            cpu_pool_run(device->pool, tasks * (size_t)job->grid_n, gemv_store_task, job);
+        }
     }
     return 1;
 }
@@ -166,14 +220,14 @@ static size_t qgemv_prep_floats(const cpu_gemm_job_t *job) {
 
 static size_t qgemv_a_floats(const cpu_gemm_job_t *job) {
     const xhal_gemm_desc_t *d = &job->args->desc;
-    return (size_t)cpu_ceil_div(d->batch * d->m * d->k, CPU_CHUNK) * CPU_CHUNK;
+    return (size_t)cpu_ceil_div(job->batches * d->m * d->k, CPU_CHUNK) * CPU_CHUNK;
 }
 
 static void qgemv_task(void *ctx, size_t task, size_t thread) {
     const cpu_gemm_job_t *job = ctx;
     (void)thread;
     int64_t batch = (int64_t)task / job->grid_n, block = (int64_t)task % job->grid_n;
-    xk_gemm_problem_t p = cpu_gemm_problem(job, batch);
+    xk_gemm_problem_t p = cpu_gemm_problem(job, job->batch0 + batch);
     const float *prep = job->scratch + qgemv_a_floats(job) + (size_t)batch * qgemv_prep_floats(job);
     int64_t n0 = block * job->block_n;
     xk_qgemv_columns(&p, prep, n0, min64(n0 + job->block_n, job->columns));
@@ -181,18 +235,24 @@ static void qgemv_task(void *ctx, size_t task, size_t thread) {
 
 int cpu_gemm_run_qgemv(xhal_be_device_t *device, cpu_gemm_job_t *job, int64_t threads) {
     const xhal_gemm_desc_t *d = &job->args->desc;
-    plan_columns(job, d->batch >= threads ? 1 : cpu_ceil_div(threads, d->batch));
-    size_t a_floats = qgemv_a_floats(job);
-    size_t floats = a_floats + (size_t)d->batch * qgemv_prep_floats(job);
+    plan_columns(job, d->batch >= threads ? 1 : cpu_ceil_div(threads, d->batch), 64);
+    /* Per batch: its A (rounded up, as the region is) and its prepared rows. */
+    int64_t per_batch = d->m * d->k + CPU_CHUNK + (int64_t)qgemv_prep_floats(job);
+    job->batches = batch_group(per_batch, d->batch, threads);
+    size_t floats = qgemv_a_floats(job) + (size_t)job->batches * qgemv_prep_floats(job);
     job->scratch = cpu_gemm_scratch(device, job, floats);
     if (!job->scratch) return 0;
-    for (int64_t b = 0; b < d->batch; b++) {
-        xk_gemm_problem_t p = cpu_gemm_problem(job, b);
-        float *a = job->scratch + b * d->m * d->k;
-        xk_gemv_convert_a(&p, a);
-        xk_qgemv_prepare(a, d->m, d->k, &job->quant,
-                         job->scratch + a_floats + (size_t)b * qgemv_prep_floats(job));
+    for (job->batch0 = 0; job->batch0 < d->batch; job->batch0 += job->batches) {
+        job->batches = min64(job->batches, d->batch - job->batch0);
+        size_t a_floats = qgemv_a_floats(job);
+        for (int64_t b = 0; b < job->batches; b++) {
+            xk_gemm_problem_t p = cpu_gemm_problem(job, job->batch0 + b);
+            float *a = job->scratch + b * d->m * d->k;
+            xk_gemv_convert_a(&p, 0, a);
+            xk_qgemv_prepare(a, d->m, d->k, &job->quant,
+                             job->scratch + a_floats + (size_t)b * qgemv_prep_floats(job));
+        }
+        cpu_pool_run(device->pool, (size_t)job->batches * (size_t)job->grid_n, qgemv_task, job);
     }
-    cpu_pool_run(device->pool, (size_t)(d->batch * job->grid_n), qgemv_task, job);
     return 1;
 }

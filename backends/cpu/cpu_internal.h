@@ -52,7 +52,8 @@ struct xhal_be_device {
     pthread_mutex_t scratch_lock;
     float *scratch;
     size_t scratch_floats;
-    int64_t spin_ns; /* how long idle threads poll before they sleep (cpu_spin.h) */
+    int64_t spin_ns;                 /* how long idle threads poll before they sleep (cpu_spin.h) */
+    struct cpu_gemm_plan *gemm_plan; /* which GEMM path each shape class takes (cpu_gemm_plan.c) */
 };
 
 struct xhal_be_buffer {
@@ -154,6 +155,29 @@ xhal_status_t cpu_attention_merge_supports(xhal_be_device_t *device,
                                            const xhal_attention_merge_desc_t *desc);
 xhal_status_t cpu_attention_merge(xhal_be_stream_t *stream, const xhal_attention_merge_desc_t *desc,
                                   const xhal_be_merge_buffers_t *buffers);
+
+/* ---- cpu_gemm_plan.c: which path a GEMM takes ---- */
+
+typedef enum cpu_gemm_path {
+    CPU_GEMM_PACKED = 0, /* the packed, cache-blocked engine (kernels/cpu/gemm_*) */
+    CPU_GEMM_GEMV = 1,   /* B read in place, once (kernels/cpu/gemv_*): m <= XK_GEMV_MAX_M */
+} cpu_gemm_path_t;
+
+typedef struct cpu_gemm_plan cpu_gemm_plan_t;
+
+/* Runs the GEMM `desc` describes (its buffers are not read) on operands whose first elements
+ * are at a, b and c, by `path`, on the device's pool; 0, or -1 when scratch cannot be had. */
+typedef int (*cpu_gemm_runner_fn)(xhal_be_device_t *device, const xhal_gemm_desc_t *desc,
+                                  const void *a, const void *b, void *c, cpu_gemm_path_t path);
+
+/* A device's plan (reads XHAL_CPU_GEMM), or NULL when memory runs out; destroy accepts NULL. */
+cpu_gemm_plan_t *cpu_gemm_plan_create(const xhal_host_api_t *host);
+void cpu_gemm_plan_destroy(cpu_gemm_plan_t *plan);
+
+/* The path for `desc`, measuring both with `run` the first time its class is seen with a large
+ * B. Called on a stream's worker without scratch_lock held. */
+cpu_gemm_path_t cpu_gemm_plan_choose(xhal_be_device_t *device, const xhal_gemm_desc_t *desc,
+                                     cpu_gemm_runner_fn run);
 
 /*
  * Returns the device's scratch grown to at least `floats` floats (64-byte aligned), or NULL when

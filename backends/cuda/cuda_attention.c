@@ -1,18 +1,25 @@
 /*
  * Attention: the plan (cuda_plan.c) picks the exact kernel, the FlashAttention-2 prefill
  * kernel, or split-KV decode (the same tensor-core kernel in decode mode, then the combine
- * kernel) or, for prefill on sm_90a, the wgmma + TMA kernel; this file fills the parameters,
- * builds the TMA maps and launches. XHAL_CUDA_ATTENTION=simple|fa2|decode|sm90 forces a path
- * where it can run (XHAL_CUDA_STRICT=1: UNSUPPORTED where it cannot).
+ * kernel) or, for prefill on sm_90a, the wgmma + TMA kernel; with packed Q, FA2 prefill and
+ * split-KV decode may both run, each for the sequences of its size. This file fills the
+ * parameters, builds the TMA maps and launches. Every serving feature runs on every path but
+ * the wgmma one, which the plan never picks for them. XHAL_CUDA_ATTENTION=simple|fa2|decode|sm90
+ * forces a path where it can run (XHAL_CUDA_STRICT=1: UNSUPPORTED where it cannot).
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "attention_features.h"
 #include "cuda_internal.h"
-#include "gpu_plan.h"
+#include "xc_features.h"
 #include "xk_params.h"
+
+/* The serving features of attention this backend runs (xc_features.h): every one
+ * (xk_attention_simple and FA2 run them all; the planner keeps them off the sm_90a kernel). */
+#define CUDA_ATTENTION_FEATURES                                                                    \
+    (XC_ATTENTION_SLIDING_WINDOW | XC_ATTENTION_SOFTCAP | XC_ATTENTION_VARLEN_Q |                  \
+     XC_ATTENTION_VARLEN_KV | XC_ATTENTION_SEQLENS_KV | XC_ATTENTION_PAGED | XC_ATTENTION_LSE)
 
 xhal_status_t cuda_attention_supports(xhal_be_device_t *dev, const xhal_attention_desc_t *desc) {
     if (!dev->module)
@@ -24,11 +31,16 @@ xhal_status_t cuda_attention_supports(xhal_be_device_t *dev, const xhal_attentio
         return dev->host->set_error(XHAL_UNSUPPORTED,
                                     "cuda: attention head_dim %lld is not supported (1..256)",
                                     (long long)desc->head_dim);
-    const char *feature = xhal_attention_serving_feature(desc);
-    if (feature)
-        return dev->host->set_error(XHAL_UNSUPPORTED,
-                                    "cuda: attention with %s has no kernel here yet", feature);
-    return XHAL_OK;
+    xhal_status_t status = xc_attention_features(dev->host, "cuda", desc, CUDA_ATTENTION_FEATURES);
+    if (status != XHAL_OK) return status;
+    /* The answer is the planner's: what it cannot plan, the op would refuse. */
+    cuda_attention_plan_t plan;
+    char why[160] = "";
+    if (cuda_plan_attention(desc, &dev->arch, &dev->tuning, dev->forced.attention, &plan, why,
+                            sizeof why) != 0)
+        return dev->host->set_error(XHAL_UNSUPPORTED, "%s", why);
+    return xc_forced_check(dev->host, "CUDA", &dev->forced, "attention", plan.forced_refused,
+                           cuda_attention_kind_name(plan.kind));
 }
 
 /*
@@ -61,6 +73,11 @@ static xhal_status_t encode_attention_map(xhal_be_device_t *dev, CUtensorMap *ma
     return r == CUDA_SUCCESS ? XHAL_OK : cuda_fail(dev, r, "cuTensorMapEncodeTiled (attention)");
 }
 
+/* The device address of an optional buffer at `offset`; 0 where there is none. */
+static uint64_t address(const xhal_be_buffer_t *buffer, uint64_t offset) {
+    return buffer ? buffer->address + offset : 0;
+}
+
 xhal_status_t cuda_attention(xhal_be_stream_t *stream, const xhal_attention_desc_t *d,
                              const xhal_be_attention_buffers_t *buffers) {
     xhal_be_buffer_t *q = buffers->q, *k = buffers->k, *v = buffers->v, *o = buffers->o;
@@ -70,19 +87,62 @@ xhal_status_t cuda_attention(xhal_be_stream_t *stream, const xhal_attention_desc
 
     cuda_attention_plan_t plan;
     char why[160] = "";
-    const char *force = cuda_env("XHAL_CUDA_ATTENTION");
-    if (cuda_plan_attention(d, &dev->arch, &dev->tuning, force, &plan, why, sizeof why) != 0)
+    if (cuda_plan_attention(d, &dev->arch, &dev->tuning, dev->forced.attention, &plan, why,
+                            sizeof why) != 0)
         return dev->host->set_error(XHAL_UNSUPPORTED, "%s", why);
-    status = cuda_check_forced(dev, "XHAL_CUDA_ATTENTION", force, plan.forced_refused,
-                               cuda_attention_kind_name(plan.kind), "attention");
+    status = xc_forced_check(dev->host, "CUDA", &dev->forced, "attention", plan.forced_refused,
+                             cuda_attention_kind_name(plan.kind));
     if (status != XHAL_OK) return status;
 
     xk_attention_params_t p;
-    xhal_gpu_attention_params(d, q->address, k->address, v->address, o->address, &p);
+    memset(&p, 0, sizeof p);
+    p.q = q->address + d->q_offset;
+    p.k = k->address + d->k_offset;
+    p.v = v->address + d->v_offset;
+    p.o = o->address + d->o_offset;
+    p.cu_seqlens_q = address(buffers->cu_seqlens_q, d->cu_seqlens_q_offset);
+    p.cu_seqlens_kv = address(buffers->cu_seqlens_kv, d->cu_seqlens_kv_offset);
+    p.seqlens_kv = address(buffers->seqlens_kv, d->seqlens_kv_offset);
+    p.block_table = address(buffers->block_table, d->block_table_offset);
+    p.lse = address(buffers->lse, d->lse_offset);
+    p.block_table_stride = d->block_table_stride;
+    p.block_size = d->block_size;
+    p.num_blocks = d->num_blocks;
+    /* A window of seq_kv keys or more hides nothing a shorter one would not. */
+    p.window = d->sliding_window < d->seq_kv ? d->sliding_window : d->seq_kv;
+    p.q_split = plan.q_split;
+    p.batch = d->batch;
+    p.heads_q = d->heads_q;
+    p.heads_kv = d->heads_kv;
+    p.seq_q = d->seq_q;
+    p.seq_kv = d->seq_kv;
+    p.head_dim = d->head_dim;
+    p.q_sb = d->q_strides.batch;
+    p.q_sh = d->q_strides.head;
+    p.q_ss = d->q_strides.seq;
+    p.k_sb = d->k_strides.batch;
+    p.k_sh = d->k_strides.head;
+    p.k_ss = d->k_strides.seq;
+    p.v_sb = d->v_strides.batch;
+    p.v_sh = d->v_strides.head;
+    p.v_ss = d->v_strides.seq;
+    p.o_sb = d->o_strides.batch;
+    p.o_sh = d->o_strides.head;
+    p.o_ss = d->o_strides.seq;
     p.keys_per_split = plan.keys_per_split;
+    p.dtype = (int32_t)d->dtype;
+    p.causal = d->causal;
+    p.group = (int32_t)(d->heads_q / d->heads_kv);
     p.splits = plan.splits;
     p.row_blocks = plan.row_blocks;
-    p.decode = plan.kind == CUDA_ATTENTION_DECODE;
+    p.decode = 0; /* the decode launch below sets it */
+    p.scale = d->scale != 0.0f ? d->scale : (float)(1.0 / sqrt((double)d->head_dim));
+    p.scale_log2 = (float)((double)p.scale * 1.4426950408889634); /* softmax on exp2 */
+    if (d->softcap > 0.0f) {
+        p.softcap = d->softcap;
+        p.cap_scale = p.scale / d->softcap;
+        p.cap_log2 = (float)((double)d->softcap * 1.4426950408889634);
+    }
     if (plan.workspace_bytes) {
         CUdeviceptr ws = 0;
         if ((status = cuda_workspace(stream, plan.workspace_bytes, &ws)) != XHAL_OK) return status;
@@ -109,14 +169,22 @@ xhal_status_t cuda_attention(xhal_be_stream_t *stream, const xhal_attention_desc
         return cuda_launch(stream, f, grid, plan.threads, plan.smem, sm90_args, plan.kernel);
     }
     void *args[] = {&p};
-    if ((status = cuda_launch(stream, f, grid, plan.threads, plan.smem, args, plan.kernel)) !=
-        XHAL_OK)
-        return status;
-    if (plan.kind != CUDA_ATTENTION_DECODE) return XHAL_OK;
-
-    CUfunction combine = NULL;
-    if ((status = cuda_kernel(dev, "xk_attention_combine", 0, 0, &combine)) != XHAL_OK)
-        return status;
-    uint32_t combine_grid[3] = {plan.combine_grid, 1, 1};
-    return cuda_launch(stream, combine, combine_grid, 128, 0, args, "xk_attention_combine");
+    if (plan.kind == CUDA_ATTENTION_DECODE || plan.decode_too) {
+        /* Split-KV decode (of the short sequences, with decode_too), then its combine. */
+        xk_attention_params_t dp = p;
+        dp.decode = 1;
+        dp.row_blocks = plan.decode_row_blocks;
+        void *decode_args[] = {&dp};
+        uint32_t decode_grid[3] = {plan.decode_grid, 1, 1};
+        CUfunction combine = NULL;
+        uint32_t combine_grid[3] = {plan.combine_grid, 1, 1};
+        if ((status = cuda_launch(stream, f, decode_grid, plan.threads, plan.smem, decode_args,
+                                  plan.kernel)) != XHAL_OK ||
+            (status = cuda_kernel(dev, "xk_attention_combine", 0, 0, &combine)) != XHAL_OK ||
+            (status = cuda_launch(stream, combine, combine_grid, 128, 0, decode_args,
+                                  "xk_attention_combine")) != XHAL_OK)
+            return status;
+        if (plan.kind == CUDA_ATTENTION_DECODE) return XHAL_OK;
+    }
+    return cuda_launch(stream, f, grid, plan.threads, plan.smem, args, plan.kernel);
 }

@@ -85,6 +85,8 @@ static const xhal_backend_api_t cuda_backend_api = {
     .gemm = cuda_gemm,
     .attention_supports = cuda_attention_supports,
     .attention = cuda_attention,
+    .attention_merge_supports = cuda_attention_merge_supports,
+    .attention_merge = cuda_attention_merge,
 };
 
 XHAL_BACKEND_EXPORT const xhal_backend_api_t *xhal_backend_entry(void) {

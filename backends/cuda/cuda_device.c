@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cuda_internal.h"
+#include "xc_tuning.h"
 
 uint32_t cuda_device_count(xhal_be_state_t *state) {
     return (uint32_t)state->device_count;
@@ -20,33 +21,27 @@ static int attribute(xhal_be_device_t *dev, CUdevice_attribute what) {
     return value;
 }
 
-/* Reads the tuning INI: XHAL_CUDA_TUNING's file when set, else the copy built into the plugin. */
+/* An object of this plugin, for finding its install's data (xc_data_file). */
+static const char plugin_anchor;
+
+/* The tuning that applies to the device (kernels/tuning/cuda.ini; backends/common/xc_tuning.h). */
 static void load_tuning(xhal_be_device_t *dev) {
     cuda_tuning_defaults(&dev->tuning);
-    const char *path = cuda_env("XHAL_CUDA_TUNING");
-    char *owned = NULL;
-    const char *text = xhal_cuda_tuning_ini;
-    if (path) {
-        FILE *f = fopen(path, "rb");
-        long size = -1;
-        if (f && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
-            fseek(f, 0, SEEK_SET) == 0 && (owned = malloc((size_t)size + 1)) != NULL &&
-            fread(owned, 1, (size_t)size, f) == (size_t)size) {
-            owned[size] = '\0';
-            text = owned;
-        } else {
-            dev->host->log(XHAL_LOG_WARN,
-                           "XHAL_CUDA_TUNING=%s cannot be read; using the built-in tuning", path);
-        }
-        if (f) fclose(f);
-    }
-    char section[16], error[160];
-    snprintf(section, sizeof section, "sm_%d%d", dev->arch.cc_major, dev->arch.cc_minor);
-    if (cuda_tuning_parse(text, section, dev->info.name, &dev->tuning, error, sizeof error) != 0)
-        dev->host->log(XHAL_LOG_WARN, "tuning file %s: %s; using the defaults",
-                       text == owned ? path : "(built in)", error);
-    free(owned);
+    xc_device_id_t id = {.name = dev->info.name, .arch = dev->info.architecture, .type = "gpu"};
+    xc_tuning_file_t file;
+    xc_tuning_open(dev->host, "cuda", &id, &plugin_anchor, xhal_cuda_tuning_ini, &file);
+    char error[640];
+    if (file.ini && cuda_tuning_apply(file.ini, file.source, dev->info.architecture, dev->info.name,
+                                      &dev->tuning, error, sizeof error) != 0)
+        dev->host->log(XHAL_LOG_WARN, "%s; using the default tuning", error);
+    else if (file.ini)
+        dev->host->log(XHAL_LOG_INFO, "%s: tuning from %s", dev->info.name, file.source);
+    xc_tuning_close(&file);
 }
+
+/* The kernels XHAL_CUDA_GEMM and XHAL_CUDA_ATTENTION may force (cuda_plan.c). */
+static const char *const gemm_kinds[] = {"auto", "simt", "mma", "sm90", "gemv", NULL};
+static const char *const attention_kinds[] = {"auto", "simple", "fa2", "decode", "sm90", NULL};
 
 /* Loads a fatbin; a GPU the fatbin has no code for keeps the module NULL (ops unsupported). */
 static xhal_status_t load_module(xhal_be_device_t *dev, const void *image, CUmodule *out,
@@ -113,6 +108,7 @@ xhal_status_t cuda_device_open(xhal_be_state_t *state, uint32_t index, xhal_be_d
     }
     dev->arch.has_sm90 = dev->module_sm90 != NULL;
     load_tuning(dev);
+    xc_forced_load(dev->host, "CUDA", gemm_kinds, attention_kinds, &dev->forced);
     dev->host->log(XHAL_LOG_INFO, "%s: sm_%d%d, %d SMs, %d bytes of shared memory per block%s",
                    info->name, dev->arch.cc_major, dev->arch.cc_minor, dev->arch.sms,
                    dev->arch.smem_optin, dev->arch.has_sm90 ? ", wgmma kernels loaded" : "");
@@ -183,28 +179,43 @@ xhal_status_t cuda_kernel(xhal_be_device_t *dev, const char *name, int sm90, int
     return status;
 }
 
-xhal_status_t cuda_workspace(xhal_be_stream_t *stream, uint64_t bytes, CUdeviceptr *out) {
-    xhal_be_device_t *dev = stream->device;
-    const cuda_driver_t *d = dev->driver;
-    if (bytes <= stream->workspace_size) {
-        *out = stream->workspace;
-        return XHAL_OK;
-    }
-    CUresult r;
-    if (stream->workspace) {
-        /* Work already queued may still use the old scratch: let it finish first. */
-        if ((r = d->cuStreamSynchronize(stream->stream)) != CUDA_SUCCESS)
-            return cuda_fail(dev, r, "cuStreamSynchronize (before growing the workspace)");
-        d->cuMemFree(stream->workspace);
-        stream->workspace = 0;
-        stream->workspace_size = 0;
-    }
-    uint64_t size = (bytes + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1);
-    if ((r = d->cuMemAlloc(&stream->workspace, size)) != CUDA_SUCCESS)
-        return cuda_fail(dev, r, "cuMemAlloc (workspace)");
-    stream->workspace_size = size;
-    *out = stream->workspace;
+/* The workspace's device memory (xc_scratch_ops_t over cuMemAlloc/cuMemFree). */
+static xhal_status_t workspace_alloc(void *context, uint64_t bytes, uint64_t *out) {
+    xhal_be_stream_t *stream = context;
+    CUdeviceptr address = 0;
+    CUresult r = stream->device->driver->cuMemAlloc(&address, bytes);
+    if (r != CUDA_SUCCESS) return cuda_fail(stream->device, r, "cuMemAlloc (workspace)");
+    *out = address;
     return XHAL_OK;
+}
+
+/* cuMemFree frees at once: work already queued may still use the old block. */
+static xhal_status_t workspace_drain(void *context) {
+    xhal_be_stream_t *stream = context;
+    CUresult r = stream->device->driver->cuStreamSynchronize(stream->stream);
+    return r == CUDA_SUCCESS
+               ? XHAL_OK
+               : cuda_fail(stream->device, r, "cuStreamSynchronize (before growing the workspace)");
+}
+
+static void workspace_release(void *context, uint64_t address) {
+    xhal_be_stream_t *stream = context;
+    stream->device->driver->cuMemFree((CUdeviceptr)address);
+}
+
+static const xc_scratch_ops_t workspace_ops = {workspace_alloc, workspace_drain, workspace_release};
+
+xhal_status_t cuda_workspace(xhal_be_stream_t *stream, uint64_t bytes, CUdeviceptr *out) {
+    uint64_t address = 0;
+    xhal_status_t status =
+        xc_scratch_get(&stream->workspace, bytes, 0, &workspace_ops, stream, stream->device->host,
+                       stream->device->info.name, &address);
+    *out = (CUdeviceptr)address;
+    return status;
+}
+
+void cuda_workspace_free(xhal_be_stream_t *stream) {
+    xc_scratch_free(&stream->workspace, &workspace_ops, stream);
 }
 
 xhal_status_t cuda_launch(xhal_be_stream_t *stream, CUfunction function, const uint32_t grid[3],

@@ -3,21 +3,18 @@
  * loads everywhere; init then says precisely what is missing.
  */
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cuda_internal.h"
+#include "xc_dlib.h"
 
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x) /* expands cuda.h's renames first: "cuMemAlloc_v2" */
 
-typedef struct {
-    const char *symbol;
-    size_t offset;
-} driver_symbol_t;
-
-static const driver_symbol_t driver_symbols[] = {
+static const xc_symbol_t driver_symbols[] = {
 #define CUDA_DRIVER_SYMBOL(fn) {STRINGIFY(fn), offsetof(cuda_driver_t, fn)},
     CUDA_DRIVER_FUNCTIONS(CUDA_DRIVER_SYMBOL)
 #undef CUDA_DRIVER_SYMBOL
@@ -25,30 +22,19 @@ static const driver_symbol_t driver_symbols[] = {
 
 xhal_status_t cuda_driver_load(cuda_driver_t *driver, const xhal_host_api_t *host) {
     memset(driver, 0, sizeof(*driver));
-    const char *file = cuda_env("XHAL_CUDA_DRIVER");
-    if (!file) file = "libcuda.so.1";
-    dlerror();
-    driver->library = dlopen(file, RTLD_NOW | RTLD_LOCAL);
-    if (!driver->library) {
-        const char *why = dlerror();
-        return host->set_error(XHAL_UNAVAILABLE, "%s not found (no NVIDIA driver): %s", file,
-                               why ? why : "dlopen failed");
-    }
-    for (size_t i = 0; i < sizeof driver_symbols / sizeof driver_symbols[0]; i++) {
-        /* POSIX guarantees that a data pointer from dlsym converts to a function pointer. */
-        void *symbol = dlsym(driver->library, driver_symbols[i].symbol);
-        if (!symbol) {
-            xhal_status_t status = host->set_error(
-                XHAL_UNAVAILABLE,
-                "%s lacks %s: the NVIDIA driver is older than this plugin's CUDA toolkit "
-                "(CUDA 13 needs driver 580 or newer)",
-                file, driver_symbols[i].symbol);
-            cuda_driver_unload(driver);
-            return status;
-        }
-        memcpy((char *)driver + driver_symbols[i].offset, &symbol, sizeof symbol);
-    }
-    return XHAL_OK;
+    const char *file = xhal_host_option(host, "XHAL_CUDA_DRIVER");
+    const char *names[1] = {file ? file : "libcuda.so.1"};
+    const xc_dlib_spec_t spec = {
+        .what = "the CUDA driver",
+        .names = names,
+        .name_count = 1,
+        .symbols = driver_symbols,
+        .symbol_count = sizeof driver_symbols / sizeof driver_symbols[0],
+        .install_hint = "no NVIDIA driver is installed",
+        .old_hint = "the NVIDIA driver is older than this plugin's CUDA toolkit (CUDA 13 needs "
+                    "driver 580 or newer)",
+    };
+    return xc_dlib_open(host, &spec, driver, &driver->library);
 }
 
 void cuda_driver_unload(cuda_driver_t *driver) {
@@ -76,18 +62,4 @@ xhal_status_t cuda_fail(const xhal_be_device_t *device, CUresult result, const c
 xhal_status_t cuda_enter(const xhal_be_device_t *device) {
     CUresult r = device->driver->cuCtxSetCurrent(device->context);
     return r == CUDA_SUCCESS ? XHAL_OK : cuda_fail(device, r, "cuCtxSetCurrent");
-}
-
-const char *cuda_env(const char *name) {
-    const char *value = getenv(name);
-    return value && *value ? value : NULL;
-}
-
-xhal_status_t cuda_check_forced(const xhal_be_device_t *device, const char *variable,
-                                const char *force, int refused, const char *chosen,
-                                const char *op) {
-    if (!refused || !cuda_env("XHAL_CUDA_STRICT")) return XHAL_OK;
-    return device->host->set_error(XHAL_UNSUPPORTED,
-                                   "cuda: %s=%s cannot run this %s (the %s kernel would)", variable,
-                                   force, op, chosen);
 }

@@ -10,21 +10,28 @@
 #include <string.h>
 
 #include "cuda_internal.h"
-#include "gpu_plan.h"
+#include "xc_features.h"
 #include "xk_params.h"
 
+/* The serving features of GEMM this backend runs (backends/common/xc_features.h): none yet. */
+#define CUDA_GEMM_FEATURES 0u
+
 xhal_status_t cuda_gemm_supports(xhal_be_device_t *dev, const xhal_gemm_desc_t *desc) {
-    /* Epilogues and quantized B (API 0.2) have no CUDA kernels yet. */
-    if (desc->bias || desc->activation || desc->gated || desc->b_quant)
-        return dev->host->set_error(XHAL_UNSUPPORTED,
-                                    "cuda: GEMM epilogues (bias, activation, gated) and quantized "
-                                    "B are not implemented yet");
     if (!dev->module)
         return dev->host->set_error(XHAL_UNSUPPORTED,
                                     "cuda: %s (sm_%d%d) is older than sm_80, which the GEMM "
                                     "kernels need",
                                     dev->info.name, dev->arch.cc_major, dev->arch.cc_minor);
-    return XHAL_OK; /* the SIMT kernel runs every valid descriptor */
+    xhal_status_t status = xc_gemm_features(dev->host, "cuda", desc, CUDA_GEMM_FEATURES);
+    if (status != XHAL_OK) return status;
+    /* The answer is the planner's: what it cannot plan, the op would refuse. */
+    cuda_gemm_plan_t plan;
+    char why[160] = "";
+    if (cuda_plan_gemm(desc, &dev->arch, &dev->tuning, dev->forced.gemm, &plan, why, sizeof why) !=
+        0)
+        return dev->host->set_error(XHAL_UNSUPPORTED, "%s", why);
+    return xc_forced_check(dev->host, "CUDA", &dev->forced, "gemm", plan.forced_refused,
+                           cuda_gemm_kind_name(plan.kind));
 }
 
 /*
@@ -78,20 +85,39 @@ xhal_status_t cuda_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *d,
 
     cuda_gemm_plan_t plan;
     char why[160] = "";
-    const char *force = cuda_env("XHAL_CUDA_GEMM");
-    if (cuda_plan_gemm(d, &dev->arch, &dev->tuning, force, &plan, why, sizeof why) != 0)
+    if (cuda_plan_gemm(d, &dev->arch, &dev->tuning, dev->forced.gemm, &plan, why, sizeof why) != 0)
         return dev->host->set_error(XHAL_UNSUPPORTED, "%s", why);
-    status = cuda_check_forced(dev, "XHAL_CUDA_GEMM", force, plan.forced_refused,
-                               cuda_gemm_kind_name(plan.kind), "GEMM");
+    status = xc_forced_check(dev->host, "CUDA", &dev->forced, "gemm", plan.forced_refused,
+                             cuda_gemm_kind_name(plan.kind));
     if (status != XHAL_OK) return status;
 
     xk_gemm_params_t p;
-    xhal_gpu_gemm_params(d, a->address, b->address, c->address, &p);
+    memset(&p, 0, sizeof p);
+    p.a = a->address + d->a_offset;
+    p.b = b->address + d->b_offset;
+    p.c = c->address + d->c_offset;
+    p.m = d->m;
+    p.n = d->n;
+    p.k = d->k;
+    p.lda = d->lda;
+    p.ldb = d->ldb;
+    p.ldc = d->ldc;
+    p.stride_a = d->stride_a;
+    p.stride_b = d->stride_b;
+    p.stride_c = d->stride_c;
+    p.batch = d->batch;
     p.k_per_split = plan.k_per_split;
+    p.a_type = (int32_t)d->a_type;
+    p.b_type = (int32_t)d->b_type;
+    p.c_type = (int32_t)d->c_type;
+    p.trans_a = d->trans_a;
+    p.trans_b = d->trans_b;
     p.split_k = plan.split_k;
     p.tiles_m = plan.tiles_m;
     p.tiles_n = plan.tiles_n;
     p.group_m = plan.group_m;
+    p.alpha = d->alpha;
+    p.beta = d->beta;
     if (plan.workspace_bytes) {
         CUdeviceptr ws = 0;
         if ((status = cuda_workspace(stream, plan.workspace_bytes, &ws)) != XHAL_OK) return status;

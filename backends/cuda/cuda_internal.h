@@ -8,8 +8,9 @@
  *   cuda_stream.c     streams, events, copies and fills
  *   cuda_gemm.c       GEMM: plan (cuda_plan.c), workspace, launch
  *   cuda_attention.c  attention: plan, workspace, launch
+ *   cuda_attention_merge.c  merging two partial attention outputs by their LSEs
  *   cuda_plan.c       pure kernel choice, tiles, split-K, grids (unit-tested without a GPU)
- *   cuda_tuning.c     pure parser of kernels/tuning/cuda.ini
+ *   cuda_tuning.c     the keys of kernels/tuning/cuda.ini (read by backends/common/xc_tuning.c)
  *   cuda_embed.c      the fatbins and the INI, embedded at build time
  *
  * The plugin links neither libcuda nor libcudart: it loads on a machine with no NVIDIA driver
@@ -26,6 +27,8 @@
 #include "xhal/xhal_backend.h"
 
 #include "cuda_plan.h"
+#include "xc_options.h"
+#include "xc_scratch.h"
 
 /*
  * The driver entry points the backend uses. cuda.h maps some names to versioned symbols
@@ -78,8 +81,8 @@ typedef struct cuda_driver {
 
 /*
  * Loads libcuda.so.1 (or the file XHAL_CUDA_DRIVER names, for tests) and resolves every entry
- * point. Returns UNAVAILABLE with the reason through `host` when the library or a symbol is
- * missing.
+ * point (backends/common/xc_dlib.h). Returns UNAVAILABLE with the reason through `host` when the
+ * library or a symbol is missing.
  */
 xhal_status_t cuda_driver_load(cuda_driver_t *driver, const xhal_host_api_t *host);
 void cuda_driver_unload(cuda_driver_t *driver);
@@ -110,6 +113,7 @@ struct xhal_be_device {
     CUmodule module_sm90; /* kernels/cuda: sm_90a only, else NULL */
     cuda_arch_t arch;
     cuda_tuning_t tuning;
+    xc_forced_t forced; /* XHAL_CUDA_GEMM, _ATTENTION, _STRICT (backends/common/xc_options.h) */
     xhal_device_info_t info;
     pthread_mutex_t lock; /* the function cache below */
     cuda_kernel_t kernels[96];
@@ -125,10 +129,9 @@ struct xhal_be_buffer {
 struct xhal_be_stream {
     xhal_be_device_t *device;
     CUstream stream;
-    /* Scratch for split-K partials and split-KV decode: grows, never shrinks; used only by work
-     * on this stream, so stream order keeps it safe. */
-    CUdeviceptr workspace;
-    uint64_t workspace_size;
+    /* Scratch for split-K partials and split-KV decode (backends/common/xc_scratch.h): grows,
+     * never shrinks; used only by work on this stream, so stream order keeps it safe. */
+    xc_scratch_t workspace;
 };
 
 struct xhal_be_event {
@@ -153,21 +156,12 @@ xhal_status_t cuda_kernel(xhal_be_device_t *device, const char *name, int sm90, 
 
 /* A workspace of at least `bytes` on `stream` (growing it after the stream's work is done). */
 xhal_status_t cuda_workspace(xhal_be_stream_t *stream, uint64_t bytes, CUdeviceptr *out);
+/* Frees the stream's workspace (its work is done). */
+void cuda_workspace_free(xhal_be_stream_t *stream);
 
 /* Launches `function` on the stream with one argument array, naming `what` in errors. */
 xhal_status_t cuda_launch(xhal_be_stream_t *stream, CUfunction function, const uint32_t grid[3],
                           int threads, int smem, void **args, const char *what);
-
-/* The environment variable `name`, or NULL when unset or empty. */
-const char *cuda_env(const char *name);
-
-/*
- * After a plan with a kernel forced by environment variable `variable` (value `force`): with
- * XHAL_CUDA_STRICT set and the forced kernel refused (`refused`), sets UNSUPPORTED naming the
- * kernel `chosen` that would have run the `op` instead, and returns it; else XHAL_OK.
- */
-xhal_status_t cuda_check_forced(const xhal_be_device_t *device, const char *variable,
-                                const char *force, int refused, const char *chosen, const char *op);
 
 /* The embedded data (cuda_embed.c). */
 extern const unsigned char xhal_cuda_fatbin_gpu[];
@@ -211,5 +205,10 @@ xhal_status_t cuda_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc,
 xhal_status_t cuda_attention_supports(xhal_be_device_t *device, const xhal_attention_desc_t *desc);
 xhal_status_t cuda_attention(xhal_be_stream_t *stream, const xhal_attention_desc_t *desc,
                              const xhal_be_attention_buffers_t *buffers);
+xhal_status_t cuda_attention_merge_supports(xhal_be_device_t *device,
+                                            const xhal_attention_merge_desc_t *desc);
+xhal_status_t cuda_attention_merge(xhal_be_stream_t *stream,
+                                   const xhal_attention_merge_desc_t *desc,
+                                   const xhal_be_merge_buffers_t *buffers);
 
 #endif /* XHAL_CUDA_INTERNAL_H */

@@ -19,7 +19,7 @@ typedef struct cuda_arch {
     int has_sm90;           /* the sm_90a module (wgmma kernels) is loaded */
 } cuda_arch_t;
 
-/* kernels/tuning/cuda.ini, resolved for one device: [default], then [sm_XY], then [<name>]. */
+/* kernels/tuning/cuda.ini, resolved for one device: [default], [sm_XY], [<name>] (xc_tuning.h). */
 typedef struct cuda_tuning {
     char gemm_mma_large[32];          /* mma.sync config for big grids ("128x128x32") */
     char gemm_mma_small[32];          /* and for small ones ("64x64x32") */
@@ -34,12 +34,18 @@ typedef struct cuda_tuning {
 
 void cuda_tuning_defaults(cuda_tuning_t *tuning);
 
+struct xc_ini;
+
 /*
- * Applies the INI `text` for a device of architecture "sm_XY" named `device_name` on top of
- * *tuning: keys of [default], then of [sm_XY], then of a section named like the device.
- * Returns 0, or -1 with `error` set ("line 7: unknown key 'gemm_tile'") on a malformed file;
- * *tuning keeps the defaults for whatever was not read.
+ * Applies a parsed tuning file (named `source` in errors) for a device of architecture "sm_XY"
+ * named `device_name` on top of *tuning, in the sections' order (backends/common/xc_tuning.h).
+ * Returns 0, or -1 with `error` set ("cuda.ini line 7: [default] has an unknown key
+ * \"gemm_tile\"") when any section has a problem; *tuning is then unchanged.
  */
+int cuda_tuning_apply(const struct xc_ini *ini, const char *source, const char *arch_section,
+                      const char *device_name, cuda_tuning_t *tuning, char *error,
+                      size_t error_size);
+/* The same from the text of a file (parse errors included). */
 int cuda_tuning_parse(const char *text, const char *arch_section, const char *device_name,
                       cuda_tuning_t *tuning, char *error, size_t error_size);
 
@@ -111,6 +117,17 @@ typedef struct cuda_attention_plan {
     uint32_t combine_grid;
     int tma_order[3]; /* sm90: see xk_attention_params_t.tma_order (Q, K, V) */
     int forced_refused;
+    /*
+     * Sequences of 1 .. q_split queries are the decode kernel's, longer ones prefill's
+     * (xk_params.h). FA2 prefill of packed Q also runs split-KV decode first (decode_too), for
+     * the sequences of up to attention_decode_max_queries queries: the same kernel in decode
+     * mode over decode_grid blocks of decode_row_blocks, with splits, keys_per_split, the
+     * workspace and the combine above. For kind DECODE, grid and row_blocks are the decode's.
+     */
+    int64_t q_split;
+    int decode_too;
+    uint32_t decode_grid;
+    int decode_row_blocks;
 } cuda_attention_plan_t;
 
 /*
@@ -122,6 +139,10 @@ typedef struct cuda_attention_plan {
 int cuda_attention_tma_layout(const xhal_attention_strides_t *strides, int64_t batch, int64_t heads,
                               int64_t seq, int64_t head_dim, int *order, int64_t extents[3],
                               int64_t strides_out[3]);
+
+/* 1 when `desc` uses a serving feature (packed or paged inputs, per-sequence lengths, a
+ * window, soft-capping, the LSE): what the sm_90a kernel does not run. */
+int cuda_attention_serving(const xhal_attention_desc_t *desc);
 
 /* "simple", "fa2", "decode", "sm90": what XHAL_CUDA_ATTENTION takes. */
 const char *cuda_attention_kind_name(cuda_attention_kind_t kind);

@@ -31,7 +31,7 @@ void cuda_stream_destroy(xhal_be_stream_t *s) {
     const cuda_driver_t *d = s->device->driver;
     if (cuda_enter(s->device) == XHAL_OK) {
         d->cuStreamSynchronize(s->stream);
-        if (s->workspace) d->cuMemFree(s->workspace);
+        cuda_workspace_free(s);
         d->cuStreamDestroy(s->stream);
     }
     free(s);

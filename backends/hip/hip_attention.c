@@ -9,16 +9,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "attention_features.h"
 #include "gpu_plan.h"
 #include "hip_internal.h"
+#include "xc_features.h"
 
 xhal_status_t hip_attention_supports(xhal_be_device_t *dev, const xhal_attention_desc_t *d) {
     /* The serving features of API 0.2 have no HIP kernel yet: each is refused by name. */
-    const char *feature = xhal_attention_serving_feature(d);
-    if (feature)
-        return dev->host->set_error(XHAL_UNSUPPORTED,
-                                    "hip: attention with %s has no kernel here yet", feature);
+    xhal_status_t status = xc_attention_features(dev->host, "hip", d, 0u);
+    if (status != XHAL_OK) return status;
     if (d->head_dim > 256)
         return dev->host->set_error(XHAL_UNSUPPORTED,
                                     "hip: attention head_dim %lld is not supported (1..256)",
@@ -49,6 +47,7 @@ xhal_status_t hip_attention(xhal_be_stream_t *stream, const xhal_attention_desc_
     p.splits = plan.splits;
     p.row_blocks = plan.row_blocks;
     p.decode = plan.kind == HIP_ATTENTION_DECODE;
+    p.q_split = p.decode ? INT64_MAX : 0; /* the combine kernel's rows: every one of a decode */
     if (plan.workspace_bytes) {
         void *ws = NULL;
         if ((status = hip_workspace(stream, plan.workspace_bytes, &ws)) != XHAL_OK) return status;

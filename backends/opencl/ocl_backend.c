@@ -98,7 +98,7 @@ static xhal_status_t ocl_init(const xhal_host_api_t *host, xhal_be_state_t **out
     cl_int err = ocl.clGetPlatformIDs(0, NULL, &platform_count);
     if (err == CL_PLATFORM_NOT_FOUND_KHR || (err == CL_SUCCESS && platform_count == 0)) {
         /* ocl-icd says -1001 when no ICD file names a loadable driver. */
-        const char *vendors = getenv("OCL_ICD_VENDORS");
+        const char *vendors = xhal_host_option(host, "OCL_ICD_VENDORS");
         return host->set_error(
             XHAL_UNAVAILABLE,
             "no OpenCL platform is installed (clGetPlatformIDs returned %s): install an ICD such "
@@ -194,6 +194,8 @@ static const xhal_backend_api_t ocl_backend_api = {
     .gemm = ocl_gemm,
     .attention_supports = ocl_attention_supports,
     .attention = ocl_attention,
+    .attention_merge_supports = ocl_attention_merge_supports,
+    .attention_merge = ocl_attention_merge,
 };
 
 XHAL_BACKEND_EXPORT const xhal_backend_api_t *xhal_backend_entry(void) {

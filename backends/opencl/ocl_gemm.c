@@ -1,25 +1,29 @@
 /*
- * GEMM dispatch (kernels/opencl/gemm.cl explains the kernels):
+ * GEMM dispatch (kernels/opencl/gemm.cl and qgemm.cl explain the kernels):
  *
  *   m <= gemv_max_m   op(A) is copied to f32 rows, then a GEMV kernel streams B from its own
  *                     layout, gemv_rows rows of A at a time (decode steps and other short m:
- *                     packing B would cost as much as the product);
+ *                     packing B would cost as much as the product); a quantized B stored
+ *                     n x k is dequantized in registers (ocl_gemm_gemv.c);
  *   gemm_fused        (CPU devices, when a B panel of k steps fits in local memory) one kernel:
- *                     each work-group packs its B panel into local memory, then computes row
- *                     tiles of C reading f32 A in place (a 16-bit A is converted first); no
- *                     packing pass, no packed operand written to memory and read back;
+ *                     each work-group packs its B panel into local memory (dequantizing a
+ *                     quantized B), then computes row tiles of C reading f32 A in place (a
+ *                     16-bit A is converted first); no packing pass, no packed operand written
+ *                     to memory and read back;
  *   otherwise         op(A) and op(B) are packed into f32 panels (transposes, leading
- *                     dimensions and dtypes dealt with there), then the tile kernel computes C.
+ *                     dimensions, dtypes and quantized formats dealt with there), then the tile
+ *                     kernel computes C.
  *
- * Packed operands live in the stream's scratch buffers. A shared operand (batch stride 0) is
- * packed once. Batches are packed and computed in groups small enough that the scratch stays
- * under OCL_SCRATCH_BUDGET, so a large batch never needs one huge allocation.
+ * Every kernel applies the epilogue as it writes C (bias, activation; gated: each B panel holds
+ * matching columns of both halves). Packed operands live in the stream's scratch buffers. A
+ * shared operand (batch stride 0) is packed once. Batches are packed and computed in groups
+ * small enough that the scratch stays under OCL_SCRATCH_BUDGET, so a large batch never needs
+ * one huge allocation.
  */
 #include <limits.h>
 
-#include "ocl_internal.h"
-
-#define OCL_SCRATCH_BUDGET ((uint64_t)256 << 20)
+#include "ocl_gemm.h"
+#include "xc_features.h"
 
 /* The shape of the packed panels for this device's tuning. */
 typedef struct panels {
@@ -29,24 +33,34 @@ typedef struct panels {
     uint64_t b_floats;  /* one packed batch of B */
 } panels_t;
 
+static int64_t ceil_div(int64_t a, int64_t b) {
+    return (a + b - 1) / b;
+}
+
+/* Panels of B: of tn product columns, or, gated, of tn / 2 columns of each half. */
+static int64_t b_panel_count(const xhal_gemm_desc_t *d, int tn) {
+    return d->gated ? ceil_div(d->n / 2, tn / 2) : ceil_div(d->n, tn);
+}
+
 static void panel_shape(const ocl_tuning_t *t, const xhal_gemm_desc_t *d, panels_t *p) {
     p->tm = t->gemm_tm;
     p->tn = t->gemm_vw * t->gemm_nv;
     int group_m = t->gemm_local ? t->gemm_wg_m : 1, group_n = t->gemm_local ? t->gemm_wg_n : 1;
     p->mp = (int64_t)ocl_round_up((uint64_t)d->m, (uint64_t)(p->tm * group_m));
-    p->np = (int64_t)ocl_round_up((uint64_t)d->n, (uint64_t)(p->tn * group_n));
+    p->np = (int64_t)ocl_round_up((uint64_t)b_panel_count(d, p->tn), (uint64_t)group_n) * p->tn;
     p->kp = t->gemm_local ? (int64_t)ocl_round_up((uint64_t)d->k, (uint64_t)t->gemm_kb) : d->k;
     p->a_floats = (uint64_t)p->mp * (uint64_t)p->kp;
     p->b_floats = (uint64_t)p->np * (uint64_t)p->kp;
 }
 
+/* The serving features of GEMM this backend runs (backends/common/xc_features.h): every one. */
+#define OCL_GEMM_FEATURES (XC_GEMM_BIAS | XC_GEMM_ACTIVATION | XC_GEMM_GATED | XC_GEMM_QUANT_B)
+
 xhal_status_t ocl_gemm_supports(xhal_be_device_t *device, const xhal_gemm_desc_t *desc) {
+    xhal_status_t status = xc_gemm_features(device->host, "opencl", desc, OCL_GEMM_FEATURES);
+    if (status != XHAL_OK) return status;
     const ocl_tuning_t *t = &device->tuning;
-    /* Epilogues and quantized B (API 0.2) have no OpenCL kernels yet. */
-    if (desc->bias || desc->activation || desc->gated || desc->b_quant)
-        return device->host->set_error(XHAL_UNSUPPORTED,
-                                       "opencl: GEMM epilogues (bias, activation, gated) and "
-                                       "quantized B are not implemented yet");
+    /* Every epilogue and quantized format runs (the core has checked the combinations). */
     /* The kernels index rows and columns with int; padding adds at most one work-group. */
     const int64_t limit = INT_MAX / 2;
     if (desc->m > limit || desc->n > limit || desc->k > limit)
@@ -65,8 +79,8 @@ xhal_status_t ocl_gemm_supports(xhal_be_device_t *device, const xhal_gemm_desc_t
     return XHAL_OK;
 }
 
-/* How many batches go in one group so that `floats_per_batch` (plus `shared`) fit the budget. */
-static int64_t batch_group(const xhal_gemm_desc_t *d, uint64_t floats_per_batch, uint64_t shared) {
+int64_t ocl_gemm_batch_group(const xhal_gemm_desc_t *d, uint64_t floats_per_batch,
+                             uint64_t shared) {
     uint64_t budget = OCL_SCRATCH_BUDGET / 4;
     if (floats_per_batch == 0) return d->batch;
     uint64_t fit = budget > shared ? (budget - shared) / floats_per_batch : 0;
@@ -74,26 +88,84 @@ static int64_t batch_group(const xhal_gemm_desc_t *d, uint64_t floats_per_batch,
     return fit < (uint64_t)d->batch ? (int64_t)fit : d->batch;
 }
 
-/* op(A)'s rows as "X[r][p] = src[r * rs + p * cs]", and op(B)^T's the same way. */
-static void strides_a(const xhal_gemm_desc_t *d, cl_long *rs, cl_long *cs) {
+void ocl_gemm_strides_a(const xhal_gemm_desc_t *d, cl_long *rs, cl_long *cs) {
     *rs = d->trans_a ? 1 : d->lda;
     *cs = d->trans_a ? d->lda : 1;
 }
 
-static void strides_bt(const xhal_gemm_desc_t *d, cl_long *rs, cl_long *cs) {
+void ocl_gemm_strides_bt(const xhal_gemm_desc_t *d, cl_long *rs, cl_long *cs) {
     *rs = d->trans_b ? d->ldb : 1;
     *cs = d->trans_b ? 1 : d->ldb;
 }
 
-static xhal_status_t gemm_tiled(xhal_be_stream_t *stream, const xhal_gemm_desc_t *d,
-                                xhal_be_buffer_t *a, xhal_be_buffer_t *b, xhal_be_buffer_t *c) {
+/* Resolves the epilogue's and the quantized B's arguments (ocl_gemm.h). */
+static void gemm_args(const xhal_gemm_desc_t *d, const xhal_be_gemm_buffers_t *buffers,
+                      ocl_gemm_args_t *g) {
+    cl_mem unused = buffers->c->mem;
+    g->bias = buffers->bias ? buffers->bias->mem : unused;
+    g->bias_offset = buffers->bias ? (cl_long)(d->bias_offset / ocl_dtype_size(d->bias_type)) : 0;
+    g->bias_dt = buffers->bias ? (cl_int)d->bias_type : -1;
+    g->act = (cl_int)d->activation;
+    g->half = d->gated ? (cl_int)(d->n / 2) : 0;
+    g->alpha = d->alpha;
+    g->beta = d->beta;
+    g->outputs = d->gated ? d->n / 2 : d->n;
+
+    int quantized = d->b_quant != XHAL_QUANT_NONE;
+    g->scales = quantized ? buffers->b_scales->mem : unused;
+    g->scales_offset =
+        quantized ? (cl_long)(d->b_scales_offset / ocl_dtype_size(d->b_scale_type)) : 0;
+    g->scale_dt = (cl_int)d->b_scale_type;
+    g->zeros = buffers->b_zeros ? buffers->b_zeros->mem : unused;
+    g->zeros_offset = buffers->b_zeros ? (cl_long)d->b_zeros_offset : 0;
+    g->has_zeros = buffers->b_zeros != NULL;
+    int grouped = d->b_scale_mode == XHAL_SCALE_PER_GROUP;
+    g->group = grouped ? (cl_int)d->b_group_size : INT_MAX;
+    g->groups = d->b_scale_mode == XHAL_SCALE_PER_TENSOR ? 0
+                : grouped                                ? (cl_int)ceil_div(d->k, d->b_group_size)
+                                                         : 1;
+
+    if (!quantized) {
+        g->b_first = (cl_long)(d->b_offset / ocl_dtype_size(d->b_type));
+        g->variant = (int)d->b_type;
+    } else {
+        g->b_first = (cl_long)d->b_offset * (d->b_quant == XHAL_QUANT_INT4 ? 2 : 1);
+        g->variant = (int)d->b_quant - 1;
+    }
+}
+
+/* Packs B's panels (all of them, one batch group's) into bp: dense or dequantized. */
+static xhal_status_t pack_b(xhal_be_stream_t *stream, const xhal_gemm_desc_t *d,
+                            xhal_be_buffer_t *b, const ocl_gemm_args_t *g, const panels_t *p,
+                            int64_t b0, int64_t count, int shared_b, cl_mem bp) {
     const ocl_tuning_t *t = &stream->device->tuning;
+    cl_long rs_b, cs_b;
+    ocl_gemm_strides_bt(d, &rs_b, &cs_b);
+    cl_int n = (cl_int)d->n, k = (cl_int)d->k, kp = (cl_int)p->kp, half = g->half;
+    cl_long b_floats = (cl_long)p->b_floats, stride_b = d->stride_b;
+    size_t pack_k = (size_t)t->gemm_pack_k;
+    size_t global[3] = {((size_t)p->kp + pack_k - 1) / pack_k, (size_t)(p->np / p->tn),
+                        (size_t)(shared_b ? 1 : count)};
+    if (d->b_quant != XHAL_QUANT_NONE)
+        return OCL_LAUNCH(stream, OCL_QPACK_B, g->variant, 3, global, NULL, OCL_ARG(b->mem),
+                          OCL_ARG(g->b_first), OCL_ARG(rs_b), OCL_ARG(cs_b), OCL_ARG(n),
+                          OCL_ARG(half), OCL_ARG(k), OCL_ARG(kp), OCL_ARG(bp), OCL_QPARAM_ARGS(*g));
+    cl_long offset = g->b_first + b0 * stride_b;
+    return OCL_LAUNCH(stream, OCL_GEMM_PACK_B, g->variant, 3, global, NULL, OCL_ARG(b->mem),
+                      OCL_ARG(offset), OCL_ARG(rs_b), OCL_ARG(cs_b), OCL_ARG(stride_b), OCL_ARG(n),
+                      OCL_ARG(half), OCL_ARG(k), OCL_ARG(kp), OCL_ARG(bp), OCL_ARG(b_floats));
+}
+
+static xhal_status_t gemm_tiled(xhal_be_stream_t *stream, const xhal_gemm_desc_t *d,
+                                const xhal_be_gemm_buffers_t *buffers, const ocl_gemm_args_t *g) {
+    const ocl_tuning_t *t = &stream->device->tuning;
+    xhal_be_buffer_t *a = buffers->a, *b = buffers->b, *c = buffers->c;
     panels_t p;
     panel_shape(t, d, &p);
     int shared_a = d->stride_a == 0 || d->batch == 1, shared_b = d->stride_b == 0 || d->batch == 1;
     uint64_t per_batch = (shared_a ? 0 : p.a_floats) + (shared_b ? 0 : p.b_floats);
     uint64_t shared = (shared_a ? p.a_floats : 0) + (shared_b ? p.b_floats : 0);
-    int64_t group = batch_group(d, per_batch, shared);
+    int64_t group = ocl_gemm_batch_group(d, per_batch, shared);
 
     cl_mem ap = NULL, bp = NULL;
     xhal_status_t status =
@@ -103,14 +175,12 @@ static xhal_status_t gemm_tiled(xhal_be_stream_t *stream, const xhal_gemm_desc_t
             ocl_stream_scratch(stream, 1, 4 * p.b_floats * (uint64_t)(shared_b ? 1 : group), &bp);
     if (status != XHAL_OK) return status;
 
-    cl_long rs_a, cs_a, rs_b, cs_b;
-    strides_a(d, &rs_a, &cs_a);
-    strides_bt(d, &rs_b, &cs_b);
+    cl_long rs_a, cs_a;
+    ocl_gemm_strides_a(d, &rs_a, &cs_a);
     cl_int m = (cl_int)d->m, n = (cl_int)d->n, k = (cl_int)d->k, kp = (cl_int)p.kp;
     cl_long a_floats = (cl_long)p.a_floats, b_floats = (cl_long)p.b_floats;
     cl_long a_batch = shared_a ? 0 : a_floats, b_batch = shared_b ? 0 : b_floats;
-    cl_long ldc = d->ldc, stride_a = d->stride_a, stride_b = d->stride_b, stride_c = d->stride_c;
-    cl_float alpha = d->alpha, beta = d->beta;
+    cl_long ldc = d->ldc, stride_a = d->stride_a, stride_c = d->stride_c;
     size_t pack_k = (size_t)t->gemm_pack_k;
     size_t a_panels = (size_t)(p.mp / p.tm), b_panels = (size_t)(p.np / p.tn);
     size_t one[3] = {1, 1, 1}, group_shape[3] = {(size_t)t->gemm_wg_n, (size_t)t->gemm_wg_m, 1};
@@ -129,13 +199,7 @@ static xhal_status_t gemm_tiled(xhal_be_stream_t *stream, const xhal_gemm_desc_t
             if (status != XHAL_OK) return status;
         }
         if (b0 == 0 || !shared_b) {
-            cl_long offset = (cl_long)(d->b_offset / ocl_dtype_size(d->b_type)) + b0 * stride_b;
-            size_t global[3] = {(p.kp + pack_k - 1) / pack_k, b_panels,
-                                (size_t)(shared_b ? 1 : count)};
-            status =
-                OCL_LAUNCH(stream, OCL_GEMM_PACK_B, d->b_type, 3, global, NULL, OCL_ARG(b->mem),
-                           OCL_ARG(offset), OCL_ARG(rs_b), OCL_ARG(cs_b), OCL_ARG(stride_b),
-                           OCL_ARG(n), OCL_ARG(k), OCL_ARG(kp), OCL_ARG(bp), OCL_ARG(b_floats));
+            status = pack_b(stream, d, b, g, &p, b0, count, shared_b, bp);
             if (status != XHAL_OK) return status;
         }
         cl_long c_offset = (cl_long)(d->c_offset / ocl_dtype_size(d->c_type)) + b0 * stride_c;
@@ -146,52 +210,7 @@ static xhal_status_t gemm_tiled(xhal_be_stream_t *stream, const xhal_gemm_desc_t
                             t->gemm_local ? group_shape : one, OCL_ARG(ap), OCL_ARG(bp),
                             OCL_ARG(a_batch), OCL_ARG(b_batch), OCL_ARG(c->mem), OCL_ARG(c_offset),
                             OCL_ARG(ldc), OCL_ARG(stride_c), OCL_ARG(m), OCL_ARG(n), OCL_ARG(kp),
-                            OCL_ARG(alpha), OCL_ARG(beta));
-        if (status != XHAL_OK) return status;
-    }
-    return XHAL_OK;
-}
-
-static xhal_status_t gemm_gemv(xhal_be_stream_t *stream, const xhal_gemm_desc_t *d,
-                               xhal_be_buffer_t *a, xhal_be_buffer_t *b, xhal_be_buffer_t *c) {
-    const ocl_tuning_t *t = &stream->device->tuning;
-    int shared_a = d->stride_a == 0 || d->batch == 1;
-    uint64_t a_floats = (uint64_t)d->m * (uint64_t)d->k;
-    int64_t group = batch_group(d, shared_a ? 0 : a_floats, shared_a ? a_floats : 0);
-    cl_mem af = NULL;
-    xhal_status_t status =
-        ocl_stream_scratch(stream, 0, 4 * a_floats * (uint64_t)(shared_a ? 1 : group), &af);
-    if (status != XHAL_OK) return status;
-
-    cl_long rs_a, cs_a;
-    strides_a(d, &rs_a, &cs_a);
-    cl_int m = (cl_int)d->m, n = (cl_int)d->n, k = (cl_int)d->k, cdt = (cl_int)d->c_type;
-    cl_long a_batch = shared_a ? 0 : (cl_long)a_floats;
-    cl_long ldb = d->ldb, ldc = d->ldc;
-    cl_long stride_a = d->stride_a, stride_b = d->stride_b, stride_c = d->stride_c;
-    cl_float alpha = d->alpha, beta = d->beta;
-    size_t columns = d->trans_b ? (size_t)t->gemv_tc : (size_t)(t->gemm_vw * t->gemv_nv);
-    /* The GEMV kernels use the GEMM program's vector width. */
-    ocl_family_t family = d->trans_b ? OCL_GEMV_T : OCL_GEMV_N;
-
-    for (int64_t b0 = 0; b0 < d->batch; b0 += group) {
-        int64_t count = d->batch - b0 < group ? d->batch - b0 : group;
-        if (b0 == 0 || !shared_a) {
-            cl_long offset = (cl_long)(d->a_offset / ocl_dtype_size(d->a_type)) + b0 * stride_a;
-            size_t global[2] = {(size_t)d->m, (size_t)(shared_a ? 1 : count)};
-            status = OCL_LAUNCH(stream, OCL_GEMM_COPY_A, d->a_type, 2, global, NULL,
-                                OCL_ARG(a->mem), OCL_ARG(offset), OCL_ARG(rs_a), OCL_ARG(cs_a),
-                                OCL_ARG(stride_a), OCL_ARG(m), OCL_ARG(k), OCL_ARG(af));
-            if (status != XHAL_OK) return status;
-        }
-        cl_long b_offset = (cl_long)(d->b_offset / ocl_dtype_size(d->b_type)) + b0 * stride_b;
-        cl_long c_offset = (cl_long)(d->c_offset / ocl_dtype_size(d->c_type)) + b0 * stride_c;
-        size_t global[3] = {((size_t)d->n + columns - 1) / columns, 1, (size_t)count};
-        status = OCL_LAUNCH(stream, family, d->b_type, 3, global, NULL, OCL_ARG(af),
-                            OCL_ARG(a_batch), OCL_ARG(b->mem), OCL_ARG(b_offset), OCL_ARG(ldb),
-                            OCL_ARG(stride_b), OCL_ARG(c->mem), OCL_ARG(c_offset), OCL_ARG(ldc),
-                            OCL_ARG(stride_c), OCL_ARG(m), OCL_ARG(n), OCL_ARG(k), OCL_ARG(alpha),
-                            OCL_ARG(beta), OCL_ARG(cdt));
+                            OCL_EPILOGUE_ARGS(*g));
         if (status != XHAL_OK) return status;
     }
     return XHAL_OK;
@@ -206,16 +225,18 @@ static int fused_fits(const xhal_be_device_t *device, const xhal_gemm_desc_t *d)
 }
 
 static xhal_status_t gemm_fused(xhal_be_stream_t *stream, const xhal_gemm_desc_t *d,
-                                xhal_be_buffer_t *a, xhal_be_buffer_t *b, xhal_be_buffer_t *c) {
+                                const xhal_be_gemm_buffers_t *buffers, const ocl_gemm_args_t *g) {
     const xhal_be_device_t *device = stream->device;
     const ocl_tuning_t *t = &device->tuning;
+    xhal_be_buffer_t *a = buffers->a, *b = buffers->b, *c = buffers->c;
     int tn = t->gemm_vw * t->gemm_nv;
     /* A 16-bit A is converted to dense f32 rows first (the kernel reads f32 A in place). */
     int convert = d->a_type != XHAL_DTYPE_F32;
     int shared_a = d->stride_a == 0 || d->batch == 1;
     uint64_t a_floats = convert ? (uint64_t)d->m * (uint64_t)d->k : 0;
-    int64_t group =
-        convert ? batch_group(d, shared_a ? 0 : a_floats, shared_a ? a_floats : 0) : d->batch;
+    int64_t group = convert
+                        ? ocl_gemm_batch_group(d, shared_a ? 0 : a_floats, shared_a ? a_floats : 0)
+                        : d->batch;
     cl_mem af = NULL;
     if (convert) {
         xhal_status_t status =
@@ -224,8 +245,7 @@ static xhal_status_t gemm_fused(xhal_be_stream_t *stream, const xhal_gemm_desc_t
     }
 
     /* Enough row groups that the device has about four work-groups per compute unit. */
-    int64_t panels = ((int64_t)d->n + tn - 1) / tn,
-            row_tiles = (d->m + t->gemm_tm - 1) / t->gemm_tm;
+    int64_t panels = b_panel_count(d, tn), row_tiles = ceil_div(d->m, t->gemm_tm);
     int64_t want = 4 * (int64_t)(device->info.compute_units ? device->info.compute_units : 1);
     int64_t groups = (want + panels * group - 1) / (panels * group);
     if (groups < 1) groups = 1;
@@ -234,13 +254,14 @@ static xhal_status_t gemm_fused(xhal_be_stream_t *stream, const xhal_gemm_desc_t
     groups = (row_tiles + tiles - 1) / tiles;
 
     cl_long rs_a, cs_a, rs_b, cs_b;
-    strides_a(d, &rs_a, &cs_a);
-    strides_bt(d, &rs_b, &cs_b);
+    ocl_gemm_strides_a(d, &rs_a, &cs_a);
+    ocl_gemm_strides_bt(d, &rs_b, &cs_b);
     cl_int m = (cl_int)d->m, n = (cl_int)d->n, k = (cl_int)d->k, cdt = (cl_int)d->c_type;
     cl_long ldc = d->ldc, stride_a = d->stride_a, stride_b = d->stride_b, stride_c = d->stride_c;
-    cl_float alpha = d->alpha, beta = d->beta;
     size_t one[3] = {1, 1, 1};
     size_t panel_bytes = (size_t)d->k * (size_t)tn * sizeof(float);
+    cl_int plain = 0; /* gemm_copy_a's `split`: rows in order */
+    int quantized = d->b_quant != XHAL_QUANT_NONE;
 
     for (int64_t b0 = 0; b0 < d->batch; b0 += group) {
         int64_t count = d->batch - b0 < group ? d->batch - b0 : group;
@@ -253,7 +274,7 @@ static xhal_status_t gemm_fused(xhal_be_stream_t *stream, const xhal_gemm_desc_t
                 xhal_status_t status =
                     OCL_LAUNCH(stream, OCL_GEMM_COPY_A, d->a_type, 2, global, NULL, OCL_ARG(a->mem),
                                OCL_ARG(a_offset), OCL_ARG(rs_a), OCL_ARG(cs_a), OCL_ARG(stride_a),
-                               OCL_ARG(m), OCL_ARG(k), OCL_ARG(af));
+                               OCL_ARG(m), OCL_ARG(k), OCL_ARG(af), OCL_ARG(plain));
                 if (status != XHAL_OK) return status;
             }
             a_mem = af;
@@ -262,15 +283,20 @@ static xhal_status_t gemm_fused(xhal_be_stream_t *stream, const xhal_gemm_desc_t
             a_cs = 1;
             a_batch = shared_a ? 0 : (cl_long)a_floats;
         }
-        cl_long b_offset = (cl_long)(d->b_offset / ocl_dtype_size(d->b_type)) + b0 * stride_b;
+        cl_long b_offset = g->b_first + (quantized ? 0 : b0 * stride_b);
         cl_long c_offset = (cl_long)(d->c_offset / ocl_dtype_size(d->c_type)) + b0 * stride_c;
         size_t global[3] = {(size_t)panels, (size_t)groups, (size_t)count};
-        xhal_status_t status = OCL_LAUNCH(
-            stream, OCL_GEMM_FUSED, d->b_type, 3, global, one, OCL_ARG(a_mem), OCL_ARG(a_offset),
-            OCL_ARG(a_rs), OCL_ARG(a_cs), OCL_ARG(a_batch), OCL_ARG(b->mem), OCL_ARG(b_offset),
-            OCL_ARG(rs_b), OCL_ARG(cs_b), OCL_ARG(stride_b), OCL_ARG(c->mem), OCL_ARG(c_offset),
-            OCL_ARG(ldc), OCL_ARG(stride_c), OCL_ARG(m), OCL_ARG(n), OCL_ARG(k), OCL_ARG(tiles),
-            OCL_ARG(alpha), OCL_ARG(beta), OCL_ARG(cdt), OCL_LOCAL(panel_bytes));
+#define FUSED_ARGS                                                                                 \
+    OCL_ARG(a_mem), OCL_ARG(a_offset), OCL_ARG(a_rs), OCL_ARG(a_cs), OCL_ARG(a_batch),             \
+        OCL_ARG(b->mem), OCL_ARG(b_offset), OCL_ARG(rs_b), OCL_ARG(cs_b), OCL_ARG(stride_b),       \
+        OCL_ARG(c->mem), OCL_ARG(c_offset), OCL_ARG(ldc), OCL_ARG(stride_c), OCL_ARG(m),           \
+        OCL_ARG(n), OCL_ARG(k), OCL_ARG(tiles), OCL_ARG(cdt), OCL_LOCAL(panel_bytes)
+        xhal_status_t status =
+            quantized ? OCL_LAUNCH(stream, OCL_QFUSED, g->variant, 3, global, one, FUSED_ARGS,
+                                   OCL_QPARAM_ARGS(*g), OCL_EPILOGUE_ARGS(*g))
+                      : OCL_LAUNCH(stream, OCL_GEMM_FUSED, g->variant, 3, global, one, FUSED_ARGS,
+                                   OCL_EPILOGUE_ARGS(*g));
+#undef FUSED_ARGS
         if (status != XHAL_OK) return status;
     }
     return XHAL_OK;
@@ -278,8 +304,9 @@ static xhal_status_t gemm_fused(xhal_be_stream_t *stream, const xhal_gemm_desc_t
 
 xhal_status_t ocl_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc,
                        const xhal_be_gemm_buffers_t *buffers) {
-    xhal_be_buffer_t *a = buffers->a, *b = buffers->b, *c = buffers->c;
-    if (desc->m <= stream->device->tuning.gemv_max_m) return gemm_gemv(stream, desc, a, b, c);
-    if (fused_fits(stream->device, desc)) return gemm_fused(stream, desc, a, b, c);
-    return gemm_tiled(stream, desc, a, b, c);
+    ocl_gemm_args_t g;
+    gemm_args(desc, buffers, &g);
+    if (ocl_gemm_gemv_runs(stream->device, desc)) return ocl_gemm_gemv(stream, desc, buffers, &g);
+    if (fused_fits(stream->device, desc)) return gemm_fused(stream, desc, buffers, &g);
+    return gemm_tiled(stream, desc, buffers, &g);
 }

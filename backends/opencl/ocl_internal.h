@@ -11,11 +11,12 @@
  *   ocl_memory.c     buffers (cl_mem)
  *   ocl_stream.c     streams (in-order command queues with profiling), copies, fill, scratch
  *   ocl_event.c      events (markers), waits across streams, elapsed time
- *   ocl_tuning.c     kernels/tuning/opencl.ini (libiniparser): the parameters of a device
+ *   ocl_tuning.c     kernels/tuning/opencl.ini (backends/common/xc_tuning.c): a device's parameters
  *   ocl_program.c    building the embedded kernels per device, and the binary cache on disk
  *   ocl_kernel.c     kernels per stream, argument setting and launches
  *   ocl_gemm.c       GEMM: packing + tile kernel, or the GEMV path for small m
  *   ocl_attention.c  attention: prefill (pack + blocked kernel) or decode (split-KV + combine)
+ *   ocl_attention_merge.c  merging two partial attention outputs by their LSEs
  * The kernels themselves are the .cl files of kernels/opencl/, embedded at build time
  * (ocl_sources.c).
  */
@@ -35,6 +36,8 @@
 #include <stdint.h>
 
 #include "xhal/xhal_backend.h"
+
+#include "xc_scratch.h"
 
 /* ---- ocl_loader.c: the OpenCL entry points, loaded with dlsym ---- */
 
@@ -131,22 +134,52 @@ typedef struct ocl_tuning {
 } ocl_tuning_t;
 
 /*
- * Fills *out with the parameters for a device: the first section of the tuning file whose
- * `match` substrings and `type` fit the device, falling back to [default], then to the values
- * compiled in. `identity` is what `match` is searched in (name, vendor, platform, version).
+ * Fills *out with the parameters for a device named `name`: [default] of the tuning file, then
+ * the first section whose `match` substrings and `type` fit the device, then one named like it
+ * (backends/common/xc_tuning.h), over the values compiled in. `identity` is what `match` is
+ * searched in (name, vendor, platform, version, driver).
  */
-void ocl_tuning_load(const xhal_host_api_t *host, const char *identity, cl_device_type type,
-                     ocl_tuning_t *out);
+void ocl_tuning_load(const xhal_host_api_t *host, const char *name, const char *identity,
+                     cl_device_type type, ocl_tuning_t *out);
+
+/* Fills *out with the values compiled in (what a key no file sets gets). */
+void ocl_tuning_defaults(ocl_tuning_t *out);
+
+/* ---- ocl_limits.c: a tuning checked against its device ---- */
+
+/* What a device allows a kernel configuration. */
+typedef struct ocl_limits {
+    uint64_t local_memory; /* CL_DEVICE_LOCAL_MEM_SIZE */
+    size_t max_work_group; /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    size_t max_item[3];    /* CL_DEVICE_MAX_WORK_ITEM_SIZES */
+} ocl_limits_t;
+
+/* Bytes of local memory the GEMM tile kernel declares with this tuning (0 with gemm_local 0). */
+uint64_t ocl_gemm_local_bytes(const ocl_tuning_t *t);
+
+/* 1 when every kernel configuration of `t` fits `limits`; else 0 and the first that does not,
+ * with the limit it exceeds, in why[size]. */
+int ocl_tuning_fits(const ocl_tuning_t *t, const ocl_limits_t *limits, char *why, size_t size);
+
+/* Makes `t` fit: a configuration that does not is refused with a warning naming it and the
+ * limit, and falls back to the compiled-in defaults, else to gemm_local 0. */
+void ocl_tuning_fit(const xhal_host_api_t *host, const char *device_name,
+                    const ocl_limits_t *limits, ocl_tuning_t *t);
 
 /* ---- Programs and kernels ---- */
 
 typedef enum ocl_program_id {
     OCL_PROGRAM_GEMM,
     OCL_PROGRAM_ATTENTION,
+    OCL_PROGRAM_ATTENTION_MERGE,
     OCL_PROGRAM_COUNT,
 } ocl_program_id_t;
 
-/* Kernel families; each has one kernel per dtype, named "<family>_<dtype>" ("gemm_tile_f16"). */
+/*
+ * Kernel families; each has one kernel per dtype, named "<family>_<dtype>" ("gemm_tile_f16"),
+ * or, for the quantized-B families (OCL_Q*), one per format: "<family>_<format>"
+ * ("qgemv_t_int4"), the variant being the xhal_quant_t less 1.
+ */
 typedef enum ocl_family {
     OCL_GEMM_PACK_A,
     OCL_GEMM_PACK_B,
@@ -155,12 +188,22 @@ typedef enum ocl_family {
     OCL_GEMM_FUSED,
     OCL_GEMV_N,
     OCL_GEMV_T,
+    OCL_GEMV_NG, /* gated GEMV */
+    OCL_GEMV_TG,
+    OCL_QPACK_B,
+    OCL_QFUSED,
+    OCL_QGEMV_T,
+    OCL_QGEMV_TG,
     OCL_ATTN_PACK_KV,
     OCL_ATTN_PREFILL,
     OCL_ATTN_DECODE,
     OCL_ATTN_COMBINE,
+    OCL_ATTN_MERGE,
     OCL_FAMILY_COUNT,
 } ocl_family_t;
+
+/* Kernels per family: the dtypes, or the quantized formats. */
+#define OCL_VARIANTS 4
 
 /* ---- Objects behind the handles ---- */
 
@@ -187,11 +230,13 @@ struct xhal_be_device {
     /* "name | vendor | platform | device version | driver": tuning match and cache key. */
     char identity[1024];
     ocl_tuning_t tuning;
-    int host_unified;      /* CL_DEVICE_HOST_UNIFIED_MEMORY: pinned memory is host memory */
-    uint64_t max_alloc;    /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
-    uint64_t local_memory; /* CL_DEVICE_LOCAL_MEM_SIZE */
-    size_t max_work_group; /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
-    pthread_mutex_t lock;  /* protects programs: built on first use by any stream */
+    char build_options[256]; /* XHAL_OPENCL_BUILD_OPTIONS, appended to every program's options */
+    int profile;             /* XHAL_OPENCL_PROFILE=1 with XHAL_LOG=info: time every launch */
+    int host_unified;        /* CL_DEVICE_HOST_UNIFIED_MEMORY: pinned memory is host memory */
+    uint64_t max_alloc;      /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
+    uint64_t local_memory;   /* CL_DEVICE_LOCAL_MEM_SIZE */
+    size_t max_work_group;   /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    pthread_mutex_t lock;    /* protects programs: built on first use by any stream */
     cl_program programs[OCL_PROGRAM_COUNT];
 };
 
@@ -209,11 +254,10 @@ struct xhal_be_stream {
     xhal_be_device_t *device;
     cl_command_queue queue;
     /* Kernels are per stream: clSetKernelArg on a kernel shared by two threads would race. */
-    cl_kernel kernels[OCL_FAMILY_COUNT][XHAL_DTYPE_COUNT];
+    cl_kernel kernels[OCL_FAMILY_COUNT][OCL_VARIANTS];
     /* Packed operands and partial results of the ops, grown on demand. The queue is in order
      * and one stream is used by one thread at a time, so these serve every op in turn. */
-    cl_mem scratch[OCL_SCRATCH_SLOTS];
-    uint64_t scratch_size[OCL_SCRATCH_SLOTS];
+    xc_scratch_t scratch[OCL_SCRATCH_SLOTS]; /* backends/common/xc_scratch.h */
 };
 
 /* ---- Entries of the table, by file ---- */
@@ -256,6 +300,10 @@ xhal_status_t ocl_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc,
 xhal_status_t ocl_attention_supports(xhal_be_device_t *device, const xhal_attention_desc_t *desc);
 xhal_status_t ocl_attention(xhal_be_stream_t *stream, const xhal_attention_desc_t *desc,
                             const xhal_be_attention_buffers_t *buffers);
+xhal_status_t ocl_attention_merge_supports(xhal_be_device_t *device,
+                                           const xhal_attention_merge_desc_t *desc);
+xhal_status_t ocl_attention_merge(xhal_be_stream_t *stream, const xhal_attention_merge_desc_t *desc,
+                                  const xhal_be_merge_buffers_t *buffers);
 
 /* ---- ocl_device.c helpers ---- */
 
@@ -274,8 +322,10 @@ xhal_status_t ocl_program_get(xhal_be_device_t *device, ocl_program_id_t id,
                               cl_program *out_program);
 void ocl_programs_release(xhal_be_device_t *device);
 
-/* The -D options of program `id` from the device's tuning (for the build and the cache key). */
-void ocl_program_options(const ocl_tuning_t *tuning, ocl_program_id_t id, char *out, size_t size);
+/* The -D options of program `id` from the device's tuning, then `extra` (may be ""): for the
+ * build and the cache key. */
+void ocl_program_options(const ocl_tuning_t *tuning, const char *extra, ocl_program_id_t id,
+                         char *out, size_t size);
 
 /* ---- ocl_kernel.c ---- */
 
@@ -290,12 +340,13 @@ typedef struct ocl_arg {
 #define OCL_LOCAL(bytes) ((ocl_arg_t){(bytes), NULL})
 
 /*
- * Enqueues kernel <family>_<dtype> of the stream on `dims` dimensions with the given global
+ * Enqueues kernel <family>_<variant> of the stream on `dims` dimensions with the given global
  * size and local size (NULL: one work-item per group where the tuning sets one_item_groups,
- * else the runtime's choice). Creates the kernel (and the program) on first use. The arguments
- * are copied by the runtime at the call.
+ * else the runtime's choice); `variant` is an xhal_dtype_t, or a quantized format less 1 for
+ * the OCL_Q* families. Creates the kernel (and the program) on first use. The arguments are
+ * copied by the runtime at the call.
  */
-xhal_status_t ocl_launch(xhal_be_stream_t *stream, ocl_family_t family, xhal_dtype_t dtype,
+xhal_status_t ocl_launch(xhal_be_stream_t *stream, ocl_family_t family, int variant,
                          const ocl_arg_t *args, size_t arg_count, cl_uint dims,
                          const size_t *global, const size_t *local);
 #define OCL_LAUNCH(stream, family, dtype, dims, global, local, ...)                                \
@@ -313,8 +364,11 @@ xhal_status_t ocl_stream_scratch(xhal_be_stream_t *stream, int slot, uint64_t si
 /* ---- ocl_sources.c (generated from kernels/opencl/ and kernels/tuning/ at build time) ---- */
 
 extern const char ocl_source_common[];
+extern const char ocl_source_gemm_epilogue[];
 extern const char ocl_source_gemm[];
+extern const char ocl_source_qgemm[];
 extern const char ocl_source_attention[];
+extern const char ocl_source_attention_merge[];
 extern const char ocl_tuning_builtin[];
 
 /* ---- small helpers ---- */

@@ -8,14 +8,15 @@
  * register exit handlers, and unloading them under their own threads crashes. dlopen keeps its
  * own count, so a second xhal_init() after xhal_shutdown() finds the same handle.
  *
- * XHAL_OPENCL_LIBRARY names another loader (a path or a soname) to use instead.
+ * XHAL_OPENCL_LIBRARY names another loader (a path or a soname) to use instead. The table of
+ * entry points is filled by backends/common/xc_dlib.c, as the CUDA backend's is.
  */
-#include <dlfcn.h>
 #include <pthread.h>
-#include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "ocl_internal.h"
+#include "xc_dlib.h"
 
 ocl_api_t ocl;
 
@@ -25,55 +26,32 @@ static void *library;
 /* The names the loader goes by: the versioned one is what a runtime package installs. */
 static const char *const library_names[] = {"libOpenCL.so.1", "libOpenCL.so"};
 
+static const xc_symbol_t symbols[] = {
+#define OCL_SYMBOL(name) {#name, offsetof(ocl_api_t, name)},
+    OCL_ENTRY_POINTS(OCL_SYMBOL)
+#undef OCL_SYMBOL
+};
+
 xhal_status_t ocl_load_library(const xhal_host_api_t *host) {
     xhal_status_t status = XHAL_OK;
     pthread_mutex_lock(&load_lock);
-    if (library) goto done;
-
-    const char *chosen = getenv("XHAL_OPENCL_LIBRARY");
-    const char *const *names = library_names;
-    size_t count = sizeof(library_names) / sizeof(library_names[0]);
-    if (chosen && *chosen) {
-        names = &chosen;
-        count = 1;
-    }
-    char first_error[256] = "";
-    for (size_t i = 0; i < count && !library; i++) {
-        dlerror();
-        library = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-        const char *why = dlerror();
-        if (!library && i == 0) ocl_copy_string(first_error, sizeof(first_error), why ? why : "");
-    }
     if (!library) {
-        status = host->set_error(XHAL_UNAVAILABLE,
-                                 "the OpenCL ICD loader %s was not found (%s): install it (Debian: "
-                                 "ocl-icd-libopencl1) and a driver such as pocl-opencl-icd",
-                                 names[0], first_error);
-        goto done;
+        const char *chosen = xhal_host_option(host, "XHAL_OPENCL_LIBRARY");
+        xc_dlib_spec_t spec = {
+            .what = "the OpenCL ICD loader",
+            .names = chosen ? &chosen : library_names,
+            .name_count = chosen ? 1 : sizeof(library_names) / sizeof(library_names[0]),
+            .symbols = symbols,
+            .symbol_count = sizeof(symbols) / sizeof(symbols[0]),
+            .install_hint = "install it (Debian: ocl-icd-libopencl1) and a driver such as "
+                            "pocl-opencl-icd",
+            .old_hint = "every OpenCL 1.2 loader has it",
+        };
+        ocl_api_t api;
+        memset(&api, 0, sizeof(api));
+        status = xc_dlib_open(host, &spec, &api, &library);
+        if (status == XHAL_OK) ocl = api;
     }
-
-    ocl_api_t api;
-    memset(&api, 0, sizeof(api));
-    /* POSIX guarantees that a data pointer from dlsym converts to a function pointer. */
-#define OCL_RESOLVE(name)                                                                          \
-    {                                                                                              \
-        void *symbol = dlsym(library, #name);                                                      \
-        if (!symbol) {                                                                             \
-            status = host->set_error(XHAL_UNAVAILABLE,                                             \
-                                     "the OpenCL ICD loader %s lacks " #name                       \
-                                     ", which every OpenCL 1.2 loader has",                        \
-                                     names[0]);                                                    \
-            dlclose(library);                                                                      \
-            library = NULL;                                                                        \
-            goto done;                                                                             \
-        }                                                                                          \
-        memcpy(&api.name, &symbol, sizeof(api.name));                                              \
-    }
-    OCL_ENTRY_POINTS(OCL_RESOLVE)
-#undef OCL_RESOLVE
-    ocl = api;
-
-done:
     pthread_mutex_unlock(&load_lock);
     return status;
 }

@@ -10,6 +10,27 @@
 
 #include "ocl_internal.h"
 
+/* Scratch buffers (backends/common/xc_scratch.h) over clCreateBuffer. Releasing needs no wait:
+ * OpenCL frees a released memory object only once the commands using it have finished. */
+static xhal_status_t scratch_alloc(void *context, uint64_t bytes, uint64_t *out) {
+    xhal_be_stream_t *stream = context;
+    cl_int err = CL_SUCCESS;
+    cl_mem mem =
+        ocl.clCreateBuffer(stream->device->context, CL_MEM_READ_WRITE, (size_t)bytes, NULL, &err);
+    if (!mem || err != CL_SUCCESS)
+        return ocl_fail(stream->device->host, err, "clCreateBuffer", "%llu bytes of scratch on %s",
+                        (unsigned long long)bytes, stream->device->info.name);
+    *out = (uint64_t)(uintptr_t)mem;
+    return XHAL_OK;
+}
+
+static void scratch_release(void *context, uint64_t handle) {
+    (void)context;
+    ocl.clReleaseMemObject((cl_mem)(uintptr_t)handle);
+}
+
+static const xc_scratch_ops_t scratch_ops = {scratch_alloc, NULL, scratch_release};
+
 xhal_status_t ocl_stream_create(xhal_be_device_t *device, xhal_be_stream_t **out_stream) {
     const xhal_host_api_t *host = device->host;
     xhal_be_stream_t *stream = calloc(1, sizeof(*stream));
@@ -37,7 +58,7 @@ void ocl_stream_destroy(xhal_be_stream_t *stream) {
                                   ocl_error_name(err));
     ocl_kernels_release(stream);
     for (int i = 0; i < OCL_SCRATCH_SLOTS; i++)
-        if (stream->scratch[i]) ocl.clReleaseMemObject(stream->scratch[i]);
+        xc_scratch_free(&stream->scratch[i], &scratch_ops, stream);
     ocl.clReleaseCommandQueue(stream->queue);
     free(stream);
 }
@@ -51,32 +72,13 @@ xhal_status_t ocl_stream_synchronize(xhal_be_stream_t *stream) {
 }
 
 xhal_status_t ocl_stream_scratch(xhal_be_stream_t *stream, int slot, uint64_t size, cl_mem *out) {
-    if (stream->scratch[slot] && stream->scratch_size[slot] >= size) {
-        *out = stream->scratch[slot];
-        return XHAL_OK;
-    }
     xhal_be_device_t *device = stream->device;
-    /* Grow by half again, so that a run of slightly larger ops does not reallocate each time. */
-    uint64_t grown = size + size / 2;
-    if (grown > device->max_alloc) grown = size;
-    if (size > device->max_alloc)
-        return device->host->set_error(
-            XHAL_OUT_OF_MEMORY,
-            "opencl: the op needs %llu bytes of scratch, more than %s allows in one allocation "
-            "(%llu)",
-            (unsigned long long)size, device->info.name, (unsigned long long)device->max_alloc);
-    cl_int err = CL_SUCCESS;
-    cl_mem mem = ocl.clCreateBuffer(device->context, CL_MEM_READ_WRITE, (size_t)grown, NULL, &err);
-    if (!mem || err != CL_SUCCESS)
-        return ocl_fail(device->host, err, "clCreateBuffer", "%llu bytes of scratch on %s",
-                        (unsigned long long)grown, device->info.name);
-    /* Commands already queued keep the old buffer alive: OpenCL frees a released memory object
-     * only once the commands using it have finished. */
-    if (stream->scratch[slot]) ocl.clReleaseMemObject(stream->scratch[slot]);
-    stream->scratch[slot] = mem;
-    stream->scratch_size[slot] = grown;
-    *out = mem;
-    return XHAL_OK;
+    uint64_t handle = 0;
+    xhal_status_t status =
+        xc_scratch_get(&stream->scratch[slot], size, device->max_alloc, &scratch_ops, stream,
+                       device->host, device->info.name, &handle);
+    *out = (cl_mem)(uintptr_t)handle;
+    return status;
 }
 
 /* ---- Copies and fill ---- */

@@ -18,13 +18,22 @@ XHAL_INTERNAL_API xhal_status_t xhal_set_error(xhal_status_t status, const char 
 XHAL_INTERNAL_API void xhal_log(xhal_log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 XHAL_INTERNAL_API int xhal_log_enabled(xhal_log_level_t level);
-/* Reads XHAL_LOG again (at init). */
+/* Applies the XHAL_LOG option (at init, after xhal_options_load). */
 XHAL_INTERNAL_API void xhal_log_configure(void);
 /* snprintf that truncates silently: for names and reasons cut to their fixed-size fields. */
 XHAL_INTERNAL_API void xhal_format(char *out, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The services table lent to backends. */
 XHAL_INTERNAL_API const xhal_host_api_t *xhal_host_api(void);
+
+/* ---- Options (options.c): the environment as xhal_init found it ---- */
+
+/* Captures the XHAL_* variables (and the few others the library reads); at init. */
+XHAL_INTERNAL_API xhal_status_t xhal_options_load(void);
+/* Forgets them; at shutdown. */
+XHAL_INTERNAL_API void xhal_options_clear(void);
+/* The value `name` had at init, or NULL when unset or empty. Lives until shutdown. */
+XHAL_INTERNAL_API const char *xhal_option(const char *name);
 
 /* ---- Datasheet peaks (device_peaks.c) ---- */
 
@@ -53,6 +62,7 @@ typedef struct xhal_backend_entry xhal_backend_entry_t;
 struct xhal_device {
     xhal_backend_entry_t *backend;
     const xhal_backend_api_t *api; /* == &backend->api */
+    uint32_t index;                /* the backend's own index: "<backend>:<index>" */
     xhal_be_device_t *impl;
     xhal_device_info_t info; /* read once at open */
     pthread_mutex_t lock;    /* guards objects */
@@ -93,6 +103,18 @@ static inline bool xhal_mul_u64(uint64_t a, uint64_t b, uint64_t *out) {
 }
 static inline bool xhal_add_u64(uint64_t a, uint64_t b, uint64_t *out) {
     return !__builtin_add_overflow(a, b, out);
+}
+
+/*
+ * a * b, or INT64_MAX (INT64_MIN when the signs differ) when that overflows: for strides the
+ * *_desc_init helpers derive from sizes the caller has not had validated yet. A saturated
+ * stride spans more than any buffer, so the op's validation refuses it rather than a wrapped
+ * value slipping through.
+ */
+static inline int64_t xhal_mul_sat_i64(int64_t a, int64_t b) {
+    int64_t product;
+    if (!__builtin_mul_overflow(a, b, &product)) return product;
+    return (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
 }
 
 /* Returns from the calling function when a check fails (its error is already set). */

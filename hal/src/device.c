@@ -26,9 +26,9 @@ static xhal_device_t *device_at(size_t index) {
 xhal_status_t xhal_device_count(size_t *out_count) {
     if (!out_count)
         return xhal_set_error(XHAL_INVALID_ARGUMENT, "xhal_device_count: out_count is NULL");
-    xhal_status_t status = xhal_init();
-    if (status != XHAL_OK) return status;
+    CHECK(xhal_registry_acquire());
     *out_count = total_devices();
+    xhal_registry_release();
     return XHAL_OK;
 }
 
@@ -36,15 +36,17 @@ xhal_status_t xhal_device_get(size_t index, xhal_device_t **out_device) {
     if (!out_device)
         return xhal_set_error(XHAL_INVALID_ARGUMENT, "xhal_device_get: out_device is NULL");
     *out_device = NULL;
-    xhal_status_t status = xhal_init();
-    if (status != XHAL_OK) return status;
+    CHECK(xhal_registry_acquire());
+    xhal_status_t status = XHAL_OK;
     xhal_device_t *device = device_at(index);
-    if (!device)
-        return xhal_set_error(XHAL_OUT_OF_RANGE,
-                              "xhal_device_get: index (%zu) >= the device count (%zu)", index,
-                              total_devices());
-    *out_device = device;
-    return XHAL_OK;
+    if (device)
+        *out_device = device;
+    else
+        status = xhal_set_error(XHAL_OUT_OF_RANGE,
+                                "xhal_device_get: index (%zu) >= the device count (%zu)", index,
+                                total_devices());
+    xhal_registry_release();
+    return status;
 }
 
 static int contains_case_insensitive(const char *haystack, const char *needle) {
@@ -118,11 +120,21 @@ static xhal_status_t open_by_spec(const char *spec, const char *origin,
     for (const char *p = selector; *p; p++)
         numeric &= isdigit((unsigned char)*p) != 0;
     if (numeric) {
+        /* The backend's own index, as specs are written: not a position among those that opened. */
         unsigned long index = strtoul(selector, NULL, 10);
-        if (index < entry->device_count) {
-            *out_device = entry->devices[index];
-            return XHAL_OK;
+        for (uint32_t i = 0; i < entry->device_count; i++) {
+            if (entry->devices[i]->index == index) {
+                *out_device = entry->devices[i];
+                return XHAL_OK;
+            }
         }
+        for (uint32_t i = 0; i < entry->failure_count; i++)
+            if (entry->failures[i].index == index)
+                return xhal_set_error(XHAL_UNAVAILABLE,
+                                      "xhal_device_open: %s \"%s\": device %lu of backend %s did "
+                                      "not open: %s",
+                                      origin, spec, index, entry->info.name,
+                                      entry->failures[i].reason);
     } else {
         for (uint32_t i = 0; i < entry->device_count; i++) {
             if (contains_case_insensitive(entry->devices[i]->info.name, selector)) {
@@ -140,12 +152,17 @@ xhal_status_t xhal_device_open(const char *spec, xhal_device_t **out_device) {
     if (!out_device)
         return xhal_set_error(XHAL_INVALID_ARGUMENT, "xhal_device_open: out_device is NULL");
     *out_device = NULL;
-    xhal_status_t status = xhal_init();
-    if (status != XHAL_OK) return status;
-    if (spec && *spec) return open_by_spec(spec, "spec", out_device);
-    const char *env = getenv("XHAL_DEVICE");
-    if (env && *env) return open_by_spec(env, "XHAL_DEVICE", out_device);
-    return default_device(out_device);
+    CHECK(xhal_registry_acquire());
+    xhal_status_t status;
+    const char *env = xhal_option("XHAL_DEVICE");
+    if (spec && *spec)
+        status = open_by_spec(spec, "spec", out_device);
+    else if (env && *env)
+        status = open_by_spec(env, "XHAL_DEVICE", out_device);
+    else
+        status = default_device(out_device);
+    xhal_registry_release();
+    return status;
 }
 
 xhal_status_t xhal_device_info(const xhal_device_t *device, xhal_device_info_t *out_info) {

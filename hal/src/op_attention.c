@@ -4,14 +4,13 @@
 
 #include "op_attention.h"
 
+/* Products saturate (xhal_mul_sat_i64): sizes are validated by the op, not here. */
 void xhal_attention_contiguous(xhal_attention_strides_t *s, xhal_layout_t layout, int64_t heads,
                                int64_t seq, int64_t dim) {
-    if (layout == XHAL_LAYOUT_BHSD) {
-        *s = (xhal_attention_strides_t){.batch = heads * seq * dim, .head = seq * dim, .seq = dim};
-    } else {
-        *s =
-            (xhal_attention_strides_t){.batch = seq * heads * dim, .head = dim, .seq = heads * dim};
-    }
+    int64_t row = layout == XHAL_LAYOUT_BHSD ? dim : xhal_mul_sat_i64(heads, dim);
+    int64_t plane = layout == XHAL_LAYOUT_BHSD ? xhal_mul_sat_i64(seq, dim) : dim;
+    int64_t batch = xhal_mul_sat_i64(xhal_mul_sat_i64(heads, seq), dim);
+    *s = (xhal_attention_strides_t){.batch = batch, .head = plane, .seq = row};
 }
 
 void xhal_attention_desc_init(xhal_attention_desc_t *out_desc, int64_t batch, int64_t heads_q,

@@ -5,22 +5,15 @@
  * entry while an engine is being written. It costs a synchronize of the stream and a copy of
  * the buffers to the host, so it is off by default.
  */
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "op_attention.h"
 
-/* XHAL_VALIDATE, read once per process. One lookup, to move into the configuration module. */
+/* XHAL_VALIDATE=1 (read at init with the other options, hal/src/options.c). */
 static int validate_env(void) {
-    static atomic_int cached = -1;
-    int value = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (value < 0) {
-        const char *env = getenv("XHAL_VALIDATE");
-        value = env && *env && strcmp(env, "0") != 0;
-        atomic_store_explicit(&cached, value, memory_order_relaxed);
-    }
-    return value;
+    const char *value = xhal_option("XHAL_VALIDATE");
+    return value && strcmp(value, "0") != 0;
 }
 
 /* The index buffers copied to the host; NULL where the descriptor has none. */

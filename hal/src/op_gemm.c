@@ -20,9 +20,9 @@ void xhal_gemm_desc_init(xhal_gemm_desc_t *out_desc, int64_t m, int64_t n, int64
         .ldb = n,
         .ldc = n,
         .batch = 1,
-        .stride_a = m * k,
-        .stride_b = k * n,
-        .stride_c = m * n,
+        .stride_a = xhal_mul_sat_i64(m, k),
+        .stride_b = xhal_mul_sat_i64(k, n),
+        .stride_c = xhal_mul_sat_i64(m, n),
         .alpha = 1.0f,
         .beta = 0.0f,
     };

@@ -4,6 +4,8 @@
  * (status + sentence) and stops only this backend.
  */
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +54,7 @@ static xhal_status_t open_device(xhal_backend_entry_t *entry, uint32_t index,
     if (!device) return xhal_set_error(XHAL_OUT_OF_MEMORY, "out of host memory for a device");
     device->backend = entry;
     device->api = &entry->api;
+    device->index = index;
     device->objects.next = device->objects.prev = &device->objects;
     xhal_status_t status = entry->api.device_open(entry->state, index, &device->impl);
     if (status == XHAL_OK) {
@@ -111,6 +114,16 @@ void xhal_registry_adopt(xhal_backend_entry_t *entry, const xhal_backend_api_t *
 
     xhal_set_error(XHAL_OK, "%s", "");
     xhal_status_t status = entry->api.init(xhal_host_api(), &entry->state);
+    if (!strcmp(xhal_status_name(status), "XHAL_UNKNOWN_STATUS")) {
+        /* Whatever the init did, a status the header does not define cannot be passed on. */
+        xhal_format(reason, sizeof reason,
+                    "its init returned %d, which is no xhal_status_t (a bug in the plugin)",
+                    (int)status);
+        if (entry->state) entry->api.shutdown(entry->state);
+        entry->state = NULL;
+        fail(entry, XHAL_INTERNAL, reason);
+        return;
+    }
     if (status != XHAL_OK) {
         entry->state = NULL;
         const char *why = *xhal_last_error() ? xhal_last_error() : "its init failed";
@@ -119,7 +132,12 @@ void xhal_registry_adopt(xhal_backend_entry_t *entry, const xhal_backend_api_t *
     }
     uint32_t count = entry->api.device_count(entry->state);
     entry->devices = count ? calloc(count, sizeof *entry->devices) : NULL;
-    if (count && !entry->devices) {
+    entry->failures = count ? calloc(count, sizeof *entry->failures) : NULL;
+    if (count && (!entry->devices || !entry->failures)) {
+        free(entry->devices);
+        free(entry->failures);
+        entry->devices = NULL;
+        entry->failures = NULL;
         entry->api.shutdown(entry->state);
         entry->state = NULL;
         fail(entry, XHAL_OUT_OF_MEMORY, "out of host memory for its device list");
@@ -133,6 +151,10 @@ void xhal_registry_adopt(xhal_backend_entry_t *entry, const xhal_backend_api_t *
                      xhal_last_error());
             xhal_format(entry->info.reason, sizeof entry->info.reason, "device %u did not open: %s",
                         i, xhal_last_error());
+            xhal_device_failure_t *failure = &entry->failures[entry->failure_count++];
+            failure->index = i;
+            xhal_format(failure->reason, sizeof failure->reason, "%s",
+                        *xhal_last_error() ? xhal_last_error() : "its device_open failed");
             continue;
         }
         entry->devices[entry->device_count++] = device;
@@ -145,6 +167,31 @@ void xhal_registry_adopt(xhal_backend_entry_t *entry, const xhal_backend_api_t *
                     "loaded, but it found no device");
     xhal_log(XHAL_LOG_INFO, "backend %s loaded from %s with %u device(s)", entry->info.name,
              entry->info.path, entry->device_count);
+}
+
+/*
+ * NULL when `symbol` is a function (ELF type FUNC or GNU_IFUNC), else what it is: "a data
+ * object", "a symbol of ELF type N", or "a symbol the dynamic linker cannot describe".
+ */
+static const char *symbol_kind(void *symbol) {
+    Dl_info where;
+    void *extra = NULL;
+    if (!dladdr1(symbol, &where, &extra, RTLD_DL_SYMENT) || !extra)
+        return "a symbol the dynamic linker cannot describe";
+    const ElfW(Sym) *elf = extra;
+    /* ELF32_ST_TYPE and ELF64_ST_TYPE are the same: the low 4 bits of st_info. */
+    switch (ELF64_ST_TYPE(elf->st_info)) {
+    case STT_FUNC:
+    case STT_GNU_IFUNC:
+        return NULL;
+    case STT_OBJECT:
+    case STT_COMMON:
+    case STT_TLS:
+        return "a data object";
+    default:
+        break;
+    }
+    return "not a function symbol";
 }
 
 void xhal_registry_load_plugin(xhal_backend_entry_t *entry) {
@@ -163,6 +210,14 @@ void xhal_registry_load_plugin(xhal_backend_entry_t *entry) {
         xhal_format(reason, sizeof reason, "it does not export the entry point %s",
                     XHAL_BACKEND_ENTRY_NAME);
         fail(entry, XHAL_UNAVAILABLE, reason);
+        return;
+    }
+    /* Calling a data object of that name would jump into data: the symbol must be code. */
+    const char *kind = symbol_kind(symbol);
+    if (kind) {
+        xhal_format(reason, sizeof reason, "its %s is %s, not a function", XHAL_BACKEND_ENTRY_NAME,
+                    kind);
+        fail(entry, XHAL_UNSUPPORTED, reason);
         return;
     }
     xhal_backend_entry_fn entry_fn;
@@ -191,6 +246,9 @@ void xhal_registry_unload(xhal_backend_entry_t *entry) {
     free(entry->devices);
     entry->devices = NULL;
     entry->device_count = 0;
+    free(entry->failures);
+    entry->failures = NULL;
+    entry->failure_count = 0;
     if (entry->state) entry->api.shutdown(entry->state);
     entry->state = NULL;
     if (entry->library) dlclose(entry->library);

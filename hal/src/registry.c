@@ -68,26 +68,58 @@ static int allowed_by_filter(const char *filter, const char *name) {
     return 0;
 }
 
-static void append_dir(char dirs[][PATH_MAX], size_t *count, size_t max, const char *dir) {
-    if (!dir || !*dir || *count == max) return;
+/* The folders searched for plugins, in priority order: a growing list of strdup'ed paths. */
+typedef struct dir_list {
+    char **dirs;
+    size_t count, capacity;
+    bool failed; /* out of memory: some folder is missing from the list */
+} dir_list_t;
+
+static void append_dir(dir_list_t *list, const char *dir) {
+    if (!dir || !*dir) return;
     char resolved[PATH_MAX];
     const char *use = realpath(dir, resolved) ? resolved : dir;
-    for (size_t i = 0; i < *count; i++)
-        if (!strcmp(dirs[i], use)) return;
-    xhal_format(dirs[(*count)++], PATH_MAX, "%s", use);
+    for (size_t i = 0; i < list->count; i++)
+        if (!strcmp(list->dirs[i], use)) return;
+    if (list->count == list->capacity) {
+        size_t capacity = list->capacity ? list->capacity * 2 : 8;
+        char **grown = realloc(list->dirs, capacity * sizeof *grown);
+        if (!grown) {
+            list->failed = true;
+            return;
+        }
+        list->dirs = grown;
+        list->capacity = capacity;
+    }
+    char *copy = strdup(use);
+    if (copy)
+        list->dirs[list->count++] = copy;
+    else
+        list->failed = true;
 }
 
-/* The folders searched for plugins, in priority order. */
-static size_t plugin_dirs(char dirs[][PATH_MAX], size_t max) {
-    size_t count = 0;
-    const char *env = getenv("XHAL_BACKEND_PATH");
+static void free_dirs(dir_list_t *list) {
+    for (size_t i = 0; i < list->count; i++)
+        free(list->dirs[i]);
+    free(list->dirs);
+}
+
+/*
+ * The folders searched for plugins, in priority order: every folder of XHAL_BACKEND_PATH, then
+ * the install's, then the executable's. No fixed number of them: a long XHAL_BACKEND_PATH must
+ * not push the install's folder out of the search.
+ */
+static void plugin_dirs(dir_list_t *list) {
+    const char *env = xhal_option("XHAL_BACKEND_PATH");
     if (env && *env) {
         char *copy = strdup(env);
         if (copy) {
             char *save = NULL;
             for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save))
-                append_dir(dirs, &count, max, dir);
+                append_dir(list, dir);
             free(copy);
+        } else {
+            list->failed = true;
         }
     }
     /* The install's lib/xhal/: beside libxhal.so itself, wherever it was installed or built. */
@@ -97,18 +129,20 @@ static size_t plugin_dirs(char dirs[][PATH_MAX], size_t max) {
         xhal_format(path, sizeof path, "%s", self.dli_fname);
         char dir[PATH_MAX];
         xhal_format(dir, sizeof dir, "%s/xhal", dirname(path));
-        append_dir(dirs, &count, max, dir);
+        append_dir(list, dir);
     }
 #ifdef XHAL_INSTALL_PLUGIN_DIR
-    append_dir(dirs, &count, max, XHAL_INSTALL_PLUGIN_DIR);
+    append_dir(list, XHAL_INSTALL_PLUGIN_DIR);
 #endif
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = '\0';
-        append_dir(dirs, &count, max, dirname(exe));
+        append_dir(list, dirname(exe));
     }
-    return count;
+    if (list->failed)
+        xhal_log(XHAL_LOG_WARN, "out of host memory listing the plugin folders: some were not "
+                                "searched");
 }
 
 static int plugin_name(const char *file, char *out_name, size_t size) {
@@ -175,7 +209,7 @@ static void scan_dir(const char *dir, const char *filter) {
 }
 
 static xhal_status_t registry_load(void) {
-    const char *filter = getenv("XHAL_BACKENDS");
+    const char *filter = xhal_option("XHAL_BACKENDS");
     xhal_backend_entry_t *cpu = add_entry("cpu", "(built in)");
     if (!cpu) return xhal_set_error(XHAL_OUT_OF_MEMORY, "xhal_init: out of host memory");
     if (allowed_by_filter(filter, "cpu")) {
@@ -189,16 +223,17 @@ static xhal_status_t registry_load(void) {
         if (!add_entry(known_plugins[i], ""))
             return xhal_set_error(XHAL_OUT_OF_MEMORY, "xhal_init: out of host memory");
 
-    char dirs[8][PATH_MAX];
-    size_t dir_count = plugin_dirs(dirs, 8);
-    for (size_t i = 0; i < dir_count; i++)
-        scan_dir(dirs[i], filter);
+    dir_list_t dirs = {0};
+    plugin_dirs(&dirs);
+    for (size_t i = 0; i < dirs.count; i++)
+        scan_dir(dirs.dirs[i], filter);
 
     char searched[512] = "";
-    for (size_t i = 0; i < dir_count; i++) {
+    for (size_t i = 0; i < dirs.count; i++) {
         size_t used = strlen(searched);
-        xhal_format(searched + used, sizeof searched - used, "%s%s", i ? ", " : "", dirs[i]);
+        xhal_format(searched + used, sizeof searched - used, "%s%s", i ? ", " : "", dirs.dirs[i]);
     }
+    free_dirs(&dirs);
     for (size_t i = 1; i < xhal_registry.count; i++) {
         xhal_backend_entry_t *entry = xhal_registry.entries[i];
         if (!entry->info.path[0]) {
@@ -214,16 +249,27 @@ static xhal_status_t registry_load(void) {
     return XHAL_OK;
 }
 
-xhal_status_t xhal_init(void) {
+xhal_status_t xhal_registry_acquire(void) {
     pthread_mutex_lock(&registry_lock);
     xhal_status_t status = XHAL_OK;
     if (!xhal_registry.initialized) {
+        status = xhal_options_load();
         xhal_log_configure();
-        status = registry_load();
+        if (status == XHAL_OK) status = registry_load();
         xhal_registry.initialized = status == XHAL_OK;
     }
-    pthread_mutex_unlock(&registry_lock);
+    if (status != XHAL_OK) pthread_mutex_unlock(&registry_lock);
     return status;
+}
+
+void xhal_registry_release(void) {
+    pthread_mutex_unlock(&registry_lock);
+}
+
+xhal_status_t xhal_init(void) {
+    CHECK(xhal_registry_acquire());
+    xhal_registry_release();
+    return XHAL_OK;
 }
 
 void xhal_shutdown(void) {
@@ -235,6 +281,7 @@ void xhal_shutdown(void) {
     }
     free(xhal_registry.entries);
     memset(&xhal_registry, 0, sizeof xhal_registry);
+    xhal_options_clear();
     pthread_mutex_unlock(&registry_lock);
 }
 
@@ -253,21 +300,23 @@ uint32_t xhal_version(void) {
 xhal_status_t xhal_backend_count(size_t *out_count) {
     if (!out_count)
         return xhal_set_error(XHAL_INVALID_ARGUMENT, "xhal_backend_count: out_count is NULL");
-    xhal_status_t status = xhal_init();
-    if (status != XHAL_OK) return status;
+    CHECK(xhal_registry_acquire());
     *out_count = xhal_registry.count;
+    xhal_registry_release();
     return XHAL_OK;
 }
 
 xhal_status_t xhal_backend_info(size_t index, xhal_backend_info_t *out_info) {
     if (!out_info)
         return xhal_set_error(XHAL_INVALID_ARGUMENT, "xhal_backend_info: out_info is NULL");
-    xhal_status_t status = xhal_init();
-    if (status != XHAL_OK) return status;
-    if (index >= xhal_registry.count)
-        return xhal_set_error(XHAL_OUT_OF_RANGE,
-                              "xhal_backend_info: index (%zu) >= the backend count (%zu)", index,
-                              xhal_registry.count);
-    *out_info = xhal_registry.entries[index]->info;
-    return XHAL_OK;
+    CHECK(xhal_registry_acquire());
+    xhal_status_t status = XHAL_OK;
+    if (index < xhal_registry.count)
+        *out_info = xhal_registry.entries[index]->info;
+    else
+        status = xhal_set_error(XHAL_OUT_OF_RANGE,
+                                "xhal_backend_info: index (%zu) >= the backend count (%zu)", index,
+                                xhal_registry.count);
+    xhal_registry_release();
+    return status;
 }

@@ -59,7 +59,7 @@ xhal_status_t xhal_set_error(xhal_status_t status, const char *fmt, ...) {
 }
 
 void xhal_log_configure(void) {
-    const char *value = getenv("XHAL_LOG");
+    const char *value = xhal_option("XHAL_LOG");
     log_level = XHAL_LOG_OFF;
     if (!value || !*value) return;
     if (!strcasecmp(value, "debug"))
@@ -122,6 +122,7 @@ const xhal_host_api_t *xhal_host_api(void) {
         .set_error = host_set_error,
         .log = host_log,
         .log_enabled = xhal_log_enabled,
+        .option = xhal_option,
     };
     return &host;
 }

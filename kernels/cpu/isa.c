@@ -1,44 +1,56 @@
 /* Run-time choice of the CPU kernels' instruction set (see isa.h). */
 #include "isa.h"
 
-#include <stdlib.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "attention_ukernel.h"
+#include "host_cpu.h"
 
-static xk_isa_t detect(void) {
-    xk_isa_t best = XK_ISA_GENERIC;
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+/* What the processor has, asked once (backends/common/host_cpu.c: CPUID and XGETBV). */
+static pthread_once_t detect_once = PTHREAD_ONCE_INIT;
+static xk_isa_t best = XK_ISA_GENERIC;
+static int bf16_dot;
+
+/* The most a user allows (XHAL_CPU_ISA, set by the CPU backend at init); any thread may read. */
+static atomic_int limit = XK_ISA_AVX512;
+
+static void detect(void) {
+    host_cpu_features_t f;
+    host_cpu_detect(&f);
+    if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq)
         best = XK_ISA_AVX512;
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    else if (f.avx2 && f.fma && f.f16c)
         best = XK_ISA_AVX2;
-#endif
-    const char *wanted = getenv("XHAL_CPU_ISA");
-    xk_isa_t cap = XK_ISA_AVX512;
-    if (wanted && !strcmp(wanted, "generic"))
-        cap = XK_ISA_GENERIC;
-    else if (wanted && !strcmp(wanted, "avx2"))
-        cap = XK_ISA_AVX2;
-    return best < cap ? best : cap;
+    bf16_dot = f.avx512bf16;
 }
 
-/* Computed once; a benign race (every thread computes the same value). */
-static int cached = -1;
+int xk_isa_parse(const char *name, xk_isa_t *out) {
+    static const struct {
+        const char *name;
+        xk_isa_t isa;
+    } names[] = {{"avx512", XK_ISA_AVX512}, {"avx2", XK_ISA_AVX2}, {"generic", XK_ISA_GENERIC}};
+    for (size_t i = 0; name && i < sizeof names / sizeof *names; i++) {
+        if (strcmp(name, names[i].name) != 0) continue;
+        if (out) *out = names[i].isa;
+        return 1;
+    }
+    return 0;
+}
+
+void xk_isa_set_limit(xk_isa_t isa) {
+    atomic_store_explicit(&limit, (int)isa, memory_order_relaxed);
+}
 
 xk_isa_t xk_isa(void) {
-    if (cached < 0) cached = (int)detect();
-    return (xk_isa_t)cached;
+    pthread_once(&detect_once, detect);
+    int cap = atomic_load_explicit(&limit, memory_order_relaxed);
+    return (int)best < cap ? best : (xk_isa_t)cap;
 }
 
 int xk_isa_has_bf16_dot(void) {
-#if defined(__x86_64__)
-    return xk_isa() == XK_ISA_AVX512 && __builtin_cpu_supports("avx512bf16");
-#else
-    return 0;
-#endif
+    return xk_isa() == XK_ISA_AVX512 && bf16_dot;
 }
 
 void xk_convert_rows(float *dst, size_t ld_dst, const void *src, int64_t src_stride,

@@ -1,7 +1,8 @@
 /*
- * Which instruction set the CPU kernels use: the best the CPU has (CPUID), lowered by the
- * environment variable XHAL_CPU_ISA (avx512, avx2 or generic), which lets the tests run every
- * kernel on one machine and lets a user rule out a path they suspect.
+ * Which instruction set the CPU kernels use: the best the CPU has (CPUID, through
+ * backends/common/host_cpu.c), lowered by XHAL_CPU_ISA (avx512, avx2 or generic), which the CPU
+ * backend reads at init and passes to xk_isa_set_limit. That lets the tests run every kernel on
+ * one machine and lets a user rule out a path they suspect.
  */
 #ifndef XHAL_KERNELS_CPU_ISA_H
 #define XHAL_KERNELS_CPU_ISA_H
@@ -17,8 +18,14 @@ typedef enum xk_isa {
     XK_ISA_AVX512 = 2,  /* AVX-512 F/BW/VL/DQ */
 } xk_isa_t;
 
-/* The ISA to use (computed once). */
+/* The ISA to use: the best the CPU has (detected once), at most the limit. Any thread. */
 xk_isa_t xk_isa(void);
+
+/* Sets the most the kernels may use (XK_ISA_AVX512: whatever the CPU has). Any thread. */
+void xk_isa_set_limit(xk_isa_t isa);
+
+/* 1 and *out (when out is not NULL) for "avx512", "avx2" or "generic", else 0 (NULL too). */
+int xk_isa_parse(const char *name, xk_isa_t *out);
 
 /* True when the CPU has AVX512_BF16 and the chosen ISA is AVX-512. */
 int xk_isa_has_bf16_dot(void);

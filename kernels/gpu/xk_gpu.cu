@@ -6,7 +6,7 @@
 #include "xk_attention_fa2.cuh"
 #include "xk_configs.h"
 #include "xk_gemm_mma.cuh"
-#include "xk_portable.cuh" /* simt, gemv, simple, combine, split-K reduce */
+#include "xk_portable.cuh" /* simt, gemv, simple, combine, merge, split-K reduce */
 
 /* ---- mma.sync GEMM: each config x {f16, bf16} x {A, A^T} x {B, B^T} ---- */
 

@@ -37,14 +37,25 @@ typedef struct xk_gemm_params {
 
 /*
  * Attention O = softmax(scale Q K^T + mask) V (see xhal.h). Strides count elements.
- * The split-KV decode path writes, per (batch, query head, query, split), an unnormalized f32
+ * The split-KV decode path writes, per (sequence, query head, query, split), an unnormalized f32
  * output row to workspace and its running max and sum to workspace + partial_stats (bytes), and
- * xk_attention_combine merges the splits.
+ * xk_attention_combine merges the splits. Rows are numbered as the LSE is (xhal.h): with packed
+ * Q, (head, packed row); else (batch, head, query).
+ *
+ * Serving fields (xk_attention_serving.cuh): the index buffers are read on the device and every
+ * entry clamped. When decode and prefill kernels run for one op (packed Q, where only the device
+ * knows each sequence's length), sequences with 1 .. q_split queries are decode's and the others
+ * prefill's; a prefill-only launch sets q_split 0, a decode-only one INT64_MAX.
  */
 typedef struct xk_attention_params {
     uint64_t q, k, v, o;
-    uint64_t workspace;     /* decode: f32 [batch][heads_q][seq_q][splits][head_dim] */
-    uint64_t partial_stats; /* decode: address of f32 [batch][heads_q][seq_q][splits][2] */
+    uint64_t workspace;     /* decode: f32 [rows][splits][head_dim] */
+    uint64_t partial_stats; /* decode: address of f32 [rows][splits][2] */
+    /* int32 index buffers and the f32 LSE (offsets applied), 0 where the op has none */
+    uint64_t cu_seqlens_q, cu_seqlens_kv, seqlens_kv, block_table, lse;
+    int64_t block_table_stride, block_size, num_blocks; /* paged K/V */
+    int64_t window;                                     /* 0: none; else at most seq_kv */
+    int64_t q_split;
     int64_t batch, heads_q, heads_kv, seq_q, seq_kv, head_dim;
     int64_t q_sb, q_sh, q_ss; /* batch, head and position strides of Q */
     int64_t k_sb, k_sh, k_ss;
@@ -61,6 +72,21 @@ typedef struct xk_attention_params {
     int32_t tma_order[3];
     float scale;      /* resolved: never 0 */
     float scale_log2; /* scale * log2(e): softmax runs on exp2 */
+    /* soft-capping (softcap > 0): a score is cap_log2 * tanh(q.k * cap_scale), in base 2 */
+    float softcap, cap_scale, cap_log2;
 } xk_attention_params_t;
+
+/*
+ * Merging two partial attention outputs by their log-sum-exps (xhal.h): O = (w_a O_a + w_b O_b)
+ * / (w_a + w_b) with w_x = exp(lse_x - max), per row of [batch, heads, seq].
+ */
+typedef struct xk_merge_params {
+    uint64_t o_a, o_b, o;       /* element 0 of each output (offsets applied) */
+    uint64_t lse_a, lse_b, lse; /* f32 [batch][heads][seq]; lse 0: not written */
+    int64_t batch, heads, seq, head_dim;
+    int64_t stride_b, stride_h, stride_s; /* of the three outputs, elements */
+    int32_t dtype;
+    int32_t pad;
+} xk_merge_params_t;
 
 #endif /* XK_PARAMS_H */

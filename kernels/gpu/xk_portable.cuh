@@ -1,6 +1,7 @@
 /*
  * The portable kernels, instantiated with their C names: the exact SIMT GEMM, the decode GEMVs,
- * the exact attention and the split-KV combine, and the split-K reduction. They use no
+ * the exact attention (every serving feature) and the split-KV combine, the LSE merge of two
+ * partial attentions, and the split-K reduction. They use no
  * tensor-core instruction and only 32-lane group collectives (xk_compat.cuh), so the CUDA
  * module (kernels/gpu/xk_gpu.cu) and every HIP code object (kernels/hip/xk_hip.hip, for CDNA's
  * 64-lane wavefronts and RDNA's 32-lane ones alike) include this file once.
@@ -8,6 +9,7 @@
 #ifndef XK_PORTABLE_CUH
 #define XK_PORTABLE_CUH
 
+#include "xk_attention_merge.cuh"
 #include "xk_attention_simple.cuh"
 #include "xk_configs.h"
 #include "xk_gemm_simt.cuh"

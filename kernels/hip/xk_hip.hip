@@ -9,7 +9,7 @@
 #include "xk_attention_mfma.cuh"
 #include "xk_gemm_mfma.cuh"
 #include "xk_hip_configs.h"
-#include "xk_portable.cuh" /* simt, gemv, simple, combine, split-K reduce */
+#include "xk_portable.cuh" /* simt, gemv, simple, combine, merge, split-K reduce */
 
 #if defined(XK_HAVE_MFMA)
 

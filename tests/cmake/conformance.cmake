@@ -24,7 +24,7 @@ target_include_directories(xhal_conform_cpu_objects PRIVATE
                            $<TARGET_PROPERTY:xhal,INCLUDE_DIRECTORIES>)
 target_compile_definitions(xhal_conform_cpu_objects PRIVATE
                            $<TARGET_PROPERTY:xhal,COMPILE_DEFINITIONS>)
-target_link_libraries(xhal_conform_cpu_objects PRIVATE xhal_test_flags)
+target_link_libraries(xhal_conform_cpu_objects PRIVATE xhal_test_flags xhal_common)
 
 foreach(spec "conformbad;CORRUPT" "conformnamed;NAMED")
   list(GET spec 0 pname)
@@ -38,13 +38,13 @@ foreach(spec "conformbad;CORRUPT" "conformnamed;NAMED")
   target_include_directories(${target} PRIVATE $<TARGET_PROPERTY:xhal,INCLUDE_DIRECTORIES>)
   target_compile_definitions(${target} PRIVATE CONFORM_MODE_${pmode}
                              $<TARGET_PROPERTY:xhal,COMPILE_DEFINITIONS>)
-  target_link_libraries(${target} PRIVATE xhal xhal_test_flags Threads::Threads m)
-  target_link_options(${target} PRIVATE -Wl,--no-undefined)
+  target_link_libraries(${target} PRIVATE xhal xhal_common xhal_test_flags Threads::Threads m)
+  target_link_options(${target} PRIVATE ${XHAL_NO_UNDEFINED})
 endforeach()
 
 # ---- Unit tests of the library (formulas, verdicts, parsers, plan, reports, compare) ----
 xhal_test(conformance SOURCE conformance/test_conformance.c LABELS conformance)
-target_link_libraries(test_conformance PRIVATE xhal_conformance)
+target_link_libraries(test_conformance PRIVATE xhal_conformance xhal_common)
 target_compile_definitions(test_conformance PRIVATE
                            XT_WORK_DIR="${XHAL_CONFORM_WORK_DIR}/unit")
 
@@ -52,7 +52,8 @@ target_compile_definitions(test_conformance PRIVATE
 xhal_test(device_peaks SOURCE conformance/test_device_peaks.c LABELS conformance)
 target_compile_definitions(test_device_peaks PRIVATE
                            XT_PLUGIN_DIR="${XHAL_CONFORM_PLUGIN_DIR}"
-                           XT_DATA_DIR="${XHAL_CONFORM_TEST_DIR}/data")
+                           XT_DATA_DIR="${XHAL_CONFORM_TEST_DIR}/data"
+                           XT_WORK_DIR="${XHAL_CONFORM_WORK_DIR}/device-peaks")
 add_dependencies(test_device_peaks xhal_test_plugin_conformnamed)
 
 # ---- The tool, run as a user would ----
@@ -102,12 +103,13 @@ xhal_conform_test(conform_detects_corruption
   ENV ${bad_env})
 
 # The same failure listed as expected is XFAIL (exit 0); a listed case that passes is XPASS.
-file(WRITE ${XHAL_CONFORM_WORK_DIR}/expected.txt
-  "# expected failures for the conformance tests\n"
-  "conformbad gemm f32 m4097-tail: the test plugin corrupts m > 4096 on purpose\n"
-  "conformbad gemm bf16 one: listed to see an unexpected pass reported\n")
+file(WRITE ${XHAL_CONFORM_WORK_DIR}/expected.ini
+  "; expected failures for the conformance tests\n"
+  "[conformbad]\n"
+  "gemm f32 m4097-tail = the test plugin corrupts m > 4096 on purpose\n"
+  "gemm bf16 one = listed to see an unexpected pass reported\n")
 xhal_conform_test(conform_expected_failures
-  ARGS "conform@@--quick@@--only@@correctness@@--op@@gemm@@--expected@@expected.txt@@--out@@xfail"
+  ARGS "conform@@--quick@@--only@@correctness@@--op@@gemm@@--expected@@expected.ini@@--out@@xfail"
   EXIT 0
   MATCH "XFAIL +gemm +f32 +m4097-tail@@XPASS +gemm +bf16 +one@@ 0 failed, 0 skipped, 1 expected failures, 1 unexpected passes"
   CLEAN ${XHAL_CONFORM_WORK_DIR}/xfail
@@ -122,8 +124,9 @@ xhal_conform_test(conform_small
   CLEAN ${XHAL_CONFORM_WORK_DIR}/small)
 
 # The acceptance run: the quick suite on the CPU device, every report file, valid SVG/JSON/CSV.
+# (The CPU backend's acceptance test, with its expected failures.)
 xhal_conform_test(conform_quick_cpu
-  ARGS "conform@@--quick@@--device@@cpu@@--out@@quick-cpu"
+  ARGS "conform@@--quick@@--device@@cpu@@--out@@quick-cpu@@--expected@@${XHAL_TEST_ROOT}/backends/cpu/expected.ini"
   EXIT 0
   MATCH "correctness: [0-9]+ passed, 0 failed@@\\| # +\\| case +\\| dtype +\\| shape +\\| ms +\\| FLOP/s +\\| B/s +\\| FLOP/B +\\| MFU +\\| MBU +\\| % roofline@@attn.decode@@copy.d2d"
   FILES "quick-cpu/report.md@@quick-cpu/report.csv"
@@ -183,4 +186,4 @@ xhal_conform_test(peak_help ARGS "peak@@--help" EXIT 0 MATCH "usage: xhal peak")
 xhal_conform_test(compare_help ARGS "compare@@--help" EXIT 0 MATCH "usage: xhal compare")
 xhal_conform_test(conform_bad_op ARGS "conform@@--op@@gemmm" EXIT 2)
 xhal_conform_test(conform_bad_expected
-  ARGS "conform@@--quick@@--only@@correctness@@--expected@@no-such-file.txt" EXIT 1)
+  ARGS "conform@@--quick@@--only@@correctness@@--expected@@no-such-file.ini" EXIT 1)

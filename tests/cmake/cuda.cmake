@@ -18,7 +18,8 @@ xhal_test(cuda_plan SOURCE cuda/test_cuda_plan.c)
 target_sources(test_cuda_plan PRIVATE ${XHAL_CUDA_BACKEND_DIR}/cuda_plan.c
                ${XHAL_CUDA_BACKEND_DIR}/cuda_tuning.c)
 target_include_directories(test_cuda_plan PRIVATE ${XHAL_CUDA_BACKEND_DIR}
-                           ${XHAL_TEST_ROOT}/backends/common ${XHAL_TEST_ROOT}/kernels/gpu)
+                           ${XHAL_TEST_ROOT}/kernels/gpu)
+target_link_libraries(test_cuda_plan PRIVATE xhal_common)
 target_compile_definitions(test_cuda_plan PRIVATE
                            XT_CUDA_INI="${XHAL_TEST_ROOT}/kernels/tuning/cuda.ini")
 

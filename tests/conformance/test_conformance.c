@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "conf_internal.h"
+#include "xc_file.h"
 #include "test_util.h"
 
 #ifndef XT_WORK_DIR
@@ -191,36 +192,47 @@ static void test_json(void **state) {
     }
 }
 
-static void test_ini(void **state) {
+/* The peaks cache keeps other devices' sections and replaces this one's (an INI file). */
+static void test_peak_cache(void **state) {
     (void)state;
-    assert_int_equal(conf_mkdirs(XT_WORK_DIR), 0);
+    assert_int_equal(xc_mkdirs(XT_WORK_DIR), 0);
     const char *path = XT_WORK_DIR "/peaks.ini";
-    conf_ini_t ini;
-    assert_int_equal(conf_ini_read(XT_WORK_DIR "/no-such.ini", &ini), -1);
-    assert_int_equal(ini.count, 0);
-    assert_int_equal(conf_ini_set(&ini, "cpu:0 AMD EPYC (2 units)", "copy_bandwidth", "1e10"), 0);
-    assert_int_equal(conf_ini_set(&ini, "opencl:0 [pocl]", "flops_f32", "5e10"), 0);
-    assert_int_equal(conf_ini_set(&ini, "cpu:0 AMD EPYC (2 units)", "copy_bandwidth", "2e10"), 0);
-    assert_int_equal(conf_ini_write(&ini, path, "; test\n"), 0);
-    conf_ini_free(&ini);
-    assert_int_equal(conf_ini_read(path, &ini), 0);
-    assert_int_equal(ini.count, 2);
-    assert_string_equal(conf_ini_get(&ini, "cpu:0 AMD EPYC (2 units)", "copy_bandwidth"), "2e10");
-    assert_string_equal(conf_ini_get(&ini, "opencl:0 [pocl]", "flops_f32"), "5e10");
-    conf_ini_remove_section(&ini, "cpu:0 AMD EPYC (2 units)");
-    assert_null(conf_ini_get(&ini, "cpu:0 AMD EPYC (2 units)", "copy_bandwidth"));
-    assert_int_equal(ini.count, 1);
-    conf_ini_free(&ini);
+    remove(path);
+    xhal_device_info_t a = {
+        .struct_size = sizeof a, .spec = "cpu:0", .name = "AMD EPYC", .compute_units = 2};
+    xhal_device_info_t b = {
+        .struct_size = sizeof b, .spec = "opencl:0", .name = "pocl [cpu]", .compute_units = 2};
+    conf_measured_t m, got;
+    memset(&m, 0, sizeof m);
+    m.bandwidth = 1e10;
+    m.flops[XHAL_DTYPE_F32] = 5e10;
+    conf_format(m.flops_method[XHAL_DTYPE_F32], sizeof m.flops_method[0], "fma loop");
+    conf_format(m.date, sizeof m.date, "2025-01-01");
+    char error[256];
+    assert_int_equal(conf_peak_cache_load(path, &a, &got), 0); /* no file yet */
+    assert_int_equal(conf_peak_cache_store(path, &a, &m, error, sizeof error), 0);
+    m.bandwidth = 3e10;
+    assert_int_equal(conf_peak_cache_store(path, &b, &m, error, sizeof error), 0);
+    m.bandwidth = 2e10;
+    assert_int_equal(conf_peak_cache_store(path, &a, &m, error, sizeof error), 0);
+    assert_int_equal(conf_peak_cache_load(path, &a, &got), 1);
+    assert_true(got.bandwidth == 2e10);
+    assert_true(got.flops[XHAL_DTYPE_F32] == 5e10);
+    assert_string_equal(got.flops_method[XHAL_DTYPE_F32], "fma loop");
+    assert_int_equal(conf_peak_cache_load(path, &b, &got), 1);
+    assert_true(got.bandwidth == 3e10);
+    assert_int_equal(conf_peak_cache_load(NULL, &a, &got), 0);
+    assert_int_equal(conf_peak_cache_store(NULL, &a, &m, error, sizeof error), -1);
 }
 
 static void test_expected(void **state) {
     (void)state;
-    const char *path = XT_WORK_DIR "/expected.txt";
-    assert_int_equal(conf_mkdirs(XT_WORK_DIR), 0);
+    const char *path = XT_WORK_DIR "/expected.ini";
+    assert_int_equal(xc_mkdirs(XT_WORK_DIR), 0);
     FILE *file = fopen(path, "w");
     assert_non_null(file);
-    fputs("# comment\n\nopencl attention * d256: local memory  # trailing comment\n"
-          "* gemm bf16 one: every backend\n",
+    fputs("# comment\n\n[opencl]\nattention * d256 = local memory  ; trailing comment\n"
+          "[*]\ngemm bf16 one = every backend (issue #12)\n",
           file);
     fclose(file);
     conf_expect_list_t list = {0};
@@ -231,17 +243,29 @@ static void test_expected(void **state) {
         conf_expect_find(&list, "opencl", CONF_OP_ATTENTION, XHAL_DTYPE_F16, "d256");
     assert_non_null(reason);
     assert_string_equal(reason, "local memory");
-    assert_non_null(conf_expect_find(&list, "cuda", CONF_OP_GEMM, XHAL_DTYPE_BF16, "one"));
+    reason = conf_expect_find(&list, "cuda", CONF_OP_GEMM, XHAL_DTYPE_BF16, "one");
+    assert_non_null(reason);
+    assert_string_equal(reason, "every backend (issue #12)"); /* '#' after no blank: text */
     assert_null(conf_expect_find(&list, "cuda", CONF_OP_GEMM, XHAL_DTYPE_F32, "one"));
+    assert_null(conf_expect_find(&list, "cuda", CONF_OP_ATTENTION, XHAL_DTYPE_F16, "d256"));
     assert_null(conf_expect_find(NULL, "cpu", CONF_OP_GEMM, XHAL_DTYPE_F32, "one"));
     conf_expect_free(&list);
-    file = fopen(path, "w");
-    assert_non_null(file);
-    fputs("opencl attention d256 no reason\n", file);
-    fclose(file);
-    assert_int_equal(conf_expect_load(&list, path, error, sizeof error), -1);
-    assert_non_null(strstr(error, ":1:"));
-    conf_expect_free(&list);
+    static const char *const bad[] = {
+        "[opencl]\nattention d256 = no dtype\n",
+        "[opencl]\nattention f16 d256 =\n",
+        "attention f16 d256 = no backend section\n",
+        "[opencl]\nattention f16 d256 no equals sign\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        file = fopen(path, "w");
+        assert_non_null(file);
+        fputs(bad[i], file);
+        fclose(file);
+        error[0] = '\0';
+        assert_int_equal(conf_expect_load(&list, path, error, sizeof error), -1);
+        if (!strstr(error, "line ")) fail_msg("case %zu: error \"%s\" names no line", i, error);
+        conf_expect_free(&list);
+    }
 }
 
 /* ---- Plan ---- */
@@ -469,7 +493,7 @@ int main(void) {
         cmocka_unit_test(test_judge),
         cmocka_unit_test(test_random_and_rounding),
         cmocka_unit_test(test_json),
-        cmocka_unit_test(test_ini),
+        cmocka_unit_test(test_peak_cache),
         cmocka_unit_test(test_expected),
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_reports_and_compare),

@@ -4,13 +4,19 @@
  * its (derived) f32 peak, so f16, bf16 and bandwidth must come from the datasheet table, and f32
  * must stay the backend's own.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "test_util.h"
 
 #ifndef XT_PLUGIN_DIR
 #error "XT_PLUGIN_DIR must name the folder of libxhal-conformnamed.so"
+#endif
+#ifndef XT_WORK_DIR
+#error "XT_WORK_DIR must name a scratch folder"
 #endif
 
 static void open_named(const char *data_dir, xhal_device_info_t *info) {
@@ -30,7 +36,7 @@ static void open_named(const char *data_dir, xhal_device_info_t *info) {
 static void test_datasheet_fills_what_is_missing(void **state) {
     (void)state;
     xhal_device_info_t info = {.struct_size = sizeof info};
-    open_named(NULL, &info); /* the source tree's hal/data/devices.ini */
+    open_named(NULL, &info); /* hal/data/devices.ini, as the build tree has it (build/share) */
     assert_true(info.peak_flops[XHAL_DTYPE_F32] > 0);
     assert_true(info.peak_flops[XHAL_DTYPE_F32] < 10e12); /* the CPU's, not the H100's 51e12 */
     assert_true(info.peak_flops[XHAL_DTYPE_F16] == 756e12);
@@ -67,11 +73,36 @@ static void test_cpu_is_not_matched(void **state) {
     assert_null(strstr(info.peak_source, "datasheet"));
 }
 
+/*
+ * Issue 14, defect 9: a devices.ini that is a link to /dev/zero, or a FIFO, hung every device
+ * open (the reader never saw an end of file, or waited for a writer). Now it is refused with a
+ * warning and the device opens without datasheet figures. The alarm turns a hang into a failure.
+ */
+static void test_data_file_that_is_not_a_file(void **state) {
+    (void)state;
+    const char *dirs[] = {XT_WORK_DIR "/zero", XT_WORK_DIR "/fifo"};
+    mkdir(XT_WORK_DIR, 0755);
+    for (int i = 0; i < 2; i++) {
+        mkdir(dirs[i], 0755);
+        char path[512];
+        snprintf(path, sizeof path, "%s/devices.ini", dirs[i]);
+        unlink(path);
+        assert_int_equal(i == 0 ? symlink("/dev/zero", path) : mkfifo(path, 0600), 0);
+        alarm(30);
+        xhal_device_info_t info = {.struct_size = sizeof info};
+        open_named(dirs[i], &info);
+        alarm(0);
+        assert_true(info.peak_flops[XHAL_DTYPE_F16] == 0); /* not from the datasheet */
+        assert_null(strstr(info.peak_source, "datasheet"));
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_datasheet_fills_what_is_missing),
         cmocka_unit_test(test_data_dir_comes_first),
         cmocka_unit_test(test_cpu_is_not_matched),
+        cmocka_unit_test(test_data_file_that_is_not_a_file),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     xhal_shutdown();

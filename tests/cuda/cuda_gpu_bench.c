@@ -172,7 +172,7 @@ static double bench_gemm(xhal_device_t *dev, timer_t_ *t, int64_t m, int64_t n, 
     }
     if (cublas_ok && seconds > 0) {
         char reason[512] = "";
-        bench_gemm_shape_t shape = {m, n, k, XHAL_DTYPE_BF16, REPEATS, 1};
+        bench_gemm_shape_t shape = {m, n, k, XHAL_DTYPE_BF16, REPEATS, 1, 1};
         double cs = bench_baseline_cublas.time_gemm(&shape, reason, sizeof reason);
         if (cs > 0) {
             *cublas_tflops = 2.0 * m * n * k / cs / 1e12;

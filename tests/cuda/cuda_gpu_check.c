@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conform.h"
 #include "cuda_gpu.h"
 
 static FILE *results;
@@ -95,14 +96,6 @@ static void tensor_free(tensor_t *t) {
     memset(t, 0, sizeof(*t));
 }
 
-/* Sets `name` for the backend (NULL unsets). */
-static void force(const char *name, const char *value) {
-    if (value)
-        setenv(name, value, 1);
-    else
-        unsetenv(name);
-}
-
 /* Judges one run: PASS, FAIL (error over the bound, NaN, an xhal error) or SKIP (refused). */
 static void judge(const char *op, const char *path, const char *shape, xhal_status_t status,
                   double err, size_t nonfinite, double bound) {
@@ -171,7 +164,9 @@ static const gemm_case_t gemm_cases[] = {
 
 static const char *const gemm_paths[] = {"auto", "simt", "mma", "sm90", "gemv"};
 
-static void run_gemm_case(xhal_device_t *dev, xhal_stream_t *s, const gemm_case_t *gc) {
+/* Runs one case with the kernel `path` forced (XHAL_CUDA_GEMM, read when the device opened). */
+static void run_gemm_case(xhal_device_t *dev, xhal_stream_t *s, const gemm_case_t *gc,
+                          const char *path) {
     xhal_gemm_desc_t d;
     xhal_gemm_desc_init(&d, gc->m, gc->n, gc->k, gc->a);
     d.b_type = gc->b;
@@ -228,10 +223,8 @@ static void run_gemm_case(xhal_device_t *dev, xhal_stream_t *s, const gemm_case_
     d.c = c.buffer;
     uint64_t c0 = gc->offset / xt_dtype_size(gc->c);
 
-    size_t paths = all_paths ? sizeof gemm_paths / sizeof gemm_paths[0] : 1;
-    for (size_t p = 0; p < paths; p++) {
-        force("XHAL_CUDA_GEMM", gemm_paths[p]);
-        printf("RUN gemm %s %s\n", gemm_paths[p], shape);
+    do {
+        printf("RUN gemm %s %s\n", path, shape);
         fflush(stdout);
         if (!tensor_restore(&c, s, c_initial)) break;
         xhal_status_t st = xhal_gemm(s, &d);
@@ -246,9 +239,8 @@ static void run_gemm_case(xhal_device_t *dev, xhal_stream_t *s, const gemm_case_
                             c.image, gc->c, c0 + (uint64_t)(bi * d.stride_c + i * d.ldc + j));
             err = xt_rel_error(got, ref, outputs, &bad);
         }
-        judge("gemm", gemm_paths[p], shape, st, err, bad, xt_tolerance(gc->c));
-    }
-    force("XHAL_CUDA_GEMM", NULL);
+        judge("gemm", path, shape, st, err, bad, xt_tolerance(gc->c));
+    } while (0);
     free(c_initial);
     tensor_free(&a);
     tensor_free(&b);
@@ -294,7 +286,9 @@ static const attention_case_t attention_cases[] = {
 
 static const char *const attention_paths[] = {"auto", "simple", "fa2", "decode", "sm90"};
 
-static void run_attention_case(xhal_device_t *dev, xhal_stream_t *s, const attention_case_t *ac) {
+/* Runs one case with the kernel `path` forced (XHAL_CUDA_ATTENTION, read at device open). */
+static void run_attention_case(xhal_device_t *dev, xhal_stream_t *s, const attention_case_t *ac,
+                               const char *path) {
     xhal_attention_desc_t d;
     xhal_attention_desc_init(&d, ac->batch, ac->hq, ac->hkv, ac->sq, ac->skv, ac->d, ac->dtype,
                              ac->layout);
@@ -341,10 +335,8 @@ static void run_attention_case(xhal_device_t *dev, xhal_stream_t *s, const atten
     d.k = k.buffer;
     d.v = v.buffer;
     d.o = o.buffer;
-    size_t paths = all_paths ? sizeof attention_paths / sizeof attention_paths[0] : 1;
-    for (size_t p = 0; p < paths; p++) {
-        force("XHAL_CUDA_ATTENTION", attention_paths[p]);
-        printf("RUN attention %s %s\n", attention_paths[p], shape);
+    do {
+        printf("RUN attention %s %s\n", path, shape);
         fflush(stdout);
         if (!tensor_restore(&o, s, poison)) break;
         xhal_status_t st = xhal_attention(s, &d);
@@ -362,9 +354,8 @@ static void run_attention_case(xhal_device_t *dev, xhal_stream_t *s, const atten
                                                  i * d.o_strides.seq + c));
             err = xt_rel_error(got, ref, outputs, &bad);
         }
-        judge("attention", attention_paths[p], shape, st, err, bad, xt_tolerance(ac->dtype));
-    }
-    force("XHAL_CUDA_ATTENTION", NULL);
+        judge("attention", path, shape, st, err, bad, xt_tolerance(ac->dtype));
+    } while (0);
     free(poison);
     tensor_free(&q);
     tensor_free(&k);
@@ -372,6 +363,50 @@ static void run_attention_case(xhal_device_t *dev, xhal_stream_t *s, const atten
     tensor_free(&o);
     free(ref);
     free(got);
+}
+
+/*
+ * The conformance suite's attention cases (dense, serving: packed and paged inputs, lengths,
+ * window, soft-cap, LSE; and the merge op) once per path: a forced path that cannot take a case
+ * falls back to the automatic choice (no XHAL_CUDA_STRICT here: the suite asks supports, which
+ * the forcing does not change).
+ */
+static void run_conformance_attention(const char *spec, int quick) {
+    static const char *const paths[] = {"auto", "simple", "fa2", "decode"};
+    size_t count = all_paths ? sizeof paths / sizeof paths[0] : 1;
+    for (size_t p = 0; p < count; p++) {
+        /* The forcing variable is read when the device opens: a fresh open per path. */
+        xhal_shutdown();
+        if (all_paths) setenv("XHAL_CUDA_ATTENTION", paths[p], 1);
+        xhal_device_t *dev = NULL;
+        if (!gpu_ok(xhal_device_open(spec, &dev), "device_open")) {
+            failures++;
+            continue;
+        }
+        conf_options_t o;
+        conf_options_init(&o);
+        o.quick = quick;
+        o.seed = seed;
+        o.ops = 1u << CONF_OP_ATTENTION;
+        o.utilization = 0;
+        conf_run_t run;
+        if (conf_run_device(dev, &o, &run) != XHAL_OK) {
+            failures++;
+            gpu_say(results, "FAIL conform %-6s %s\n", paths[p], run.error);
+        }
+        for (size_t i = 0; i < run.check_count; i++) {
+            const conf_check_t *c = &run.checks[i];
+            int fail = c->outcome == CONF_FAIL || c->outcome == CONF_XPASS;
+            fail ? failures++ : c->outcome == CONF_SKIP ? skips++ : passes++;
+            if (fail || c->outcome == CONF_SKIP)
+                gpu_say(results, "%s conform %-6s %s %s %s: %s\n", conf_outcome_name(c->outcome),
+                        paths[p], xhal_dtype_name(c->dtype), c->name, c->shape, c->note);
+        }
+        gpu_say(results, "conform attention %-6s: %zu passed, %zu failed, %zu skipped\n", paths[p],
+                run.passed, run.failed, run.skipped);
+        conf_run_free(&run);
+    }
+    if (all_paths) unsetenv("XHAL_CUDA_ATTENTION");
 }
 
 int main(int argc, char **argv) {
@@ -428,20 +463,57 @@ int main(int argc, char **argv) {
         xhal_shutdown();
         return 2;
     }
-    xhal_stream_t *s = NULL;
-    if (!gpu_ok(xhal_stream_create(dev, &s), "stream_create")) return 1;
-    if (check) {
-        setenv("XHAL_CUDA_STRICT", "1", 1);
-        for (size_t i = 0; i < sizeof gemm_cases / sizeof gemm_cases[0]; i++)
-            if (!quick || gemm_cases[i].quick) run_gemm_case(dev, s, &gemm_cases[i]);
-        for (size_t i = 0; i < sizeof attention_cases / sizeof attention_cases[0]; i++)
-            if (!quick || attention_cases[i].quick) run_attention_case(dev, s, &attention_cases[i]);
+    /*
+     * Each kernel path in a pass of its own: the forced-kernel options are read when the device
+     * opens (backends/common/xc_options.h), so each pass sets them and opens the device afresh.
+     * Another backend runs the automatic path only (the forcing variables are CUDA's).
+     */
+    size_t gemm_count = all_paths ? sizeof gemm_paths / sizeof gemm_paths[0] : 1;
+    size_t attention_count = all_paths ? sizeof attention_paths / sizeof attention_paths[0] : 1;
+    size_t paths = gemm_count > attention_count ? gemm_count : attention_count;
+    for (size_t p = 0; check && p < paths; p++) {
+        const char *gemm_path = p < gemm_count ? gemm_paths[p] : NULL;
+        const char *attention_path = p < attention_count ? attention_paths[p] : NULL;
+        xhal_shutdown();
+        if (all_paths) {
+            setenv("XHAL_CUDA_STRICT", "1", 1);
+            setenv("XHAL_CUDA_GEMM", gemm_path ? gemm_path : "auto", 1);
+            setenv("XHAL_CUDA_ATTENTION", attention_path ? attention_path : "auto", 1);
+        }
+        xhal_stream_t *s = NULL;
+        if (!gpu_ok(xhal_device_open(spec, &dev), "device_open") ||
+            !gpu_ok(xhal_stream_create(dev, &s), "stream_create")) {
+            if (results) fclose(results);
+            xhal_shutdown();
+            return 1;
+        }
+        for (size_t i = 0; gemm_path && i < sizeof gemm_cases / sizeof gemm_cases[0]; i++)
+            if (!quick || gemm_cases[i].quick) run_gemm_case(dev, s, &gemm_cases[i], gemm_path);
+        for (size_t i = 0; attention_path && i < sizeof attention_cases / sizeof attention_cases[0];
+             i++)
+            if (!quick || attention_cases[i].quick)
+                run_attention_case(dev, s, &attention_cases[i], attention_path);
+        xhal_stream_destroy(s);
+    }
+    if (all_paths) {
         unsetenv("XHAL_CUDA_STRICT");
+        unsetenv("XHAL_CUDA_GEMM");
+        unsetenv("XHAL_CUDA_ATTENTION");
+    }
+    if (check) run_conformance_attention(spec, quick);
+    if (check)
         gpu_say(results, "correctness: %d passed, %d failed, %d skipped\n", passes, failures,
                 skips);
+    int bench_failures = 0;
+    if (bench) {
+        xhal_shutdown();
+        if (!gpu_ok(xhal_device_open(spec, &dev), "device_open")) {
+            if (results) fclose(results);
+            xhal_shutdown();
+            return 1;
+        }
+        bench_failures = cuda_gpu_bench(dev, results, quick, tiny);
     }
-    int bench_failures = bench ? cuda_gpu_bench(dev, results, quick, tiny) : 0;
-    xhal_stream_destroy(s);
     if (results) fclose(results);
     xhal_shutdown();
     return failures || bench_failures ? 1 : 0;

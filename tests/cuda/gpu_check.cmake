@@ -20,12 +20,13 @@ set(xhal_gpu_check_dir ${xhal_gpu_check_root}/tests/cuda)
 
 add_executable(test_cuda_gpu ${xhal_gpu_check_dir}/cuda_gpu_check.c
                ${xhal_gpu_check_dir}/cuda_gpu_bench.c ${xhal_gpu_check_root}/tests/test_util.c
-               ${xhal_gpu_check_root}/tools/bench_cublas.c)
+               ${xhal_gpu_check_root}/tools/bench_cublas.c
+               ${xhal_gpu_check_root}/tools/bench_random.c)
 target_compile_definitions(test_cuda_gpu PRIVATE XT_NO_CMOCKA)
 target_include_directories(test_cuda_gpu PRIVATE ${xhal_gpu_check_root}/tests
                            ${xhal_gpu_check_root}/tools)
 # cuBLASLt and libcuda are dlopen'ed by bench_cublas.c only when the timings run.
-target_link_libraries(test_cuda_gpu PRIVATE xhal xhal_warnings m ${CMAKE_DL_LIBS})
+target_link_libraries(test_cuda_gpu PRIVATE xhal xhal_conformance xhal_warnings m ${CMAKE_DL_LIBS})
 set_target_properties(test_cuda_gpu PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 # The plugin is loaded at run time from lib/xhal; build it with the program.
 add_dependencies(test_cuda_gpu xhal-cuda)

@@ -78,13 +78,13 @@ static void test_no_driver(void **state) {
         skip(); /* this machine has an NVIDIA driver: the fake-driver tests cover the paths */
     }
     reinit(NULL);
-    expect_unavailable("libcuda.so.1 not found", "no NVIDIA driver");
+    expect_unavailable("libcuda.so.1 was not found", "no NVIDIA driver");
 }
 
 static void test_driver_file_missing(void **state) {
     (void)state;
     reinit("/nonexistent/libcuda.so.1");
-    expect_unavailable("/nonexistent/libcuda.so.1 not found", NULL);
+    expect_unavailable("/nonexistent/libcuda.so.1 was not found", NULL);
 }
 
 static void test_cuinit_fails(void **state) {

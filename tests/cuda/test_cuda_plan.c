@@ -285,6 +285,108 @@ static void test_attention(void **state) {
     assert_int_equal(p.kind, CUDA_ATTENTION_SIMPLE);
 }
 
+/* A paged pool of `blocks` blocks of 16 tokens, [block, token, head, dim], for a decode batch. */
+static void make_paged(xhal_attention_desc_t *d, xhal_buffer_t *fake, int64_t blocks) {
+    int64_t h = d->heads_kv, e = d->head_dim;
+    d->block_table = fake;
+    d->seqlens_kv = fake;
+    d->block_size = 16;
+    d->num_blocks = blocks;
+    d->max_blocks_per_seq = (d->seq_kv + 15) / 16;
+    d->block_table_stride = d->max_blocks_per_seq;
+    d->k_strides = d->v_strides = (xhal_attention_strides_t){16 * h * e, e, h * e};
+}
+
+static void test_attention_serving(void **state) {
+    (void)state;
+    /* The planner only tests buffers for NULL: any non-NULL address stands for one. */
+    static char token;
+    xhal_buffer_t *fake = (xhal_buffer_t *)(void *)&token;
+    xhal_attention_desc_t d;
+
+    /* A decode batch of 64 over a paged cache: split-KV decode for every sequence, whatever
+     * its length (q_split unbounded), the splits sized from seq_kv, the longest planned for. */
+    xhal_attention_desc_init(&d, 64, 64, 8, 1, 32768, 128, XHAL_DTYPE_BF16, XHAL_LAYOUT_BSHD);
+    make_paged(&d, fake, 100000);
+    assert_true(cuda_attention_serving(&d));
+    cuda_attention_plan_t p = plan_attention(&d, &h100, NULL);
+    assert_int_equal(p.kind, CUDA_ATTENTION_DECODE);
+    assert_string_equal(p.kernel, "xk_attention_fa2_bf16_d128");
+    assert_true(p.q_split == INT64_MAX);
+    assert_false(p.decode_too);
+    assert_int_equal(p.row_blocks, 1); /* 8 query heads of a group, 1 query each */
+    assert_int_equal(p.decode_row_blocks, 1);
+    assert_int_equal(p.splits, 2); /* 512 (sequence, KV head) blocks want 4 x 132 */
+    assert_int_equal(p.grid, 64 * 8 * 2);
+    assert_int_equal(p.decode_grid, p.grid);
+    assert_true(p.keys_per_split * p.splits >= 32768);
+    assert_int_equal(p.workspace_bytes, p.stats_offset + (uint64_t)64 * 64 * 2 * 8);
+    /* A block stride that is not 16-byte rows: the exact kernel. */
+    d.k_strides.batch += 4;
+    assert_int_equal(plan_attention(&d, &h100, NULL).kind, CUDA_ATTENTION_SIMPLE);
+
+    /* Prefill with any serving feature on an H100 runs FA2, never the wgmma kernel (dense TMA
+     * tensors, no LSE); forcing sm90 is refused. */
+    xhal_attention_desc_init(&d, 2, 32, 8, 4096, 4096, 128, XHAL_DTYPE_BF16, XHAL_LAYOUT_BHSD);
+    d.causal = 1;
+    assert_int_equal(plan_attention(&d, &h100, NULL).kind, CUDA_ATTENTION_SM90);
+    d.sliding_window = 1024;
+    assert_int_equal(plan_attention(&d, &h100, NULL).kind, CUDA_ATTENTION_FA2);
+    p = plan_attention(&d, &h100, "sm90");
+    assert_true(p.forced_refused);
+    assert_int_equal(p.kind, CUDA_ATTENTION_FA2);
+    assert_true(p.q_split == 0); /* prefill takes every sequence */
+    d.sliding_window = 0;
+    d.softcap = 30.0f;
+    assert_int_equal(plan_attention(&d, &h100, NULL).kind, CUDA_ATTENTION_FA2);
+    d.softcap = 0.0f;
+    d.lse = fake;
+    assert_int_equal(plan_attention(&d, &h100, NULL).kind, CUDA_ATTENTION_FA2);
+    d.lse = NULL;
+    d.seqlens_kv = fake;
+    assert_int_equal(plan_attention(&d, &h100, NULL).kind, CUDA_ATTENTION_FA2);
+    d.seqlens_kv = NULL;
+    assert_false(cuda_attention_serving(&d));
+
+    /* Packed Q and K/V of 3000 and 5000 rows for 4 sequences (batch strides unread, so odd
+     * ones do not matter): FA2 over 47 blocks of 64 packed rows per head, and split-KV decode
+     * first for the sequences of at most 16 queries (16 x 4 heads of a group: one row block). */
+    xhal_attention_desc_init(&d, 4, 32, 8, 3000, 5000, 64, XHAL_DTYPE_F16, XHAL_LAYOUT_BSHD);
+    d.cu_seqlens_q = d.cu_seqlens_kv = fake;
+    d.q_strides.batch = d.o_strides.batch = d.k_strides.batch = d.v_strides.batch = 3;
+    p = plan_attention(&d, &a100, NULL);
+    assert_int_equal(p.kind, CUDA_ATTENTION_FA2);
+    assert_string_equal(p.kernel, "xk_attention_fa2_f16_d64");
+    assert_int_equal(p.row_blocks, 47);
+    assert_int_equal(p.grid, 47 * 32);
+    assert_true(p.decode_too);
+    assert_int_equal(p.q_split, 16);
+    assert_int_equal(p.decode_row_blocks, 1);
+    assert_int_equal(p.decode_grid, 4 * 8 * p.splits);
+    /* Partials for every (head, packed row), the LSE's numbering: one "batch" of 3000 rows. */
+    assert_true(p.stats_offset >= (uint64_t)32 * 3000 * p.splits * 64 * 4);
+    assert_int_equal(p.workspace_bytes, p.stats_offset + (uint64_t)32 * 3000 * p.splits * 8);
+    assert_int_equal(p.combine_grid, 32 * 3000 / 4);
+    /* Forced: FA2 alone takes every sequence; decode alone every sequence, all rows. */
+    p = plan_attention(&d, &a100, "fa2");
+    assert_false(p.decode_too);
+    assert_true(p.q_split == 0);
+    p = plan_attention(&d, &a100, "decode");
+    assert_int_equal(p.kind, CUDA_ATTENTION_DECODE);
+    assert_true(p.q_split == INT64_MAX);
+    assert_int_equal(p.row_blocks, (4 * 3000 + 63) / 64);
+    /* Packed Q of at most 16 rows: decode only. */
+    d.seq_q = 16;
+    p = plan_attention(&d, &a100, NULL);
+    assert_int_equal(p.kind, CUDA_ATTENTION_DECODE);
+    assert_false(p.decode_too);
+    /* f32: the exact kernel, a warp per (head, packed row). */
+    d.dtype = XHAL_DTYPE_F32;
+    p = plan_attention(&d, &a100, NULL);
+    assert_int_equal(p.kind, CUDA_ATTENTION_SIMPLE);
+    assert_int_equal(p.grid, 32 * 16 / 4);
+}
+
 static void test_attention_tma_layout(void **state) {
     (void)state;
     xhal_attention_desc_t d;
@@ -332,7 +434,7 @@ static void test_tuning_ini(void **state) {
 
     const char *text = "; comment\n"
                        "[default]\n"
-                       "gemm_splitk_max = 4   # trailing comment\n"
+                       "gemm_splitk_max = 4   ; trailing comment\n"
                        "[sm_90]\n"
                        "gemm_splitk_max=8\n"
                        "[My GPU]\n"
@@ -365,13 +467,10 @@ static void test_tuning_ini(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_split_k),
-        cmocka_unit_test(test_gemm_h100),
-        cmocka_unit_test(test_gemm_decode),
-        cmocka_unit_test(test_gemm_a100),
-        cmocka_unit_test(test_gemm_forced),
-        cmocka_unit_test(test_attention),
-        cmocka_unit_test(test_attention_tma_layout),
+        cmocka_unit_test(test_split_k),           cmocka_unit_test(test_gemm_h100),
+        cmocka_unit_test(test_gemm_decode),       cmocka_unit_test(test_gemm_a100),
+        cmocka_unit_test(test_gemm_forced),       cmocka_unit_test(test_attention),
+        cmocka_unit_test(test_attention_serving), cmocka_unit_test(test_attention_tma_layout),
         cmocka_unit_test(test_tuning_ini),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

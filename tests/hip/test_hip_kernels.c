@@ -332,7 +332,8 @@ static void test_serving_features_refused(void **state) {
     xhal_attention_desc_t a;
     xhal_attention_desc_init(&a, 1, 4, 4, 16, 16, 64, XHAL_DTYPE_BF16, XHAL_LAYOUT_BSHD);
     a.softcap = 30.0f;
-    XT_EXPECT_ERR(XHAL_UNSUPPORTED, xhal_attention_supports(device, &a), "softcap", "kernel");
+    XT_EXPECT_ERR(XHAL_UNSUPPORTED, xhal_attention_supports(device, &a), "softcap",
+                  "not implemented");
     a.softcap = 0.0f;
     a.sliding_window = 128;
     XT_EXPECT_ERR(XHAL_UNSUPPORTED, xhal_attention_supports(device, &a), "sliding_window");

@@ -17,7 +17,7 @@ if ! "$xhal" devices 2>/dev/null | grep -qE '^ +spec +opencl:0'; then
     exit 77
 fi
 run() {
-    "$xhal" check --quick --device opencl:0 2>&1 | tee "$dir/$1.log" | grep -E 'program|failed'
+    "$xhal" check --quick --dtype f32 --device opencl:0 2>&1 | tee "$dir/$1.log" | grep -E 'program|failed|refused'
 }
 echo "== first process (empty cache)"
 run first
@@ -43,4 +43,26 @@ for f in "$dir"/gemm-*.bin; do printf 'garbage' >"$f"; done
 run third
 grep -q 'program gemm .*cache miss' "$dir/third.log" || { echo "FAIL: no rebuild" >&2; exit 1; }
 grep -q ' 0 failed' "$dir/third.log" || { echo "FAIL: a check failed" >&2; exit 1; }
+# Issue 14, defect 1: a valid header over damaged bytes went to the runtime, and PoCL crashed
+# in this process and every later one. The checksum refuses it; the entry is rebuilt.
+echo "== an entry with a valid header and damaged bytes is refused, removed and rebuilt"
+for f in "$dir"/attention-*.bin; do
+    size=$(stat -c %s "$f")
+    for offset in 100 $((size / 2)) $((size - 1)); do
+        printf '\xff' | dd of="$f" bs=1 seek="$offset" conv=notrunc status=none
+    done
+done
+run fourth
+grep -q 'attention-.*refused: its checksum does not match' "$dir/fourth.log" ||
+    { echo "FAIL: the damaged entry was not refused" >&2; exit 1; }
+grep -q 'program attention .*cache miss' "$dir/fourth.log" || { echo "FAIL: no rebuild" >&2; exit 1; }
+grep -q ' 0 failed' "$dir/fourth.log" || { echo "FAIL: a check failed" >&2; exit 1; }
+run fifth
+grep -q 'program attention .*cache hit' "$dir/fifth.log" ||
+    { echo "FAIL: the rebuilt entry was not saved" >&2; exit 1; }
+if ls "$dir" | grep -vqE '^(gemm|attention|attention_merge)-[0-9a-f]{32}\.bin$|\.log$'; then
+    echo "FAIL: files other than entries were left in the cache:" >&2
+    ls "$dir" >&2
+    exit 1
+fi
 echo "PASS"

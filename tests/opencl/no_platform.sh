@@ -36,7 +36,7 @@ if ! grep -qE '^ +spec +cpu:0' <<<"$out"; then
 fi
 
 echo "== the CPU backend still computes"
-"$xhal" check --quick --device cpu | tee /dev/stderr | grep -q ' 0 failed'
+"$xhal" check --quick --dtype f32 --op gemm --device cpu | tee /dev/stderr | grep -q ' 0 failed'
 
 echo "== no ICD loader"
 unset OCL_ICD_VENDORS

@@ -5,6 +5,8 @@
  *   BROKEN_ABI99      the table has ABI major 99
  *   BROKEN_UNAVAIL    init returns UNAVAILABLE: the vendor runtime is missing
  *   BROKEN_INIT_ERROR init returns DEVICE_ERROR
+ *   BROKEN_BAD_STATUS init returns 1234, which is no xhal_status_t
+ *   BROKEN_DATA_ENTRY xhal_backend_entry is a data object, not a function
  * Every required entry is present (and harmless), so the only fault is the one named.
  */
 #include "xhal/xhal_backend.h"
@@ -14,6 +16,8 @@
 #define BROKEN_ABI99 3
 #define BROKEN_UNAVAIL 4
 #define BROKEN_INIT_ERROR 5
+#define BROKEN_BAD_STATUS 6
+#define BROKEN_DATA_ENTRY 7
 
 #ifndef BROKEN_MODE
 #error "BROKEN_MODE must be defined"
@@ -30,6 +34,9 @@ static xhal_status_t b_init(const xhal_host_api_t *host, xhal_be_state_t **out_s
 #elif BROKEN_MODE == BROKEN_INIT_ERROR
     return host->set_error(XHAL_DEVICE_ERROR,
                            "testiniterror: fooInit() failed with FOO_ERROR_NO_DEVICE (42)");
+#elif BROKEN_MODE == BROKEN_BAD_STATUS
+    (void)host;
+    return (xhal_status_t)1234;
 #else
     return host->set_error(XHAL_UNAVAILABLE, "%s: a broken test plugin was initialised",
                            BROKEN_NAME);
@@ -203,7 +210,16 @@ static const xhal_backend_api_t api = {
     .fill = b_fill,
 };
 
-#if BROKEN_MODE == BROKEN_NO_ENTRY
+#if BROKEN_MODE == BROKEN_DATA_ENTRY
+/* The name the core looks for, on bytes that are no code: calling them would crash. */
+XHAL_BACKEND_EXPORT const unsigned char xhal_backend_entry[64];
+const unsigned char xhal_backend_entry[64] = {0};
+/* Keeps the table referenced, as the other modes do. */
+XHAL_BACKEND_EXPORT const xhal_backend_api_t *xhal_backend_entry_table(void);
+XHAL_BACKEND_EXPORT const xhal_backend_api_t *xhal_backend_entry_table(void) {
+    return &api;
+}
+#elif BROKEN_MODE == BROKEN_NO_ENTRY
 /* Exported, but not under the name the core looks for. */
 XHAL_BACKEND_EXPORT const xhal_backend_api_t *xhal_backend_entry_v2(void);
 XHAL_BACKEND_EXPORT const xhal_backend_api_t *xhal_backend_entry_v2(void) {

@@ -1,6 +1,7 @@
 /*
  * The xhal backend interface: the only header a backend includes (it includes xhal.h for the
- * shared types). Read docs/PORTING.md first, then backends/cpu/, the reference port.
+ * shared types). Read docs/PORTING.md first: a port starts as a copy of backends/null/ (the
+ * skeleton) and uses backends/common/ (what every GPU-style backend needs, written once).
  *
  * A backend is a table of function pointers (xhal_backend_api_t). The CPU backend is linked into
  * libxhal; every other backend is a plugin, a shared library named libxhal-<name>.so that exports
@@ -29,6 +30,7 @@
 #define XHAL_XHAL_BACKEND_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 #include "xhal.h"
 
@@ -42,7 +44,7 @@ extern "C" {
  * reads only the entries that fit in the plugin's struct_size.
  */
 #define XHAL_BACKEND_ABI_MAJOR 2
-#define XHAL_BACKEND_ABI_MINOR 0
+#define XHAL_BACKEND_ABI_MINOR 1
 
 /* The symbol a plugin exports; see xhal_backend_entry_fn. */
 #define XHAL_BACKEND_ENTRY_NAME "xhal_backend_entry"
@@ -88,7 +90,26 @@ typedef struct xhal_host_api {
     void (*log)(xhal_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
     /* True when a log line of `level` would be printed: skip costly formatting otherwise. */
     int (*log_enabled)(xhal_log_level_t level);
+
+    /* ---- ABI 2.1 ---- */
+
+    /*
+     * The value environment variable `name` had when xhal_init ran, or NULL when it was unset
+     * or empty. Every XHAL_* variable is captured, and HOME, XDG_CACHE_HOME and
+     * OCL_ICD_VENDORS; a backend reads its configuration here (once, at init or device open),
+     * never with getenv, so that a setting means one thing for the whole run. The string lives
+     * until xhal_shutdown. Read it through xhal_host_option(), which checks the table's size.
+     */
+    const char *(*option)(const char *name);
 } xhal_host_api_t;
+
+/* host->option(name), or NULL from a core older than ABI 2.1 (which has no options). */
+static inline const char *xhal_host_option(const xhal_host_api_t *host, const char *name) {
+    if (host->struct_size < offsetof(xhal_host_api_t, option) + sizeof host->option ||
+        !host->option)
+        return NULL;
+    return host->option(name);
+}
 
 typedef struct xhal_backend_api {
     /* sizeof(xhal_backend_api_t) as the backend was compiled: the core reads no further. */

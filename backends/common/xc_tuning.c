@@ -1,0 +1,212 @@
+/* See xc_tuning.h. */
+#include "xc_tuning.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "xc_options.h"
+#include "xc_paths.h"
+
+/* ---- Matching ---- */
+
+static int contains_ignoring_case(const char *text, const char *needle, size_t n) {
+    for (const char *p = text; *p; p++)
+        if (strncasecmp(p, needle, n) == 0) return 1;
+    return 0;
+}
+
+int xc_tuning_pattern_matches(const char *patterns, const char *text) {
+    if (!patterns || !text) return 0;
+    for (const char *p = patterns; *p;) {
+        size_t n = strcspn(p, ",|");
+        const char *word = p;
+        size_t length = n;
+        while (length && (*word == ' ' || *word == '\t'))
+            word++, length--;
+        while (length && (word[length - 1] == ' ' || word[length - 1] == '\t'))
+            length--;
+        if ((length == 1 && word[0] == '*') ||
+            (length && contains_ignoring_case(text, word, length)))
+            return 1;
+        p += n;
+        if (*p) p++;
+    }
+    return 0;
+}
+
+static int same(const char *a, const char *b) {
+    return a && b && strcasecmp(a, b) == 0;
+}
+
+size_t xc_tuning_match(const xc_ini_t *ini, const xc_device_id_t *id) {
+    const char *identity = id->identity ? id->identity : id->name;
+    for (size_t s = 0; s < xc_ini_section_count(ini); s++) {
+        const char *name = xc_ini_section_name(ini, s);
+        if (same(name, "default") || same(name, id->arch) || same(name, id->name)) continue;
+        const char *type = xc_ini_value(ini, s, "type");
+        if (type && !same(type, id->type)) continue;
+        if (xc_tuning_pattern_matches(xc_ini_value(ini, s, "match"), identity)) return s;
+    }
+    return XC_INI_NONE;
+}
+
+size_t xc_tuning_sections(const xc_ini_t *ini, const xc_device_id_t *id, size_t out[4]) {
+    const size_t candidates[4] = {
+        xc_ini_find(ini, "default"),
+        id->arch && *id->arch ? xc_ini_find(ini, id->arch) : XC_INI_NONE,
+        xc_tuning_match(ini, id),
+        id->name && *id->name ? xc_ini_find(ini, id->name) : XC_INI_NONE,
+    };
+    size_t count = 0;
+    for (size_t i = 0; i < 4; i++) {
+        int seen = 0;
+        for (size_t j = 0; j < count; j++)
+            seen |= out[j] == candidates[i];
+        if (candidates[i] != XC_INI_NONE && !seen) out[count++] = candidates[i];
+    }
+    return count;
+}
+
+/* ---- Parameters ---- */
+
+/* Keys that choose a section rather than set a parameter. */
+static int meta_key(const char *key) {
+    return same(key, "match") || same(key, "type") || same(key, "name") || same(key, "source");
+}
+
+static int power_of_two(long v) {
+    return v > 0 && (v & (v - 1)) == 0;
+}
+
+/* Checks (and with `out`, sets) one key; 0, or 1 with the problem told to warn. */
+static int set_one(const xc_param_t *params, size_t count, void *out, const char *source,
+                   const char *section, int line, const char *key, const char *value,
+                   xc_tuning_warn_fn warn, void *context) {
+    const xc_param_t *p = NULL;
+    for (size_t i = 0; i < count && !p; i++)
+        if (strcasecmp(params[i].key, key) == 0) p = &params[i];
+    char message[640];
+    if (!p) {
+        snprintf(message, sizeof message, "%s line %d: [%s] has an unknown key \"%s\"", source,
+                 line, section, key);
+    } else if (p->kind == XC_PARAM_TEXT) {
+        if (value[0] && strlen(value) < p->size) {
+            if (out) memcpy((char *)out + p->offset, value, strlen(value) + 1);
+            return 0;
+        }
+        snprintf(message, sizeof message,
+                 "%s line %d: [%s] %s = \"%s\" is not a name of 1..%zu characters", source, line,
+                 section, key, value, p->size - 1);
+    } else {
+        char *end = NULL;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (errno == 0 && end != value && *end == '\0' && v >= p->min && v <= p->max &&
+            (!p->power_of_two || power_of_two(v))) {
+            int iv = (int)v;
+            if (out) memcpy((char *)out + p->offset, &iv, sizeof iv);
+            return 0;
+        }
+        snprintf(message, sizeof message, "%s line %d: [%s] %s = \"%s\" is not %s in %ld..%ld",
+                 source, line, section, key, value,
+                 p->power_of_two ? "a power of two" : "an integer", p->min, p->max);
+    }
+    if (warn) warn(context, message);
+    return 1;
+}
+
+static size_t walk(const xc_ini_t *ini, size_t section, const char *source,
+                   const xc_param_t *params, size_t count, void *out, xc_tuning_warn_fn warn,
+                   void *context) {
+    size_t problems = 0;
+    const char *name = xc_ini_section_name(ini, section);
+    for (size_t i = 0; i < xc_ini_key_count(ini, section); i++) {
+        const char *value = NULL;
+        int line = 0;
+        const char *key = xc_ini_key_at(ini, section, i, &value, &line);
+        if (meta_key(key)) continue;
+        problems +=
+            (size_t)set_one(params, count, out, source, name, line, key, value, warn, context);
+    }
+    return problems;
+}
+
+size_t xc_tuning_apply(const xc_ini_t *ini, size_t section, const char *source,
+                       const xc_param_t *params, size_t count, void *out, xc_tuning_warn_fn warn,
+                       void *context) {
+    if (section >= xc_ini_section_count(ini)) return 0;
+    return walk(ini, section, source, params, count, out, warn, context);
+}
+
+size_t xc_tuning_check(const xc_ini_t *ini, const char *source, const xc_param_t *params,
+                       size_t count, xc_tuning_warn_fn warn, void *context) {
+    size_t problems = 0;
+    for (size_t s = 0; s < xc_ini_section_count(ini); s++)
+        problems += walk(ini, s, source, params, count, NULL, warn, context);
+    return problems;
+}
+
+/* ---- The file ---- */
+
+/*
+ * The files to try, in order, into paths[]; returns how many. `from_variable` is set to the
+ * index of the one a variable named (or -1). Issue 20 (`xhal tune`) adds its per-device file
+ * here, before the user's general file.
+ */
+static size_t tuning_candidates(const xhal_host_api_t *host, const char *backend,
+                                const xc_device_id_t *id, const void *anchor,
+                                char paths[][PATH_MAX], int *from_variable) {
+    (void)id; /* the per-device file of issue 20 will be named from it */
+    size_t count = 0;
+    char variable[64];
+    xc_option_name(variable, sizeof variable, backend, "TUNING");
+    const char *named = xhal_host_option(host, variable);
+    *from_variable = -1;
+    if (named) {
+        snprintf(paths[count], PATH_MAX, "%s", named);
+        *from_variable = (int)count++;
+    }
+    char dir[PATH_MAX];
+    if (xc_user_cache_dir(xc_host_lookup(host), dir, sizeof dir) == 0) {
+        int written = snprintf(paths[count], PATH_MAX, "%s/%s.ini", dir, backend);
+        if (written > 0 && written < PATH_MAX) count++;
+    }
+    char file[64];
+    snprintf(file, sizeof file, "%s.ini", backend);
+    if (anchor && xc_data_file(xc_host_lookup(host), anchor, 1, file, paths[count], PATH_MAX) == 0)
+        count++;
+    return count;
+}
+
+void xc_tuning_open(const xhal_host_api_t *host, const char *backend, const xc_device_id_t *id,
+                    const void *anchor, const char *builtin, xc_tuning_file_t *out) {
+    memset(out, 0, sizeof *out);
+    /* The variable's file, the user's, the install's (and issue 20's per-device file). */
+    char paths[4][PATH_MAX], error[512];
+    int from_variable = -1;
+    size_t count = tuning_candidates(host, backend, id, anchor, paths, &from_variable);
+    for (size_t i = 0; i < count; i++) {
+        out->ini = xc_ini_load(paths[i], error, sizeof error);
+        if (out->ini) {
+            snprintf(out->source, sizeof out->source, "%s", paths[i]);
+            return;
+        }
+        /* A file the user named must be readable; the others may simply not exist. */
+        if ((int)i == from_variable || access(paths[i], F_OK) == 0)
+            host->log(XHAL_LOG_WARN, "tuning file not used: %s", error);
+    }
+    if (!builtin) return;
+    snprintf(out->source, sizeof out->source, "the %s.ini compiled in", backend);
+    out->ini = xc_ini_parse(builtin, strlen(builtin), out->source, error, sizeof error);
+    if (!out->ini) host->log(XHAL_LOG_WARN, "%s; using the defaults", error);
+}
+
+void xc_tuning_close(xc_tuning_file_t *file) {
+    xc_ini_free(file->ini);
+    file->ini = NULL;
+}
