@@ -1,9 +1,9 @@
 /*
  * What the GPU backends (CUDA, HIP) share about the kernels of kernels/gpu/, which both run:
- * the kernels' parameters filled from a descriptor, the alignment their 16-byte loads need,
- * split-K, the GEMV plan and the layout of the split-KV decode workspace. Pure functions (no
- * runtime call), header-only so each plugin compiles them in (kernels/gpu must be on the
- * include path, for xk_params.h and xk_configs.h).
+ * the kernels' parameters filled from a descriptor (serving fields included), the alignment
+ * their 16-byte loads need, split-K, the GEMV plan and the layout of the split-KV decode
+ * workspace. Pure functions (no runtime call), header-only so each plugin compiles them in
+ * (kernels/gpu must be on the include path, for xk_params.h and xk_configs.h).
  */
 #ifndef XHAL_BACKENDS_GPU_PLAN_H
 #define XHAL_BACKENDS_GPU_PLAN_H
@@ -35,14 +35,32 @@ static inline int xhal_gpu_rows_aligned16(xhal_dtype_t type, int64_t ld, int64_t
     return type != XHAL_DTYPE_F32 && ld % 8 == 0 && stride % 8 == 0 && offset % 16 == 0;
 }
 
-/* The same for the four tensors of an attention. */
+/* The same for the four tensors of an attention: every stride the kernels step by is a
+ * multiple of 8 elements (packed tensors have no batch stride to step by) and every tensor
+ * starts 16-byte aligned. */
 static inline int xhal_gpu_attention_rows_aligned(const xhal_attention_desc_t *d) {
     const xhal_attention_strides_t *s[4] = {&d->q_strides, &d->k_strides, &d->v_strides,
                                             &d->o_strides};
     const uint64_t offsets[4] = {d->q_offset, d->k_offset, d->v_offset, d->o_offset};
+    const int packed[4] = {d->cu_seqlens_q != NULL, d->cu_seqlens_kv != NULL,
+                           d->cu_seqlens_kv != NULL, d->cu_seqlens_q != NULL};
     for (int i = 0; i < 4; i++)
-        if (s[i]->batch % 8 || s[i]->head % 8 || s[i]->seq % 8 || offsets[i] % 16) return 0;
+        if ((!packed[i] && s[i]->batch % 8) || s[i]->head % 8 || s[i]->seq % 8 || offsets[i] % 16)
+            return 0;
     return 1;
+}
+
+/* Whether an attention uses a serving feature (packed or paged K/V, per-sequence lengths, a
+ * window, soft-capping, the LSE): kernels reading dense tensors only must not run it. */
+static inline int xhal_gpu_attention_serving(const xhal_attention_desc_t *d) {
+    return d->cu_seqlens_q || d->cu_seqlens_kv || d->seqlens_kv || d->block_table ||
+           d->sliding_window > 0 || d->softcap > 0.0f || d->lse;
+}
+
+/* The rows of an attention as the LSE numbers them (xk_params.h): a packed Q is one sequence of
+ * seq_q rows per head. */
+static inline int64_t xhal_gpu_attention_rows(const xhal_attention_desc_t *d) {
+    return (d->cu_seqlens_q ? 1 : d->batch) * d->heads_q * d->seq_q;
 }
 
 /*
@@ -114,12 +132,12 @@ static inline void xhal_gpu_plan_gemv(const xhal_gemm_desc_t *d, int units, int 
 }
 
 /*
- * The split-KV decode workspace (xk_attention_params_t): an f32 row of head_dim per (batch, query
- * head, query, split), then, 256-byte aligned at *stats_offset, their (max, sum) pairs.
+ * The split-KV decode workspace (xk_attention_params_t): an f32 row of head_dim per (row, split),
+ * rows numbered as the LSE, then, 256-byte aligned at *stats_offset, their (max, sum) pairs.
  */
 static inline void xhal_gpu_decode_workspace(const xhal_attention_desc_t *d, int splits,
                                              uint64_t *stats_offset, uint64_t *workspace_bytes) {
-    uint64_t slots = (uint64_t)(d->batch * d->heads_q * d->seq_q * splits);
+    uint64_t slots = (uint64_t)(xhal_gpu_attention_rows(d) * splits);
     *stats_offset = (slots * (uint64_t)d->head_dim * 4u + 255u) / 256u * 256u;
     *workspace_bytes = *stats_offset + slots * 8u;
 }
@@ -154,19 +172,37 @@ static inline void xhal_gpu_gemm_params(const xhal_gemm_desc_t *d, uint64_t a, u
     p->beta = d->beta;
 }
 
+/* Device addresses of an attention's buffers (byte offsets not applied); 0 for an optional
+ * buffer the op does not have. */
+typedef struct xhal_gpu_attention_addresses {
+    uint64_t q, k, v, o;
+    uint64_t cu_seqlens_q, cu_seqlens_kv, seqlens_kv, block_table, lse;
+} xhal_gpu_attention_addresses_t;
+
 /*
- * The attention kernels' parameters from a descriptor and the addresses of Q, K, V and O (byte
- * offsets applied here), with the scale resolved (0 means 1/sqrt(head_dim)) and its exp2-domain
- * twin; the plan's fields (splits, row_blocks, decode, keys_per_split, workspace) are the
- * caller's to set.
+ * The attention kernels' parameters from a descriptor and its buffers' addresses (byte offsets
+ * applied here), with the scale resolved (0 means 1/sqrt(head_dim)) and its exp2-domain twin,
+ * the serving fields (index buffers, window, soft-cap); the plan's fields (q_split, splits,
+ * row_blocks, decode, keys_per_split, workspace) are the caller's to set.
  */
-static inline void xhal_gpu_attention_params(const xhal_attention_desc_t *d, uint64_t q, uint64_t k,
-                                             uint64_t v, uint64_t o, xk_attention_params_t *p) {
+static inline void xhal_gpu_attention_params(const xhal_attention_desc_t *d,
+                                             const xhal_gpu_attention_addresses_t *a,
+                                             xk_attention_params_t *p) {
     memset(p, 0, sizeof(*p));
-    p->q = q + d->q_offset;
-    p->k = k + d->k_offset;
-    p->v = v + d->v_offset;
-    p->o = o + d->o_offset;
+    p->q = a->q + d->q_offset;
+    p->k = a->k + d->k_offset;
+    p->v = a->v + d->v_offset;
+    p->o = a->o + d->o_offset;
+    p->cu_seqlens_q = a->cu_seqlens_q ? a->cu_seqlens_q + d->cu_seqlens_q_offset : 0;
+    p->cu_seqlens_kv = a->cu_seqlens_kv ? a->cu_seqlens_kv + d->cu_seqlens_kv_offset : 0;
+    p->seqlens_kv = a->seqlens_kv ? a->seqlens_kv + d->seqlens_kv_offset : 0;
+    p->block_table = a->block_table ? a->block_table + d->block_table_offset : 0;
+    p->lse = a->lse ? a->lse + d->lse_offset : 0;
+    p->block_table_stride = d->block_table_stride;
+    p->block_size = d->block_size;
+    p->num_blocks = d->num_blocks;
+    /* A window of seq_kv keys or more hides nothing a shorter one would not. */
+    p->window = d->sliding_window < d->seq_kv ? d->sliding_window : d->seq_kv;
     p->batch = d->batch;
     p->heads_q = d->heads_q;
     p->heads_kv = d->heads_kv;
@@ -190,6 +226,35 @@ static inline void xhal_gpu_attention_params(const xhal_attention_desc_t *d, uin
     p->group = (int32_t)(d->heads_q / d->heads_kv);
     p->scale = d->scale != 0.0f ? d->scale : (float)(1.0 / sqrt((double)d->head_dim));
     p->scale_log2 = (float)((double)p->scale * 1.4426950408889634); /* softmax on exp2 */
+    if (d->softcap > 0.0f) {
+        p->softcap = d->softcap;
+        p->cap_scale = p->scale / d->softcap;
+        p->cap_log2 = (float)((double)d->softcap * 1.4426950408889634);
+    }
+}
+
+/*
+ * The merge kernel's parameters (xk_attention_merge.cuh) from a descriptor and the addresses of
+ * O_a, O_b, O, LSE_a, LSE_b and LSE (0: the merged LSE is not written), offsets applied here.
+ */
+static inline void xhal_gpu_merge_params(const xhal_attention_merge_desc_t *d, uint64_t o_a,
+                                         uint64_t o_b, uint64_t o, uint64_t lse_a, uint64_t lse_b,
+                                         uint64_t lse, xk_merge_params_t *p) {
+    memset(p, 0, sizeof(*p));
+    p->o_a = o_a + d->o_a_offset;
+    p->o_b = o_b + d->o_b_offset;
+    p->o = o + d->o_offset;
+    p->lse_a = lse_a + d->lse_a_offset;
+    p->lse_b = lse_b + d->lse_b_offset;
+    p->lse = lse ? lse + d->lse_offset : 0;
+    p->batch = d->batch;
+    p->heads = d->heads;
+    p->seq = d->seq;
+    p->head_dim = d->head_dim;
+    p->stride_b = d->strides.batch;
+    p->stride_h = d->strides.head;
+    p->stride_s = d->strides.seq;
+    p->dtype = (int32_t)d->dtype;
 }
 
 #endif /* XHAL_BACKENDS_GPU_PLAN_H */

@@ -14,7 +14,7 @@ static xhal_status_t hip_init(const xhal_host_api_t *host, xhal_be_state_t **out
         return host->set_error(XHAL_OUT_OF_MEMORY, "hip: calloc of %zu bytes failed",
                                sizeof(*state));
     state->host = host;
-    hip_options_read(&state->options);
+    hip_options_read(host, &state->options);
     xhal_status_t status = hip_runtime_load(&state->rt, &state->options, host);
     if (status != XHAL_OK) {
         free(state);
@@ -43,6 +43,7 @@ static xhal_status_t hip_init(const xhal_host_api_t *host, xhal_be_state_t **out
     }
     pthread_mutex_init(&state->rtc_lock, NULL);
     state->rtc.known_count = -1;
+    xc_cache_open(&state->cache, host, "hip"); /* off (dir "") when XHAL_HIP_CACHE=0 */
     *out_state = state;
     return XHAL_OK;
 }
@@ -92,7 +93,8 @@ static const xhal_backend_api_t hip_backend_api = {
     .gemm = hip_gemm,
     .attention_supports = hip_attention_supports,
     .attention = hip_attention,
-    /* No attention merge yet: NULL makes xhal_attention_merge_supports say so. */
+    .attention_merge_supports = hip_attention_merge_supports,
+    .attention_merge = hip_attention_merge,
 };
 
 XHAL_BACKEND_EXPORT const xhal_backend_api_t *xhal_backend_entry(void) {

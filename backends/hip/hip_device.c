@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hip_internal.h"
+#include "xc_tuning.h"
 
 uint32_t hip_device_count(xhal_be_state_t *state) {
     return (uint32_t)state->device_count;
@@ -57,31 +58,22 @@ static void read_arch_name(xhal_be_device_t *dev) {
     free(props);
 }
 
-/* Reads the tuning INI: XHAL_HIP_TUNING's file when set, else the copy built into the plugin. */
+/* An object of this plugin, for finding its install's data (xc_data_file). */
+static const char plugin_anchor;
+
+/* The tuning that applies to the device (kernels/tuning/hip.ini; backends/common/xc_tuning.h). */
 static void load_tuning(xhal_be_device_t *dev) {
     hip_tuning_defaults(&dev->tuning);
-    const char *path = dev->state->options.tuning;
-    char *owned = NULL;
-    const char *text = xhal_hip_tuning_ini;
-    if (path[0]) {
-        FILE *f = fopen(path, "rb");
-        long size = -1;
-        if (f && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
-            fseek(f, 0, SEEK_SET) == 0 && (owned = malloc((size_t)size + 1)) != NULL &&
-            fread(owned, 1, (size_t)size, f) == (size_t)size) {
-            owned[size] = '\0';
-            text = owned;
-        } else {
-            dev->host->log(XHAL_LOG_WARN,
-                           "XHAL_HIP_TUNING=%s cannot be read; using the built-in tuning", path);
-        }
-        if (f) fclose(f);
-    }
-    char error[160];
-    if (hip_tuning_parse(text, dev->arch.gfx, dev->info.name, &dev->tuning, error, sizeof error))
-        dev->host->log(XHAL_LOG_WARN, "tuning file %s: %s; using the defaults",
-                       text == owned ? path : "(built in)", error);
-    free(owned);
+    xc_device_id_t id = {.name = dev->info.name, .arch = dev->arch.gfx, .type = "gpu"};
+    xc_tuning_file_t file;
+    xc_tuning_open(dev->host, "hip", &id, &plugin_anchor, xhal_hip_tuning_ini, &file);
+    char error[640];
+    if (file.ini && hip_tuning_apply(file.ini, file.source, dev->arch.gfx, dev->info.name,
+                                     &dev->tuning, error, sizeof error) != 0)
+        dev->host->log(XHAL_LOG_WARN, "%s; using the default tuning", error);
+    else if (file.ini)
+        dev->host->log(XHAL_LOG_INFO, "%s: tuning from %s", dev->info.name, file.source);
+    xc_tuning_close(&file);
 }
 
 xhal_status_t hip_device_open(xhal_be_state_t *state, uint32_t index, xhal_be_device_t **out) {

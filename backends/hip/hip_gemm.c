@@ -10,17 +10,24 @@
 
 #include "gpu_plan.h"
 #include "hip_internal.h"
+#include "xc_features.h"
+
+/* The serving features of GEMM this backend runs (backends/common/xc_features.h): none yet (no
+ * HIP kernel has the epilogues or quantized B; the SIMT, GEMV and MFMA kernels write C only). */
+#define HIP_GEMM_FEATURES 0u
 
 xhal_status_t hip_gemm_supports(xhal_be_device_t *dev, const xhal_gemm_desc_t *d) {
-    /* The serving features of API 0.2 are not implemented by this backend yet: say so, each. */
-    const char *missing = d->bias         ? "a bias epilogue"
-                          : d->activation ? "an activation epilogue"
-                          : d->gated      ? "the gated epilogue"
-                          : d->b_quant    ? "a quantized B"
-                                          : NULL;
-    if (missing)
-        return dev->host->set_error(XHAL_UNSUPPORTED,
-                                    "hip: the HIP backend does not implement %s yet", missing);
+    xhal_status_t status = xc_gemm_features(dev->host, "hip", d, HIP_GEMM_FEATURES);
+    if (status != XHAL_OK) return status;
+    /* The answer is the planner's: what it cannot plan, the op would refuse. */
+    hip_gemm_plan_t plan;
+    char why[160] = "";
+    if (hip_plan_gemm(d, &dev->arch, &dev->tuning, dev->state->options.forced.gemm, &plan, why,
+                      sizeof why) != 0)
+        return dev->host->set_error(XHAL_UNSUPPORTED, "%s", why);
+    status = xc_forced_check(dev->host, "HIP", &dev->state->options.forced, "gemm",
+                             plan.forced_refused, hip_gemm_kind_name(plan.kind));
+    if (status != XHAL_OK) return status;
     /* Every other valid descriptor runs (the SIMT kernel takes any dtype and layout), once the
      * device has a code object. */
     return hip_module_check(dev);
@@ -34,11 +41,11 @@ xhal_status_t hip_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *d,
 
     hip_gemm_plan_t plan;
     char why[160] = "";
-    const char *force = dev->state->options.force_gemm;
-    if (hip_plan_gemm(d, &dev->arch, &dev->tuning, force, &plan, why, sizeof why) != 0)
+    const xc_forced_t *forced = &dev->state->options.forced;
+    if (hip_plan_gemm(d, &dev->arch, &dev->tuning, forced->gemm, &plan, why, sizeof why) != 0)
         return dev->host->set_error(XHAL_UNSUPPORTED, "%s", why);
-    status = hip_check_forced(dev, "XHAL_HIP_GEMM", force, plan.forced_refused,
-                              hip_gemm_kind_name(plan.kind), "GEMM");
+    status = xc_forced_check(dev->host, "HIP", forced, "gemm", plan.forced_refused,
+                             hip_gemm_kind_name(plan.kind));
     if (status != XHAL_OK) return status;
 
     xk_gemm_params_t p;

@@ -5,14 +5,14 @@
  *   hip_backend.c     the entry table, init (runtime, devices) and shutdown
  *   hip_device.c      one device: what it is (gfx architecture, CUs, clocks, memory), tuning
  *   hip_module.c      the device's code object: built in (one per gfx target) or compiled with
- *                     hiprtc at first use (hip_rtc.c) and cached on disk (hip_cache.c); kernels
- *                     found by name, launches, the per-stream workspace
+ *                     hiprtc at first use (hip_rtc.c) and cached on disk (backends/common/
+ *                     xc_cache.h); kernels found by name, launches, the per-stream workspace
  *   hip_memory.c      buffers (hipMalloc) and pinned host memory (hipHostMalloc)
  *   hip_stream.c      streams, events, copies and fills
  *   hip_gemm.c        GEMM: supports, plan (hip_plan.c), launch
- *   hip_attention.c   attention: supports, plan, launch
+ *   hip_attention.c   attention: supports, plan, launch; the LSE merge of two attentions
  *   hip_plan.c        pure kernel choice, tiles, split-K, grids (unit-tested without a GPU)
- *   hip_tuning.c      pure parser of kernels/tuning/hip.ini
+ *   hip_tuning.c      the keys of kernels/tuning/hip.ini (read by backends/common/xc_tuning.c)
  *   hip_embed.c       the code objects, the kernel source for hiprtc and the INI, built in
  *
  * The plugin links nothing of ROCm and includes none of its headers (their types and layouts
@@ -29,6 +29,9 @@
 #include "xhal/xhal_backend.h"
 
 #include "hip_plan.h"
+#include "xc_cache.h"
+#include "xc_options.h"
+#include "xc_scratch.h"
 
 /* ---- The HIP runtime API, as far as it is used (ROCm 5.x and 6.x agree on all of it) ---- */
 
@@ -124,25 +127,23 @@ typedef struct hip_runtime {
 } hip_runtime_t;
 
 /*
- * What the backend reads from the environment, once, at init (nothing is read on an op's path):
+ * The backend's options, read once at init through the host's option() (the environment as
+ * xhal_init captured it; backends/common/xc_options.h), never with getenv:
  *   XHAL_HIP_RUNTIME    the runtime library to load instead of libamdhip64.so.6 / .5 (tests)
  *   XHAL_HIP_RTC        the library with hiprtc (default: the runtime itself on ROCm 5,
  *                       libhiprtc.so.6 on ROCm 6)
- *   XHAL_HIP_TUNING     a tuning INI to use instead of the built-in kernels/tuning/hip.ini
- *   XHAL_HIP_CACHE      0: no code-object cache; a folder: the cache (default
- *                       $XDG_CACHE_HOME/xhal/hip or ~/.cache/xhal/hip)
  *   XHAL_HIP_JIT        1: compile with hiprtc even for a target with a built-in code object
- *   XHAL_HIP_GEMM, XHAL_HIP_ATTENTION   force a kernel kind (hip_plan.h) where it can run;
- *   XHAL_HIP_STRICT     1: a forced kind that cannot run a case makes the op UNSUPPORTED
+ *   XHAL_HIP_GEMM, XHAL_HIP_ATTENTION, XHAL_HIP_STRICT   forced kernels (xc_forced_load)
+ * and, read by the common code: XHAL_HIP_TUNING (xc_tuning_open) and XHAL_HIP_CACHE
+ * (xc_cache_open: 0 for no code-object cache, or a folder).
  */
 typedef struct hip_options {
-    char runtime[512], rtc[512], tuning[512];
-    char cache[512]; /* the cache folder (resolved), "" for no cache */
-    char force_gemm[16], force_attention[16];
-    int strict, jit;
+    char runtime[512], rtc[512];
+    xc_forced_t forced;
+    int jit;
 } hip_options_t;
 
-void hip_options_read(hip_options_t *options);
+void hip_options_read(const xhal_host_api_t *host, hip_options_t *options);
 
 /* Loads the runtime (options->runtime, else libamdhip64.so.6, .5); UNAVAILABLE with why. */
 xhal_status_t hip_runtime_load(hip_runtime_t *rt, const hip_options_t *options,
@@ -195,16 +196,6 @@ void hip_rtc_unload(hip_rtc_t *rtc);
 xhal_status_t hip_rtc_compile(xhal_be_state_t *state, const char *gfx, unsigned char **out_code,
                               size_t *out_size);
 
-/* ---- The code-object cache (hip_cache.c) ---- */
-
-/* The cached code object of `key` (malloc'ed), or NULL. */
-unsigned char *hip_cache_read(const xhal_be_state_t *state, const char *gfx, const char *key,
-                              size_t *out_size, char *path, size_t path_size);
-void hip_cache_write(const xhal_be_state_t *state, const char *gfx, const char *key,
-                     const unsigned char *code, size_t size);
-/* The key of a compile: a hash of the source, the options and the compiler's identity. */
-void hip_cache_key(const char *const *parts, size_t count, char out[33]);
-
 /* ---- Objects behind the handles ---- */
 
 struct xhal_be_state {
@@ -213,6 +204,7 @@ struct xhal_be_state {
     hip_runtime_t rt;
     hip_rtc_t rtc;
     pthread_mutex_t rtc_lock;
+    xc_cache_t cache; /* hiprtc's code objects (backends/common/xc_cache.h); dir "" when off */
     int device_count;
 };
 
@@ -249,10 +241,9 @@ struct xhal_be_buffer {
 struct xhal_be_stream {
     xhal_be_device_t *device;
     hip_stream_t stream;
-    /* Scratch for split-K partials and split-KV decode: grows, never shrinks; used only by work
-     * on this stream, so stream order keeps it safe. */
-    void *workspace;
-    uint64_t workspace_size;
+    /* Scratch for split-K partials and split-KV decode (backends/common/xc_scratch.h): grows,
+     * never shrinks; used only by work on this stream, so stream order keeps it safe. */
+    xc_scratch_t workspace;
 };
 
 struct xhal_be_event {
@@ -274,14 +265,12 @@ xhal_status_t hip_kernel(xhal_be_device_t *device, const char *name, hip_functio
 
 /* A workspace of at least `bytes` on `stream` (growing it after the stream's work is done). */
 xhal_status_t hip_workspace(xhal_be_stream_t *stream, uint64_t bytes, void **out);
+/* Frees the stream's workspace (stream destroy, after its work). */
+void hip_workspace_free(xhal_be_stream_t *stream);
 
 /* Launches `function` on the stream with one argument array, naming `what` in errors. */
 xhal_status_t hip_launch(xhal_be_stream_t *stream, hip_function_t function, const uint32_t grid[3],
                          int threads, void **args, const char *what);
-
-/* With XHAL_HIP_STRICT and a forced kind refused, UNSUPPORTED naming the kind that would run. */
-xhal_status_t hip_check_forced(const xhal_be_device_t *device, const char *variable,
-                               const char *force, int refused, const char *chosen, const char *op);
 
 /* At device open: loads the built-in code object of the device's target, if there is one. */
 xhal_status_t hip_module_open(xhal_be_device_t *device);
@@ -339,5 +328,9 @@ xhal_status_t hip_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *desc,
 xhal_status_t hip_attention_supports(xhal_be_device_t *device, const xhal_attention_desc_t *desc);
 xhal_status_t hip_attention(xhal_be_stream_t *stream, const xhal_attention_desc_t *desc,
                             const xhal_be_attention_buffers_t *buffers);
+xhal_status_t hip_attention_merge_supports(xhal_be_device_t *device,
+                                           const xhal_attention_merge_desc_t *desc);
+xhal_status_t hip_attention_merge(xhal_be_stream_t *stream, const xhal_attention_merge_desc_t *desc,
+                                  const xhal_be_merge_buffers_t *buffers);
 
 #endif /* XHAL_HIP_INTERNAL_H */

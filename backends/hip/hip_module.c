@@ -4,7 +4,9 @@
  * Where the code object comes from, in order:
  *  1. built in: hipcc compiled kernels/hip/xk_hip.hip at build time for each target it knew
  *     (XHAL_HIP_TARGETS), and hip_embed.c holds them; the device's target picks one at open;
- *  2. the disk cache (hip_cache.c) of an earlier run's hiprtc compile for this target;
+ *  2. the disk cache of an earlier run's hiprtc compile for this target (backends/common/
+ *     xc_cache.h: checksummed entries written atomically, <cache>/<gfx>-<key>.bin, the key a
+ *     hash of the source, the target and the compiler's identity; XHAL_HIP_CACHE);
  *  3. hiprtc, at the first op, from the kernel source built into the plugin (a minute or two for
  *     a CDNA target), when hiprtc's comgr knows the target (hip_rtc.c: asking it for one it does
  *     not know aborts the process, so that is checked first).
@@ -69,16 +71,18 @@ static xhal_status_t compile_module(xhal_be_device_t *dev) {
     xhal_status_t status = hip_rtc_check(state, gfx);
     if (status != XHAL_OK) return status;
 
-    char versions[160], key[33], path[1100] = "";
+    char versions[160], key[XC_CACHE_KEY_CHARS + 1], path[3200] = "";
     snprintf(versions, sizeof versions, "runtime %d, comgr %d.%d, %.100s", state->rt.version,
              state->rtc.comgr_major, state->rtc.comgr_minor, state->rtc.file);
-    const char *parts[] = {"xhal-hip-code-object-1", gfx, versions, xhal_hip_kernel_source};
-    hip_cache_key(parts, sizeof parts / sizeof parts[0], key);
+    const char *parts[] = {"xhal-hip-code-object-2", gfx, versions, xhal_hip_kernel_source};
+    xc_cache_key(parts, sizeof parts / sizeof parts[0], key);
+    xc_cache_path(&state->cache, gfx, key, path, sizeof path);
 
     double start = now_seconds();
     size_t size = 0;
     hip_error_t e = HIP_SUCCESS;
-    unsigned char *code = hip_cache_read(state, gfx, key, &size, path, sizeof path);
+    unsigned char *code =
+        state->cache.dir[0] ? xc_cache_load(&state->cache, gfx, key, &size) : NULL;
     if (code) {
         status = load_image(dev, code, "cache", &e);
         free(code);
@@ -90,13 +94,15 @@ static xhal_status_t compile_module(xhal_be_device_t *dev) {
         }
         dev->host->log(XHAL_LOG_INFO, "the runtime refused the cached %s (%s); recompiling", path,
                        hip_error_text(dev->rt, e));
+        xc_cache_discard(&state->cache, gfx, key);
     }
     dev->host->log(XHAL_LOG_INFO,
                    "%s: no code object built in for %s; compiling the kernels with hiprtc (%s)",
                    dev->info.name, gfx, state->rtc.file);
     if ((status = hip_rtc_compile(state, gfx, &code, &size)) != XHAL_OK) return status;
     double seconds = now_seconds() - start;
-    hip_cache_write(state, gfx, key, code, size);
+    if (state->cache.dir[0] && xc_cache_store(&state->cache, gfx, key, code, size) == 0)
+        dev->host->log(XHAL_LOG_INFO, "code object saved to %s", path);
     status = load_image(dev, code, "hiprtc", &e);
     free(code);
     if (status != XHAL_OK) return status;
@@ -174,30 +180,43 @@ xhal_status_t hip_kernel(xhal_be_device_t *dev, const char *name, hip_function_t
     return status;
 }
 
-xhal_status_t hip_workspace(xhal_be_stream_t *stream, uint64_t bytes, void **out) {
-    xhal_be_device_t *dev = stream->device;
-    const hip_runtime_t *rt = dev->rt;
-    if (bytes <= stream->workspace_size) {
-        *out = stream->workspace;
-        return XHAL_OK;
-    }
-    hip_error_t e;
-    if (stream->workspace) {
-        /* Work already queued may still use the old scratch: let it finish first. */
-        if ((e = rt->hipStreamSynchronize(stream->stream)) != HIP_SUCCESS)
-            return hip_fail(dev, e, "hipStreamSynchronize (before growing the workspace)");
-        rt->hipFree(stream->workspace);
-        stream->workspace = NULL;
-        stream->workspace_size = 0;
-    }
-    uint64_t size = (bytes + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1);
-    if ((e = rt->hipMalloc(&stream->workspace, (size_t)size)) != HIP_SUCCESS) {
-        stream->workspace = NULL;
-        return hip_fail(dev, e, "hipMalloc (workspace)");
-    }
-    stream->workspace_size = size;
-    *out = stream->workspace;
+/* The workspace's device memory (xc_scratch_ops_t over hipMalloc/hipFree). */
+static xhal_status_t workspace_alloc(void *context, uint64_t bytes, uint64_t *out) {
+    xhal_be_stream_t *stream = context;
+    void *address = NULL;
+    hip_error_t e = stream->device->rt->hipMalloc(&address, (size_t)bytes);
+    if (e != HIP_SUCCESS) return hip_fail(stream->device, e, "hipMalloc (workspace)");
+    *out = (uint64_t)(uintptr_t)address;
     return XHAL_OK;
+}
+
+/* hipFree does not wait for queued work that may still use the old block: wait first. */
+static xhal_status_t workspace_drain(void *context) {
+    xhal_be_stream_t *stream = context;
+    hip_error_t e = stream->device->rt->hipStreamSynchronize(stream->stream);
+    return e == HIP_SUCCESS
+               ? XHAL_OK
+               : hip_fail(stream->device, e, "hipStreamSynchronize (before growing the workspace)");
+}
+
+static void workspace_release(void *context, uint64_t address) {
+    xhal_be_stream_t *stream = context;
+    stream->device->rt->hipFree((void *)(uintptr_t)address);
+}
+
+static const xc_scratch_ops_t workspace_ops = {workspace_alloc, workspace_drain, workspace_release};
+
+xhal_status_t hip_workspace(xhal_be_stream_t *stream, uint64_t bytes, void **out) {
+    uint64_t address = 0;
+    xhal_status_t status =
+        xc_scratch_get(&stream->workspace, bytes, 0, &workspace_ops, stream, stream->device->host,
+                       stream->device->info.name, &address);
+    *out = (void *)(uintptr_t)address;
+    return status;
+}
+
+void hip_workspace_free(xhal_be_stream_t *stream) {
+    xc_scratch_free(&stream->workspace, &workspace_ops, stream);
 }
 
 xhal_status_t hip_launch(xhal_be_stream_t *stream, hip_function_t function, const uint32_t grid[3],

@@ -8,9 +8,10 @@
  * when even that leaves compute units idle. Everything else (f32, mixed A/B types, odd
  * alignment, RDNA and GCN) runs the exact SIMT kernel, also split along k when that helps.
  *
- * Attention: on CDNA, f16/bf16 with head_dim 64, 128 or 256 and 16-byte aligned rows runs on the
- * matrix cores, as split-KV decode when seq_q <= attention_decode_max_queries, else as prefill;
- * the rest runs the exact kernel.
+ * Attention: on CDNA, f16/bf16 with head_dim 64, 128 or 256, 16-byte aligned rows and no serving
+ * feature runs on the matrix cores, as split-KV decode when seq_q <= attention_decode_max_queries,
+ * else as prefill; the rest runs the exact kernel, which runs every serving feature (the MFMA
+ * kernels read dense tensors and write no LSE).
  *
  * Grids: HIP counts a dispatch's work-items in 32 bits, so blocks x threads must stay below 2^32
  * along x; kernels that loop over their work (attention, GEMV, batches on y) get a clamped grid,
@@ -256,7 +257,7 @@ int hip_plan_attention(const xhal_attention_desc_t *d, const hip_arch_t *arch,
     memset(p, 0, sizeof(*p));
     int bn = prefill_key_tile(d->head_dim);
     int mfma = arch->mfma && d->dtype != XHAL_DTYPE_F32 && bn > 0 &&
-               xhal_gpu_attention_rows_aligned(d) &&
+               !xhal_gpu_attention_serving(d) && xhal_gpu_attention_rows_aligned(d) &&
                XK_HIP_ATTENTION_LDS(d->head_dim, bn) <= arch->lds_bytes;
     hip_attention_kind_t kind = HIP_ATTENTION_SIMPLE;
     if (mfma)
@@ -278,8 +279,8 @@ int hip_plan_attention(const xhal_attention_desc_t *d, const hip_arch_t *arch,
     if (kind == HIP_ATTENTION_SIMPLE) {
         snprintf(p->kernel, sizeof p->kernel, "xk_attention_simple");
         p->threads = 128;
-        p->grid = (uint32_t)min64(ceil_div(d->batch * d->heads_q * d->seq_q, 4),
-                                  GRID_ITEMS_MAX / p->threads);
+        p->grid =
+            (uint32_t)min64(ceil_div(xhal_gpu_attention_rows(d), 4), GRID_ITEMS_MAX / p->threads);
         return 0;
     }
     p->threads = XK_HIP_ATTENTION_THREADS;

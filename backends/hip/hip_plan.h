@@ -43,11 +43,18 @@ typedef struct hip_tuning {
 
 void hip_tuning_defaults(hip_tuning_t *tuning);
 
+struct xc_ini;
+
 /*
- * Applies the INI `text` for target `gfx` and a device named `device_name` on top of *tuning:
- * keys of [default], then of [<gfx>], then of a section named like the device. Returns 0, or -1
- * with `error` set ("line 7: unknown key 'gemm_tile'"); *tuning keeps what was not read.
+ * Applies a parsed tuning file (named `source` in errors) for target `gfx` and a device named
+ * `device_name` on top of *tuning, in the sections' order of backends/common/xc_tuning.h
+ * ([default], [<gfx>], a `match` section, [<device name>]). Returns 0, or -1 with `error` set
+ * ("hip.ini line 7: [default] has an unknown key ...") when any section has a problem; *tuning
+ * is then unchanged.
  */
+int hip_tuning_apply(const struct xc_ini *ini, const char *source, const char *gfx,
+                     const char *device_name, hip_tuning_t *tuning, char *error, size_t error_size);
+/* The same from the text of a file (parse errors included). */
 int hip_tuning_parse(const char *text, const char *gfx, const char *device_name,
                      hip_tuning_t *tuning, char *error, size_t error_size);
 

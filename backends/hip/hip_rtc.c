@@ -19,17 +19,15 @@
 #include <string.h>
 
 #include "hip_internal.h"
+#include "xc_dlib.h"
 
 #define LOG_MAX 2000 /* of xhal_last_error()'s 4096 characters */
 
-typedef struct {
-    const char *symbol;
-    size_t offset;
-} rtc_symbol_t;
-
+static const xc_symbol_t rtc_symbols[] = {
 #define HIP_RTC_SYMBOL(name, ret, params) {#name, offsetof(hip_rtc_t, name)},
-static const rtc_symbol_t rtc_symbols[] = {HIP_RTC_FUNCTIONS(HIP_RTC_SYMBOL)};
+    HIP_RTC_FUNCTIONS(HIP_RTC_SYMBOL)
 #undef HIP_RTC_SYMBOL
+};
 
 /* dl_iterate_phdr callback: the path of the loaded libamd_comgr, if any. */
 static int find_comgr(struct dl_phdr_info *info, size_t size, void *data) {
@@ -100,28 +98,36 @@ static xhal_status_t load(xhal_be_state_t *state) {
     }
     /* Never unloaded (RTLD_NODELETE): hiprtc brings comgr and LLVM, whose process-wide option
      * registry does not survive being unloaded and loaded again ("Option registered more than
-     * once"), which a process that shuts xhal down and starts it again would do. */
-    for (int i = 0; i < n && !rtc->library; i++) {
-        rtc->library = dlopen(candidates[i], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-        if (rtc->library) snprintf(rtc->file, sizeof rtc->file, "%.255s", candidates[i]);
+     * once"), which a process that shuts xhal down and starts it again would do. The first file
+     * that loads is pinned so; its table is then resolved by xc_dlib_open (a second reference). */
+    void *pin = NULL;
+    for (int i = 0; i < n && !pin; i++) {
+        pin = dlopen(candidates[i], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+        if (pin) snprintf(rtc->file, sizeof rtc->file, "%.255s", candidates[i]);
     }
-    if (!rtc->library)
+    if (!pin)
         return state->host->set_error(XHAL_UNSUPPORTED,
                                       "hip: no hiprtc (looked for %s%s%s) to compile the kernels "
                                       "with: install ROCm's hiprtc, or build the plugin with a "
                                       "hipcc that knows this GPU's target",
                                       candidates[0], n > 1 ? ", " : "", n > 1 ? candidates[1] : "");
-    for (size_t i = 0; i < sizeof rtc_symbols / sizeof rtc_symbols[0]; i++) {
-        void *symbol = dlsym(rtc->library, rtc_symbols[i].symbol);
-        if (!symbol) {
-            xhal_status_t status =
-                state->host->set_error(XHAL_UNSUPPORTED, "hip: %s lacks %s: not a hiprtc",
-                                       rtc->file, rtc_symbols[i].symbol);
-            dlclose(rtc->library);
-            rtc->library = NULL;
-            return status;
-        }
-        memcpy((char *)rtc + rtc_symbols[i].offset, &symbol, sizeof symbol);
+    const char *names[1] = {rtc->file};
+    const xc_dlib_spec_t spec = {
+        .what = "hiprtc",
+        .names = names,
+        .name_count = 1,
+        .symbols = rtc_symbols,
+        .symbol_count = sizeof rtc_symbols / sizeof rtc_symbols[0],
+        .install_hint = "install ROCm's hiprtc",
+        .old_hint = "not a hiprtc this plugin knows",
+    };
+    xhal_status_t status = xc_dlib_open(state->host, &spec, rtc, &rtc->library);
+    dlclose(pin);
+    if (status != XHAL_OK) {
+        /* Compiling is what failed, not the device: its ops are UNSUPPORTED with this reason. */
+        char reason[600];
+        snprintf(reason, sizeof reason, "%s", xhal_last_error());
+        return state->host->set_error(XHAL_UNSUPPORTED, "hip: %s", reason);
     }
     read_known_targets(rtc);
     rtc->loaded = 1;

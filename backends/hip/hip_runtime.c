@@ -1,7 +1,8 @@
 /*
- * The HIP runtime, loaded at run time. The plugin has no link dependency on libamdhip64, so it
- * loads everywhere; init then says precisely what is missing. Also the backend's options (read
- * once at init) and the error helpers every file uses.
+ * The HIP runtime, loaded at run time (backends/common/xc_dlib.h). The plugin has no link
+ * dependency on libamdhip64, so it loads everywhere; init then says precisely what is missing.
+ * Also the backend's options (read once at init through the host, never with getenv) and the
+ * error helpers every file uses.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -9,90 +10,77 @@
 #include <string.h>
 
 #include "hip_internal.h"
+#include "xc_dlib.h"
 
-/* Copies the environment variable `name` into out (empty when unset). */
-static void option(const char *name, char *out, size_t size) {
-    const char *value = getenv(name);
+/* The kernels XHAL_HIP_GEMM and XHAL_HIP_ATTENTION may force (hip_plan.c). */
+static const char *const gemm_kinds[] = {"auto", "simt", "mfma", "gemv", NULL};
+static const char *const attention_kinds[] = {"auto", "simple", "prefill", "decode", NULL};
+
+/* The text option `name` into out ("" when unset). */
+static void text_option(const xhal_host_api_t *host, const char *name, char *out, size_t size) {
+    const char *value = xhal_host_option(host, name);
     snprintf(out, size, "%s", value ? value : "");
 }
 
-void hip_options_read(hip_options_t *o) {
+void hip_options_read(const xhal_host_api_t *host, hip_options_t *o) {
     memset(o, 0, sizeof(*o));
-    option("XHAL_HIP_RUNTIME", o->runtime, sizeof o->runtime);
-    option("XHAL_HIP_RTC", o->rtc, sizeof o->rtc);
-    option("XHAL_HIP_TUNING", o->tuning, sizeof o->tuning);
-    /* The code-object cache: XHAL_HIP_CACHE=0 none, =/folder there, else the XDG cache. */
-    char setting[512], xdg[480], home[480];
-    option("XHAL_HIP_CACHE", setting, sizeof setting);
-    option("XDG_CACHE_HOME", xdg, sizeof xdg);
-    option("HOME", home, sizeof home);
-    if (strcmp(setting, "0") == 0)
-        o->cache[0] = '\0';
-    else if (setting[0] == '/')
-        snprintf(o->cache, sizeof o->cache, "%s", setting);
-    else if (xdg[0] == '/')
-        snprintf(o->cache, sizeof o->cache, "%s/xhal/hip", xdg);
-    else if (home[0])
-        snprintf(o->cache, sizeof o->cache, "%s/.cache/xhal/hip", home);
-    option("XHAL_HIP_GEMM", o->force_gemm, sizeof o->force_gemm);
-    option("XHAL_HIP_ATTENTION", o->force_attention, sizeof o->force_attention);
-    char flag[8];
-    option("XHAL_HIP_STRICT", flag, sizeof flag);
-    o->strict = flag[0] && strcmp(flag, "0") != 0;
-    option("XHAL_HIP_JIT", flag, sizeof flag);
-    o->jit = flag[0] && strcmp(flag, "0") != 0;
+    text_option(host, "XHAL_HIP_RUNTIME", o->runtime, sizeof o->runtime);
+    text_option(host, "XHAL_HIP_RTC", o->rtc, sizeof o->rtc);
+    o->jit = (int)xc_option_int(host, "XHAL_HIP_JIT", 0, 1, 0);
+    xc_forced_load(host, "HIP", gemm_kinds, attention_kinds, &o->forced);
+    /* XHAL_HIP_TUNING and XHAL_HIP_CACHE are read by xc_tuning_open and xc_cache_open. */
 }
+
+static const xc_symbol_t required[] = {
+#define HIP_RUNTIME_SYMBOL(name, ret, params) {#name, offsetof(hip_runtime_t, name)},
+    HIP_RUNTIME_FUNCTIONS(HIP_RUNTIME_SYMBOL)
+#undef HIP_RUNTIME_SYMBOL
+};
 
 typedef struct {
     const char *symbol;
     size_t offset;
-} runtime_symbol_t;
+} optional_symbol_t;
 
-#define HIP_RUNTIME_SYMBOL(name, ret, params) {#name, offsetof(hip_runtime_t, name)},
-static const runtime_symbol_t required[] = {HIP_RUNTIME_FUNCTIONS(HIP_RUNTIME_SYMBOL)};
-static const runtime_symbol_t optional[] = {HIP_RUNTIME_OPTIONAL(HIP_RUNTIME_SYMBOL)};
-#undef HIP_RUNTIME_SYMBOL
+#define HIP_RUNTIME_OPTIONAL_SYMBOL(name, ret, params) {#name, offsetof(hip_runtime_t, name)},
+static const optional_symbol_t optional[] = {HIP_RUNTIME_OPTIONAL(HIP_RUNTIME_OPTIONAL_SYMBOL)};
+#undef HIP_RUNTIME_OPTIONAL_SYMBOL
 
 xhal_status_t hip_runtime_load(hip_runtime_t *rt, const hip_options_t *options,
                                const xhal_host_api_t *host) {
     memset(rt, 0, sizeof(*rt));
     /* ROCm 6 ships libamdhip64.so.6, ROCm 5 libamdhip64.so.5; the API used here is in both. */
-    const char *candidates[] = {"libamdhip64.so.6", "libamdhip64.so.5", NULL};
+    const char *names[2] = {"libamdhip64.so.6", "libamdhip64.so.5"};
+    size_t count = 2;
     if (options->runtime[0]) {
-        candidates[0] = options->runtime;
-        candidates[1] = NULL;
+        names[0] = options->runtime;
+        count = 1;
     }
-    char why[512] = "";
-    for (int i = 0; candidates[i] && !rt->library; i++) {
-        dlerror();
-        rt->library = dlopen(candidates[i], RTLD_NOW | RTLD_LOCAL);
-        if (rt->library) {
-            snprintf(rt->file, sizeof rt->file, "%.255s", candidates[i]);
-        } else if (i == 0) {
-            const char *e = dlerror();
-            snprintf(why, sizeof why, "%s", e ? e : "dlopen failed");
+    const xc_dlib_spec_t spec = {
+        .what = "the HIP runtime",
+        .names = names,
+        .name_count = count,
+        .symbols = required,
+        .symbol_count = sizeof required / sizeof required[0],
+        .install_hint = "no ROCm HIP runtime is installed (install ROCm, or Debian's "
+                        "libamdhip64-5)",
+        .old_hint = "not a HIP runtime this plugin knows (ROCm 5.2 or newer)",
+    };
+    xhal_status_t status = xc_dlib_open(host, &spec, rt, &rt->library);
+    if (status != XHAL_OK) return status;
+    /* Which file loaded: the first name dlopen now finds already loaded. */
+    for (size_t i = 0; i < count; i++) {
+        void *again = dlopen(names[i], RTLD_NOW | RTLD_NOLOAD);
+        if (!again) continue;
+        int same = again == rt->library;
+        dlclose(again);
+        if (same) {
+            snprintf(rt->file, sizeof rt->file, "%.255s", names[i]);
+            break;
         }
-    }
-    if (!rt->library)
-        return host->set_error(XHAL_UNAVAILABLE,
-                               "%s not found (no ROCm HIP runtime; install ROCm, or Debian's "
-                               "libamdhip64-5): %s",
-                               options->runtime[0] ? options->runtime : "libamdhip64.so.6 or .5",
-                               why);
-    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
-        /* POSIX guarantees that a data pointer from dlsym converts to a function pointer. */
-        void *symbol = dlsym(rt->library, required[i].symbol);
-        if (!symbol) {
-            xhal_status_t status = host->set_error(XHAL_UNAVAILABLE,
-                                                   "%s lacks %s: not a HIP runtime this plugin "
-                                                   "knows (ROCm 5.2 or newer)",
-                                                   rt->file, required[i].symbol);
-            hip_runtime_unload(rt);
-            return status;
-        }
-        memcpy((char *)rt + required[i].offset, &symbol, sizeof symbol);
     }
     for (size_t i = 0; i < sizeof optional / sizeof optional[0]; i++) {
+        /* POSIX guarantees that a data pointer from dlsym converts to a function pointer. */
         void *symbol = dlsym(rt->library, optional[i].symbol);
         memcpy((char *)rt + optional[i].offset, &symbol, sizeof symbol);
     }
@@ -124,12 +112,4 @@ xhal_status_t hip_fail(const xhal_be_device_t *device, hip_error_t error, const 
 xhal_status_t hip_enter(const xhal_be_device_t *device) {
     hip_error_t e = device->rt->hipSetDevice(device->index);
     return e == HIP_SUCCESS ? XHAL_OK : hip_fail(device, e, "hipSetDevice");
-}
-
-xhal_status_t hip_check_forced(const xhal_be_device_t *device, const char *variable,
-                               const char *force, int refused, const char *chosen, const char *op) {
-    if (!refused || !device->state->options.strict) return XHAL_OK;
-    return device->host->set_error(XHAL_UNSUPPORTED,
-                                   "hip: %s=%s cannot run this %s (the %s kernel would)", variable,
-                                   force, op, chosen);
 }

@@ -31,7 +31,7 @@ void hip_stream_destroy(xhal_be_stream_t *s) {
     const hip_runtime_t *rt = s->device->rt;
     if (hip_enter(s->device) == XHAL_OK) {
         rt->hipStreamSynchronize(s->stream);
-        if (s->workspace) rt->hipFree(s->workspace);
+        hip_workspace_free(s);
         rt->hipStreamDestroy(s->stream);
     }
     free(s);

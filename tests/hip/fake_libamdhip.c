@@ -487,9 +487,10 @@ EXPORT int hipModuleLaunchKernel(void *function, unsigned gx, unsigned gy, unsig
         l->block[1] = by;
         l->block[2] = bz;
         l->shared = shared;
-        /* Every kernel takes one struct by value: attention's params, or GEMM's. */
-        size_t size = strncmp(f->name, "xk_attention", 12) == 0 ? sizeof(xk_attention_params_t)
-                                                                : sizeof(xk_gemm_params_t);
+        /* Every kernel takes one struct by value: the merge's, attention's, or GEMM's. */
+        size_t size = strcmp(f->name, "xk_attention_merge") == 0  ? sizeof(xk_merge_params_t)
+                      : strncmp(f->name, "xk_attention", 12) == 0 ? sizeof(xk_attention_params_t)
+                                                                  : sizeof(xk_gemm_params_t);
         memcpy(&l->params, args[0], size);
     }
     return OK;

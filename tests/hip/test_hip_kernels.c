@@ -8,6 +8,8 @@
  *  - for every target built in, every kernel kind each op can choose is in its code object;
  *  - a target no code object covers and hiprtc does not know is UNSUPPORTED with the reason
  *    (and the process survives: hiprtc is never asked);
+ *  - GEMM epilogues are refused by name; attention's serving features run on the exact kernel
+ *    with their parameters; the merge op launches its kernel;
  *  - `test_hip_kernels jit`: the kernel source built into the plugin compiles with the system's
  *    hiprtc (ROCm 5.2's here, for gfx90a), its code object loads and has the kernels, and a
  *    second process finds it in the cache (slow: a minute of compiling).
@@ -192,6 +194,7 @@ static void test_attention_launches(void **state) {
     assert_int_equal(l->block[0], 256);
     assert_int_equal(l->grid[0], 2 * 8 * 3); /* 128 queries a block */
     assert_int_equal(l->params.attention.row_blocks, 3);
+    assert_int_equal(l->params.attention.q_split, 0);
 
     /* Decode: the group's 4 query heads x 1 query are the rows; keys split; then combine. */
     l = run_attention(device, XHAL_DTYPE_F16, 1, 8192, 64, &count);
@@ -200,6 +203,8 @@ static void test_attention_launches(void **state) {
     const xk_attention_params_t *p = &l[0].params.attention;
     assert_true(p->decode == 1 && p->splits > 1 && p->keys_per_split % 32 == 0);
     assert_true(p->splits * p->keys_per_split >= 8192 && p->workspace && p->partial_stats);
+    /* The combine kernel merges the rows of sequences of up to q_split queries: all of them. */
+    assert_true(p->q_split == INT64_MAX && l[1].params.attention.q_split == INT64_MAX);
     assert_int_equal(l[0].grid[0], (2 * 2 * 1 * p->splits + 3) / 4); /* a wavefront per item */
     assert_string_equal(l[1].kernel, "xk_attention_combine");
 
@@ -318,25 +323,156 @@ static void test_unknown_target(void **state) {
         expect_no_code_object("gfx942", rtc);
 }
 
-/* The serving features of API 0.2 are refused (by the core today, by the backend once the core
- * lets them through), never run wrong. */
-static void test_serving_features_refused(void **state) {
+/* XHAL_HIP_TUNING (read through the host's options by the common tuning reader) changes the
+ * plan: with the GEMV kernels turned off for the device's target, m = 3 runs the skinny MFMA tile.
+ */
+static void test_tuning_file(void **state) {
+    (void)state;
+    const char *path = XT_HIP_CACHE_DIR ".ini";
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("[default]\ngemm_gemv_max_m = 16\n[gfx90a]\ngemm_gemv_max_m = 0\n", f);
+    fclose(f);
+    char setting[256];
+    snprintf(setting, sizeof setting, "XHAL_HIP_TUNING=%s", path);
+    hft_start((const char *const[]){setting, NULL});
+    xhal_device_t *device = xt_open("hip");
+    gemm_buffers_t g;
+    size_t count = 0;
+    xhal_gemm_desc_t d = gemm_desc(&g, device, 3, 4096, 1024, XHAL_DTYPE_BF16, 0, 1);
+    const fake_hip_launch_t *l = run_gemm(device, &d, &count);
+    assert_string_equal(l->kernel, "xk_gemm_mfma_32x128x64_bf16_nt");
+    gemm_free(&g);
+    remove(path);
+}
+
+/* GEMM epilogues and quantized B have no HIP kernel: refused by name. */
+static void test_gemm_features_refused(void **state) {
     (void)state;
     hft_start(NULL);
     xhal_device_t *device = xt_open("hip");
     gemm_buffers_t g;
     xhal_gemm_desc_t d = gemm_desc(&g, device, 64, 64, 64, XHAL_DTYPE_BF16, 0, 0);
     d.activation = XHAL_ACTIVATION_RELU;
-    XT_EXPECT_ERR(XHAL_UNSUPPORTED, xhal_gemm_supports(device, &d), "implement*");
-    gemm_free(&g);
-    xhal_attention_desc_t a;
-    xhal_attention_desc_init(&a, 1, 4, 4, 16, 16, 64, XHAL_DTYPE_BF16, XHAL_LAYOUT_BSHD);
-    a.softcap = 30.0f;
-    XT_EXPECT_ERR(XHAL_UNSUPPORTED, xhal_attention_supports(device, &a), "softcap",
+    XT_EXPECT_ERR(XHAL_UNSUPPORTED, xhal_gemm_supports(device, &d), "activation",
                   "not implemented");
+    xhal_stream_t *stream = NULL;
+    XT_OK(xhal_stream_create(device, &stream));
+    hft_clear_launches();
+    XT_EXPECT_ERR(XHAL_UNSUPPORTED, xhal_gemm(stream, &d), "activation");
+    size_t count = 1;
+    hft_launches(&count);
+    assert_int_equal(count, 0); /* nothing ran */
+    xhal_stream_destroy(stream);
+    gemm_free(&g);
+}
+
+/* Runs `a` (buffers set) and returns its launches. */
+static const fake_hip_launch_t *run_desc(xhal_device_t *device, const xhal_attention_desc_t *a,
+                                         size_t *count) {
+    xhal_stream_t *stream = NULL;
+    XT_OK(xhal_stream_create(device, &stream));
+    hft_clear_launches();
+    XT_OK(xhal_attention(stream, a));
+    XT_OK(xhal_stream_synchronize(stream));
+    xhal_stream_destroy(stream);
+    return hft_launches(count);
+}
+
+/*
+ * The serving features of attention run on the exact kernel (xk_attention_simple), even where
+ * the MFMA kernels would run the same shape without them, and its parameters carry them:
+ * window, soft-cap, the LSE's address, packed Q with its rows numbered as the LSE.
+ */
+static void test_serving_attention(void **state) {
+    (void)state;
+    hft_start(NULL); /* gfx90a: bf16 d64 runs MFMA prefill without serving features */
+    xhal_device_t *device = xt_open("hip");
+    xhal_attention_desc_t a;
+    xhal_attention_desc_init(&a, 2, 8, 2, 40, 64, 64, XHAL_DTYPE_BF16, XHAL_LAYOUT_BSHD);
+    void *hq, *hk, *hv, *ho, *hl, *hs;
+    a.q = hft_pinned(device, 2 * 8 * 40 * 64 * 2, 0, &hq);
+    a.k = hft_pinned(device, 2 * 2 * 64 * 64 * 2, 0, &hk);
+    a.v = hft_pinned(device, 2 * 2 * 64 * 64 * 2, 0, &hv);
+    a.o = hft_pinned(device, 2 * 8 * 40 * 64 * 2, 0, &ho);
+    xhal_buffer_t *lse = hft_pinned(device, 2 * 8 * 40 * 4 + 64, 0, &hl);
+    size_t count = 0;
+    const fake_hip_launch_t *l = run_desc(device, &a, &count);
+    assert_string_equal(l->kernel, "xk_attention_mfma_prefill_bf16_d64");
+
+    a.sliding_window = 16;
+    a.softcap = 30.0f;
+    a.lse = lse;
+    a.lse_offset = 64;
+    l = run_desc(device, &a, &count);
+    assert_int_equal(count, 1);
+    assert_string_equal(l->kernel, "xk_attention_simple");
+    const xk_attention_params_t *p = &l->params.attention;
+    assert_int_equal(p->window, 16);
+    assert_true(p->softcap == 30.0f && p->cap_scale == p->scale / 30.0f && p->cap_log2 > 43.0f);
+    assert_true(p->lse == (uint64_t)(uintptr_t)hl + 64 && p->cu_seqlens_q == 0);
+    assert_int_equal(l->grid[0], 2 * 8 * 40 / 4); /* a logical warp per row, 4 a block */
+    assert_int_equal(l->block[0], 128);
+
+    /* Packed Q: two sequences of 25 and 15 queries in 40 rows; rows are (head, packed row). */
+    a.sliding_window = 0;
     a.softcap = 0.0f;
-    a.sliding_window = 128;
-    XT_EXPECT_ERR(XHAL_UNSUPPORTED, xhal_attention_supports(device, &a), "sliding_window");
+    a.lse = NULL;
+    a.lse_offset = 0;
+    xhal_buffer_t *cu = hft_pinned(device, 3 * sizeof(int32_t), 0, &hs);
+    const int32_t starts[3] = {0, 25, 40};
+    memcpy(hs, starts, sizeof starts);
+    a.cu_seqlens_q = cu;
+    l = run_desc(device, &a, &count);
+    assert_string_equal(l->kernel, "xk_attention_simple");
+    assert_true(l->params.attention.cu_seqlens_q == (uint64_t)(uintptr_t)hs);
+    assert_int_equal(l->grid[0], 8 * 40 / 4);
+
+    /* A forced MFMA kernel cannot run them: refused under XHAL_HIP_STRICT, by supports too. */
+    hft_teardown(NULL);
+    hft_start((const char *const[]){"XHAL_HIP_ATTENTION=prefill", "XHAL_HIP_STRICT=1", NULL});
+    xhal_device_t *strict = xt_open("hip");
+    xhal_attention_desc_t b;
+    xhal_attention_desc_init(&b, 1, 4, 4, 16, 16, 64, XHAL_DTYPE_BF16, XHAL_LAYOUT_BSHD);
+    b.softcap = 30.0f;
+    XT_EXPECT_ERR(XHAL_UNSUPPORTED, xhal_attention_supports(strict, &b), "XHAL_HIP_ATTENTION",
+                  "simple");
+    b.softcap = 0.0f;
+    XT_OK(xhal_attention_supports(strict, &b));
+}
+
+/* The merge op: the portable kernel, its parameters from the descriptor. */
+static void test_merge(void **state) {
+    (void)state;
+    hft_start(NULL);
+    xhal_device_t *device = xt_open("hip");
+    xhal_attention_merge_desc_t m;
+    xhal_attention_merge_desc_init(&m, 2, 4, 10, 64, XHAL_DTYPE_F16, XHAL_LAYOUT_BSHD);
+    void *ha, *hb, *ho, *hla, *hlb;
+    m.o_a = hft_pinned(device, 2 * 4 * 10 * 64 * 2, 0, &ha);
+    m.o_b = hft_pinned(device, 2 * 4 * 10 * 64 * 2, 0, &hb);
+    m.o = hft_pinned(device, 2 * 4 * 10 * 64 * 2 + 32, 0, &ho);
+    m.o_offset = 32;
+    m.lse_a = hft_pinned(device, 2 * 4 * 10 * 4, 0, &hla);
+    m.lse_b = hft_pinned(device, 2 * 4 * 10 * 4, 0, &hlb);
+    XT_OK(xhal_attention_merge_supports(device, &m));
+    xhal_stream_t *stream = NULL;
+    XT_OK(xhal_stream_create(device, &stream));
+    hft_clear_launches();
+    XT_OK(xhal_attention_merge(stream, &m));
+    XT_OK(xhal_stream_synchronize(stream));
+    xhal_stream_destroy(stream);
+    size_t count = 0;
+    const fake_hip_launch_t *l = hft_launches(&count);
+    assert_int_equal(count, 1);
+    assert_string_equal(l->kernel, "xk_attention_merge");
+    xk_merge_params_t p;
+    memcpy(&p, l->params.bytes, sizeof p);
+    assert_true(p.o_a == (uint64_t)(uintptr_t)ha && p.o == (uint64_t)(uintptr_t)ho + 32);
+    assert_true(p.lse_b == (uint64_t)(uintptr_t)hlb && p.lse == 0);
+    assert_true(p.batch == 2 && p.heads == 4 && p.seq == 10 && p.head_dim == 64);
+    assert_true(p.stride_s == 4 * 64 && p.dtype == XHAL_DTYPE_F16);
+    assert_int_equal(l->grid[0], 2 * 4 * 10 / 4);
 }
 
 static double now(void) {
@@ -387,7 +523,10 @@ int main(int argc, char **argv) {
         cmocka_unit_test_teardown(test_attention_launches, hft_teardown),
         cmocka_unit_test_teardown(test_every_target_has_its_kernels, hft_teardown),
         cmocka_unit_test_teardown(test_unknown_target, hft_teardown),
-        cmocka_unit_test_teardown(test_serving_features_refused, hft_teardown),
+        cmocka_unit_test_teardown(test_tuning_file, hft_teardown),
+        cmocka_unit_test_teardown(test_gemm_features_refused, hft_teardown),
+        cmocka_unit_test_teardown(test_serving_attention, hft_teardown),
+        cmocka_unit_test_teardown(test_merge, hft_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

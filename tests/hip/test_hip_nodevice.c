@@ -97,7 +97,7 @@ static void test_system_runtime(void **state) {
 static void test_runtime_file_missing(void **state) {
     (void)state;
     reinit("/nonexistent/libamdhip64.so.6");
-    expect_unavailable("/nonexistent/libamdhip64.so.6 not found", "no ROCm HIP runtime");
+    expect_unavailable("/nonexistent/libamdhip64.so.6 was not found", "no ROCm HIP runtime");
 }
 
 static void test_hipinit_fails(void **state) {
