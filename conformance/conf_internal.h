@@ -212,42 +212,6 @@ double conf_attention_bytes(const xhal_attention_desc_t *d);
 /* Fills the achieved rates and the fractions from ms, flops, bytes and the peaks. */
 void conf_metrics_apply(conf_perf_t *p, double peak_flops, double peak_bandwidth);
 
-/* ---- conf_serving.c: serving shapes of the utilization part ---- */
-
-typedef enum conf_serving_kind {
-    CONF_SERVING_NONE = 0,       /* a dense attention */
-    CONF_SERVING_DECODE_PAGED,   /* one query per sequence over a paged cache */
-    CONF_SERVING_DECODE_PACKED,  /* the same lengths with K/V packed contiguously */
-    CONF_SERVING_PREFILL_VARLEN, /* packed causal prefill of mixed lengths */
-    CONF_SERVING_CHUNKED_PAGED,  /* a chunk of queries at the end of each paged sequence */
-} conf_serving_kind_t;
-
-typedef struct conf_serving {
-    conf_serving_kind_t kind;
-    int64_t batch, min_len, max_len; /* sequences and their KV (prefill: query) lengths */
-    int64_t chunk;                   /* CHUNKED_PAGED: queries per sequence */
-    int64_t block_size;              /* paged */
-} conf_serving_t;
-
-/* The host index arrays of a serving shape; NULL where it has none. */
-typedef struct conf_serving_arrays {
-    int32_t *cu_q, *cu_kv, *lens_kv, *table;
-    int64_t table_count, rows_q, rows_kv; /* table entries; queries and keys of all sequences */
-} conf_serving_arrays_t;
-
-/*
- * Fills `d` (heads, head_dim and dtype set by the caller) and the arrays for shape `s`;
- * 0, or -1 out of memory. conf_serving_free releases the arrays.
- */
-int conf_serving_build(const conf_serving_t *s, xhal_attention_desc_t *d, conf_serving_arrays_t *a);
-void conf_serving_free(conf_serving_arrays_t *a);
-/* PEAKS.md's FLOPs (exact unmasked pairs) and minimum bytes (Q, O, the keys read) of a shape. */
-double conf_serving_flops(const xhal_attention_desc_t *d, const conf_serving_arrays_t *a);
-double conf_serving_bytes(const xhal_attention_desc_t *d, const conf_serving_arrays_t *a);
-/* Elements of Q, K, V and O to allocate. */
-void conf_serving_elements(const xhal_attention_desc_t *d, const conf_serving_arrays_t *a,
-                           double out[4]);
-
 /* ---- conf_plan.c ---- */
 
 typedef struct conf_plan_item {
@@ -303,6 +267,13 @@ xhal_status_t conf_measure_gemm(conf_timer_t *t, xhal_dtype_t dtype, double seco
  */
 double conf_fma_host(unsigned threads, xhal_dtype_t dtype, double seconds, char *method,
                      size_t method_size);
+
+/*
+ * FLOP/s of an FMA loop on the OpenCL device of that name (conf_fma_opencl.c), the best of the
+ * float4/8/16 widths; 0 when it cannot run. `method` says what ran.
+ */
+double conf_fma_opencl(const xhal_device_info_t *info, double seconds, char *method,
+                       size_t method_size);
 
 /* ---- conf_peaks.c ---- */
 

@@ -139,10 +139,10 @@ static xhal_status_t measure(xhal_device_t *device, const xhal_device_info_t *in
                              conf_progress_fn fn, void *context, conf_measured_t *out) {
     conf_timer_t timer;
     xhal_status_t status = conf_timer_init(&timer, device, info, 10);
-    int cpu = strcmp(info->backend, "cpu") == 0;
+    int cpu = strcmp(info->backend, "cpu") == 0, opencl = strcmp(info->backend, "opencl") == 0;
     size_t total = (size_t)want_bandwidth * (cpu ? 2u : 1u), done = 0;
     for (int t = 0; t < XHAL_DTYPE_COUNT; t++)
-        total += want_flops[t] ? 1u + (unsigned)cpu : 0u;
+        total += want_flops[t] ? 1u + (unsigned)(cpu || opencl) : 0u;
     timer.target_s = quick ? 0.1 : 0.3;
     if (status == XHAL_OK && want_bandwidth) {
         /* Far beyond any cache; a quarter of a small device's memory at most (two buffers). */
@@ -186,7 +186,18 @@ static xhal_status_t measure(xhal_device_t *device, const xhal_device_info_t *in
         if (!want_flops[t]) continue;
         xhal_dtype_t dtype = (xhal_dtype_t)t;
         char what[64], fma_method[96] = "";
-        if (cpu && dtype == XHAL_DTYPE_F16 && out->fma[XHAL_DTYPE_F32] > 0) {
+        if (opencl && dtype != XHAL_DTYPE_F32 && out->fma[XHAL_DTYPE_F32] > 0) {
+            /* xhal's OpenCL kernels compute 16-bit inputs in f32: the f32 loop's ceiling. */
+            progress(fn, context, info, done++, total, "FMA loop (the f32 one)");
+            out->fma[t] = out->fma[XHAL_DTYPE_F32];
+            conf_format(fma_method, sizeof fma_method, "%.60s (16-bit inputs computed in f32)",
+                        f32_fma_method);
+        } else if (opencl) {
+            conf_format(what, sizeof what, "%s FMA loop", xhal_dtype_name(dtype));
+            progress(fn, context, info, done++, total, what);
+            out->fma[t] = conf_fma_opencl(info, quick ? 0.6 : 3.0, fma_method, sizeof fma_method);
+            conf_format(f32_fma_method, sizeof f32_fma_method, "%s", fma_method);
+        } else if (cpu && dtype == XHAL_DTYPE_F16 && out->fma[XHAL_DTYPE_F32] > 0) {
             /* The same f32 loop (x86 has no f16 FMA with f32 accumulation): not run twice. */
             progress(fn, context, info, done++, total, "f16 FMA loop (the f32 one)");
             out->fma[t] = out->fma[XHAL_DTYPE_F32];

@@ -53,6 +53,7 @@ static void json_device(FILE *out, const xhal_device_info_t *d) {
     field_string(out, 4, "type", (unsigned)d->type < 3 ? types[d->type] : "unknown", 0);
     field_string(out, 4, "architecture", d->architecture, 0);
     field_string(out, 4, "driver", d->driver, 0);
+    field_string(out, 4, "tuning", d->tuning, 0);
     field_number(out, 4, "memory_bytes", (double)d->memory_bytes, 0);
     field_number(out, 4, "compute_units", (double)d->compute_units, 0);
     field_number(out, 4, "clock_ghz", d->clock_ghz > 0 ? d->clock_ghz : NAN, 1);

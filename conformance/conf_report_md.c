@@ -205,6 +205,7 @@ static void write_header(FILE *out, const conf_run_t *run) {
     fprintf(out, "| device | %s, %s, backend %s, %s |\n", d->name, d->vendor, d->backend,
             d->architecture);
     fprintf(out, "| driver | %s |\n", d->driver[0] ? d->driver : "-");
+    fprintf(out, "| tuning | %s |\n", d->tuning[0] ? d->tuning : "-");
     fprintf(out, "| memory, units, clock | %.1f GiB, %u units, %.2f GHz |\n",
             (double)d->memory_bytes / (1024.0 * 1024 * 1024), (unsigned)d->compute_units,
             d->clock_ghz);

@@ -64,9 +64,12 @@ static int paged(const conf_serving_t *s, xhal_attention_desc_t *d, conf_serving
         for (int64_t i = 0; i < (a->lens_kv[b] + bs - 1) / bs; i++)
             a->table[b * max_blocks + i] = (int32_t)perm[next++];
     free(perm);
-    /* The pool as [block, token, head, dim], FlashAttention's and FlashInfer's layout. */
+    /* The pool as [block, token, head, dim], FlashAttention's and FlashInfer's layout, or as
+     * [block, head, token, dim] with BHSD. */
     int64_t h = d->heads_kv, e = d->head_dim;
-    d->k_strides = d->v_strides = (xhal_attention_strides_t){bs * h * e, e, h * e};
+    d->k_strides = d->v_strides = s->layout == XHAL_LAYOUT_BHSD
+                                      ? (xhal_attention_strides_t){bs * h * e, bs * e, e}
+                                      : (xhal_attention_strides_t){bs * h * e, e, h * e};
     d->block_size = bs;
     d->num_blocks = total;
     d->max_blocks_per_seq = max_blocks;
@@ -102,14 +105,16 @@ int conf_serving_build(const conf_serving_t *s, xhal_attention_desc_t *d,
     }
     int packed_q = s->kind == CONF_SERVING_PREFILL_VARLEN || s->kind == CONF_SERVING_CHUNKED_PAGED;
     int packed_kv = s->kind == CONF_SERVING_PREFILL_VARLEN || s->kind == CONF_SERVING_DECODE_PACKED;
-    /* Q and O: decodes are [batch, 1, heads, dim]; packed rows are [rows, heads, dim]. */
+    /* Q and O: decodes are [batch, 1, heads, dim]; packed rows are [rows, heads, dim] (BHSD:
+     * [heads, rows, dim]). */
     xhal_attention_desc_init(d, batch, hq, hkv, packed_q ? rows_q : 1, packed_kv ? rows_kv : max_kv,
-                             e, dtype, XHAL_LAYOUT_BSHD);
+                             e, dtype, s->layout);
     d->causal = 1;
     int status = 0;
     if (packed_q) status |= !(a->cu_q = offsets(lens_q, batch));
     if (packed_kv) {
-        /* Contiguous keys, [rows, head, dim] like the paged pool's blocks (BSHD, as set). */
+        /* Contiguous keys, [rows, head, dim] like the paged pool's blocks (as set: BHSD keeps
+         * each head's rows together). */
         status |= !(a->cu_kv = offsets(a->lens_kv, batch));
         free(a->lens_kv);
         a->lens_kv = NULL;

@@ -297,6 +297,56 @@ int conf_stream_host(unsigned threads, uint64_t array_bytes, conf_stream_t *out)
 /* The array size STREAM's rule asks for on this host: 4 x the last-level cache, >= 64 MiB. */
 uint64_t conf_stream_array_bytes(void);
 
+/* ---- Tuning (`xhal tune`, conf_tune.c; the search space and strategy: conf_tune_space.c) ---- */
+
+/* A candidate's parameters: keys of the backend's tuning file with integer values. */
+typedef struct conf_tune_setting {
+    const char *key;
+    int value;
+} conf_tune_setting_t;
+
+/*
+ * Gives the device with these settings over its shipped tuning (the caller writes them to a
+ * tuned file and reopens the device: see tools/cmd_tune.c), or with none of them when count is
+ * 0. Returns XHAL_OK and the device in *out_device (the caller's until the next call), or a
+ * status with the error set.
+ */
+typedef xhal_status_t (*conf_tune_open_fn)(void *context, const conf_tune_setting_t *settings,
+                                           size_t count, xhal_device_t **out_device);
+
+typedef struct conf_tune_options {
+    unsigned ops;    /* bits (1u << CONF_OP_GEMM, CONF_OP_ATTENTION); 0: both */
+    unsigned dtypes; /* bits (1u << xhal_dtype_t); 0: f32 */
+    double budget_s; /* seconds for the whole search (the baseline included) */
+    uint64_t seed;   /* of the search and of the inputs */
+    int quick;       /* shapes a quarter of the size in each dimension (tests) */
+    int corrupt;     /* test only: candidate number whose output is corrupted (0: none) */
+    conf_tune_open_fn open;
+    void *open_context;
+    FILE *log;      /* one line per candidate (NULL: none) */
+    FILE *progress; /* the progress line (NULL: none) */
+} conf_tune_options_t;
+
+#define CONF_TUNE_MAX_SETTINGS 24
+
+typedef struct conf_tune_result {
+    conf_tune_setting_t settings[CONF_TUNE_MAX_SETTINGS]; /* the winners that differ from the
+                                                             shipped tuning */
+    size_t count;
+    size_t tried, rejected, skipped; /* candidates run, found wrong, refused by the device */
+    double seconds;
+    char summary[1024]; /* per shape class: before and after */
+} conf_tune_result_t;
+
+/*
+ * Searches the parameters of the device's backend (OpenCL today) for the selected ops and
+ * dtypes: every candidate is checked against the fp64 reference on each shape class and a few
+ * odd shapes before it is timed, a wrong one rejected and logged. XHAL_OK with *out filled
+ * (count 0 when nothing beat the shipped tuning), UNSUPPORTED for a backend without a space.
+ */
+xhal_status_t conf_tune(const xhal_device_info_t *info, const conf_tune_options_t *options,
+                        conf_tune_result_t *out);
+
 /* ---- Compare ---- */
 
 /*
@@ -306,5 +356,43 @@ uint64_t conf_stream_array_bytes(void);
  */
 int conf_compare(const char *const *paths, size_t count, const char *out_dir, FILE *table_out,
                  char *error, size_t error_size);
+
+/* ---- Serving shapes (conf_serving.c): the utilization part and `xhal bench attention` ---- */
+
+typedef enum conf_serving_kind {
+    CONF_SERVING_NONE = 0,       /* a dense attention */
+    CONF_SERVING_DECODE_PAGED,   /* one query per sequence over a paged cache */
+    CONF_SERVING_DECODE_PACKED,  /* the same lengths with K/V packed contiguously */
+    CONF_SERVING_PREFILL_VARLEN, /* packed causal prefill of mixed lengths */
+    CONF_SERVING_CHUNKED_PAGED,  /* a chunk of queries at the end of each paged sequence */
+} conf_serving_kind_t;
+
+typedef struct conf_serving {
+    conf_serving_kind_t kind;
+    int64_t batch, min_len, max_len; /* sequences and their KV (prefill: query) lengths */
+    int64_t chunk;                   /* CHUNKED_PAGED: queries per sequence */
+    int64_t block_size;              /* paged */
+    xhal_layout_t layout; /* of Q, O and K/V (a paged pool: [block, token, head, dim] for BSHD,
+                           * [block, head, token, dim] for BHSD) */
+} conf_serving_t;
+
+/* The host index arrays of a serving shape; NULL where it has none. */
+typedef struct conf_serving_arrays {
+    int32_t *cu_q, *cu_kv, *lens_kv, *table;
+    int64_t table_count, rows_q, rows_kv; /* table entries; queries and keys of all sequences */
+} conf_serving_arrays_t;
+
+/*
+ * Fills `d` (heads, head_dim and dtype set by the caller) and the arrays for shape `s`;
+ * 0, or -1 out of memory. conf_serving_free releases the arrays.
+ */
+int conf_serving_build(const conf_serving_t *s, xhal_attention_desc_t *d, conf_serving_arrays_t *a);
+void conf_serving_free(conf_serving_arrays_t *a);
+/* PEAKS.md's FLOPs (exact unmasked pairs) and minimum bytes (Q, O, the keys read) of a shape. */
+double conf_serving_flops(const xhal_attention_desc_t *d, const conf_serving_arrays_t *a);
+double conf_serving_bytes(const xhal_attention_desc_t *d, const conf_serving_arrays_t *a);
+/* Elements of Q, K, V and O to allocate. */
+void conf_serving_elements(const xhal_attention_desc_t *d, const conf_serving_arrays_t *a,
+                           double out[4]);
 
 #endif

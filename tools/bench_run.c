@@ -10,24 +10,6 @@
 #include "conform.h"
 #include "tool_util.h"
 
-/* Input sets rotated at most (conf_rotation: enough copies to outgrow the device's caches). */
-#define MAX_ROTATION 16
-
-typedef struct bench_ctx {
-    xhal_device_t *device;
-    xhal_device_info_t info;
-    xhal_stream_t *stream;
-    xhal_event_t *events[2]; /* around each run (conf_time_runs, synchronize_each) */
-    const bench_options_t *o;
-    double stream_bw; /* host STREAM Copy (--stream), the best of the run so far; 0: none */
-    double copy_bw;   /* the device's copy bandwidth in this round (--copy); 0: not measured */
-} bench_ctx_t;
-
-/* What one shape measured, for the printed line. */
-typedef struct bench_figure {
-    double seconds, flops, bytes, peak_flops;
-} bench_figure_t;
-
 int bench_op_known(const char *op) {
     return !strcmp(op, "gemm") || !strcmp(op, "attention") || !strcmp(op, "copy");
 }
@@ -50,13 +32,10 @@ static xhal_status_t fill_random(bench_ctx_t *c, xhal_buffer_t *buffer, uint64_t
     return status;
 }
 
-/*
- * Allocates `count` buffers of `elements` each; fills the inputs with random values and poisons
- * the outputs (all bits set: NaN). Writing the outputs once here also means no timed run pays
- * for first-touching their pages, which on a CPU device costs as much as a small GEMM.
- */
-static xhal_status_t make_set(bench_ctx_t *c, xhal_buffer_t **out, int count, uint64_t elements,
-                              xhal_dtype_t dtype, int fill, uint64_t seed) {
+/* Writing the outputs once in bench_make_set also means no timed run pays for first-touching
+ * their pages, which on a CPU device costs as much as a small GEMM. */
+xhal_status_t bench_make_set(bench_ctx_t *c, xhal_buffer_t **out, int count, uint64_t elements,
+                             xhal_dtype_t dtype, int fill, uint64_t seed) {
     const uint32_t poison = 0xffffffffu;
     size_t bytes = elements * xhal_dtype_size(dtype);
     for (int r = 0; r < count; r++) {
@@ -71,17 +50,15 @@ static xhal_status_t make_set(bench_ctx_t *c, xhal_buffer_t **out, int count, ui
     return XHAL_OK;
 }
 
-static void free_set(xhal_buffer_t **set, int count) {
+void bench_free_set(xhal_buffer_t **set, int count) {
     for (int r = 0; r < count; r++)
         xhal_buffer_free(set[r]);
 }
 
 /* Enqueues run `run` of an op: its input set run % rotation. */
-typedef xhal_status_t (*enqueue_fn)(bench_ctx_t *c, void *op, int r);
-
 typedef struct timed_op {
     bench_ctx_t *c;
-    enqueue_fn enqueue;
+    bench_enqueue_fn enqueue;
     void *op;
     int rotation;
 } timed_op_t;
@@ -92,8 +69,8 @@ static xhal_status_t enqueue_run(void *context, int run) {
 }
 
 /* Times the op with the suite's timing loop (conf_time_runs); *out_seconds is the median. */
-static xhal_status_t time_op(bench_ctx_t *c, enqueue_fn enqueue, void *op, int rotation,
-                             double *out_seconds) {
+xhal_status_t bench_time_op(bench_ctx_t *c, bench_enqueue_fn enqueue, void *op, int rotation,
+                            double *out_seconds) {
     const bench_options_t *o = c->o;
     timed_op_t t = {c, enqueue, op, rotation};
     /* Untimed runs until the warm-up is over (see BENCH_WARMUP_SECONDS), then --repeats runs. */
@@ -186,89 +163,26 @@ static xhal_status_t bench_gemm(bench_ctx_t *c, const char *shape, char *label, 
     xhal_buffer_t *bias = NULL;
     xhal_status_t status = XHAL_OK;
     if (epi && epi->bias) {
-        status = make_set(c, &bias, 1, (uint64_t)n, XHAL_DTYPE_F32, 1, 300);
+        status = bench_make_set(c, &bias, 1, (uint64_t)n, XHAL_DTYPE_F32, 1, 300);
         d->bias = bias;
     }
     /* Asked with the bias set (supports reads whether there is one). */
     if (status == XHAL_OK) status = xhal_gemm_supports(c->device, d);
-    if (status == XHAL_OK) status = make_set(c, g.a, rotation, (uint64_t)(m * k), t, 1, 1);
+    if (status == XHAL_OK) status = bench_make_set(c, g.a, rotation, (uint64_t)(m * k), t, 1, 1);
     for (int r = 0; quant && status == XHAL_OK && r < rotation; r++)
         status = bench_quant_make(c->device, c->stream, quant, &qs, 100 + (uint64_t)r, &g.q[r]);
     if (!quant && status == XHAL_OK)
-        status = make_set(c, g.b, rotation, (uint64_t)(k * n), t, 1, 100);
+        status = bench_make_set(c, g.b, rotation, (uint64_t)(k * n), t, 1, 100);
     if (status == XHAL_OK)
-        status = make_set(c, g.c, rotation, (uint64_t)c_elements, XHAL_DTYPE_F32, 0, 0);
-    if (status == XHAL_OK) status = time_op(c, enqueue_gemm, &g, rotation, &f->seconds);
-    free_set(g.a, rotation), free_set(g.b, rotation), free_set(g.c, rotation);
+        status = bench_make_set(c, g.c, rotation, (uint64_t)c_elements, XHAL_DTYPE_F32, 0, 0);
+    if (status == XHAL_OK) status = bench_time_op(c, enqueue_gemm, &g, rotation, &f->seconds);
+    bench_free_set(g.a, rotation), bench_free_set(g.b, rotation), bench_free_set(g.c, rotation);
     for (int r = 0; r < rotation; r++)
         bench_quant_free(&g.q[r]);
     xhal_buffer_free(bias);
     /* Baselines run dense GEMMs without epilogues: only those are compared. */
     *baseline_shape =
         (bench_gemm_shape_t){quant || epi ? 0 : m, n, k, t, c->o->repeats, c->o->warmup, rotation};
-    return status;
-}
-
-/* ---- Attention ---- */
-
-typedef struct attention_op {
-    xhal_attention_desc_t desc;
-    xhal_buffer_t *q[MAX_ROTATION], *k[MAX_ROTATION], *v[MAX_ROTATION], *o[MAX_ROTATION];
-} attention_op_t;
-
-static xhal_status_t enqueue_attention(bench_ctx_t *c, void *op, int r) {
-    attention_op_t *a = op;
-    a->desc.q = a->q[r], a->desc.k = a->k[r], a->desc.v = a->v[r], a->desc.o = a->o[r];
-    return xhal_attention(c->stream, &a->desc);
-}
-
-/* Query-key pairs a causal mask leaves, per (batch, head): PEAKS.md counts s*s/2 when the
- * lengths are equal, and the exact pairs otherwise. */
-static double causal_pairs(int64_t sq, int64_t skv) {
-    if (sq == skv) return 0.5 * (double)sq * (double)skv;
-    double pairs = 0;
-    for (int64_t i = 0; i < sq; i++) {
-        int64_t seen = i + skv - sq + 1;
-        pairs += (double)(seen < 0 ? 0 : seen > skv ? skv : seen);
-    }
-    return pairs;
-}
-
-static int parse_attention(const char *shape, long long v[6]) {
-    char tail;
-    if (sscanf(shape, "%lldx%lldx%lldx%lldx%lldx%lld%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-               &tail) != 6)
-        return 0;
-    for (int i = 0; i < 6; i++)
-        if (v[i] < 1) return 0;
-    return 1;
-}
-
-static xhal_status_t bench_attention(bench_ctx_t *c, const char *shape, char *label, size_t size,
-                                     bench_figure_t *f) {
-    long long v[6] = {0};
-    if (!parse_attention(shape, v)) return XHAL_INVALID_ARGUMENT; /* bench_run checked it */
-    long long b = v[0], hq = v[1], hkv = v[2], sq = v[3], skv = v[4], d = v[5];
-    xhal_dtype_t t = c->o->dtype;
-    snprintf(label, size, "attention %s %lldx%lldx%lldx%lldx%lldx%lld%s", xhal_dtype_name(t), b, hq,
-             hkv, sq, skv, d, c->o->causal ? " causal" : "");
-    attention_op_t a = {0};
-    xhal_attention_desc_init(&a.desc, b, hq, hkv, sq, skv, d, t, XHAL_LAYOUT_BSHD);
-    a.desc.causal = c->o->causal;
-    double pairs = c->o->causal ? causal_pairs(sq, skv) : (double)sq * (double)skv;
-    f->flops = 4.0 * (double)(b * hq * d) * pairs;
-    uint64_t q_elements = (uint64_t)(b * sq * hq * d), kv_elements = (uint64_t)(b * skv * hkv * d);
-    f->bytes = (double)(2 * q_elements + 2 * kv_elements) * (double)xhal_dtype_size(t);
-    f->peak_flops = c->info.peak_flops[t];
-    int rotation = bench_rotation(&c->info, f->bytes);
-    xhal_status_t status = xhal_attention_supports(c->device, &a.desc);
-    if (status == XHAL_OK) status = make_set(c, a.q, rotation, q_elements, t, 1, 1);
-    if (status == XHAL_OK) status = make_set(c, a.k, rotation, kv_elements, t, 1, 100);
-    if (status == XHAL_OK) status = make_set(c, a.v, rotation, kv_elements, t, 1, 200);
-    if (status == XHAL_OK) status = make_set(c, a.o, rotation, q_elements, t, 0, 0);
-    if (status == XHAL_OK) status = time_op(c, enqueue_attention, &a, rotation, &f->seconds);
-    free_set(a.q, rotation), free_set(a.k, rotation), free_set(a.v, rotation);
-    free_set(a.o, rotation);
     return status;
 }
 
@@ -305,10 +219,11 @@ static xhal_status_t bench_copy(bench_ctx_t *c, const char *shape, char *label, 
     f->bytes = 2.0 * (double)p.bytes; /* read + written, as PEAKS.md counts a copy */
     f->peak_flops = c->info.peak_bandwidth;
     int rotation = bench_rotation(&c->info, f->bytes);
-    xhal_status_t status = make_set(c, p.src, rotation, p.bytes / 4, XHAL_DTYPE_F32, 1, 1);
-    if (status == XHAL_OK) status = make_set(c, p.dst, rotation, p.bytes / 4, XHAL_DTYPE_F32, 0, 0);
-    if (status == XHAL_OK) status = time_op(c, enqueue_copy, &p, rotation, &f->seconds);
-    free_set(p.src, rotation), free_set(p.dst, rotation);
+    xhal_status_t status = bench_make_set(c, p.src, rotation, p.bytes / 4, XHAL_DTYPE_F32, 1, 1);
+    if (status == XHAL_OK)
+        status = bench_make_set(c, p.dst, rotation, p.bytes / 4, XHAL_DTYPE_F32, 0, 0);
+    if (status == XHAL_OK) status = bench_time_op(c, enqueue_copy, &p, rotation, &f->seconds);
+    bench_free_set(p.src, rotation), bench_free_set(p.dst, rotation);
     return status;
 }
 
@@ -317,7 +232,8 @@ static xhal_status_t bench_copy(bench_ctx_t *c, const char *shape, char *label, 
 /*
  * A shape may start with a dtype and a colon ("bf16:1024") to override --dtype for it, or, for
  * gemm, with a quantized format ("q4g128:1x4096x14336"). Returns the shape after the prefix and
- * writes the shape's dtype and format (name NULL: dense), or NULL for an unknown prefix.
+ * writes the shape's dtype and format (name NULL: dense); any other prefix is left to the op's
+ * parser (attention's serving kinds: "paged:...").
  */
 static const char *shape_prefix(const char *shape, xhal_dtype_t fallback, xhal_dtype_t *out,
                                 bench_quant_t *quant) {
@@ -332,14 +248,13 @@ static const char *shape_prefix(const char *shape, xhal_dtype_t fallback, xhal_d
             return colon + 1;
         }
     }
-    return bench_quant_parse(shape, (size_t)(colon - shape), quant) ? colon + 1 : NULL;
+    return bench_quant_parse(shape, (size_t)(colon - shape), quant) ? colon + 1 : shape;
 }
 
 static int shape_epilogue(const char *shape, char *dims, size_t size, bench_epilogue_t *epi);
 
 static int shape_valid(const char *op, const char *shape) {
     int64_t m, n, k;
-    long long v[6];
     xhal_dtype_t dtype;
     bench_quant_t quant;
     shape = shape_prefix(shape, XHAL_DTYPE_F32, &dtype, &quant);
@@ -348,7 +263,7 @@ static int shape_valid(const char *op, const char *shape) {
     bench_epilogue_t epi;
     if (!strcmp(op, "gemm"))
         return shape_epilogue(shape, dims, sizeof dims, &epi) >= 0 && parse_gemm(dims, &m, &n, &k);
-    if (!strcmp(op, "attention")) return parse_attention(shape, v);
+    if (!strcmp(op, "attention")) return bench_attention_valid(shape);
     return parse_bytes(shape) != 0;
 }
 
@@ -382,6 +297,7 @@ typedef struct bench_shape_result {
     xhal_dtype_t dtype;
     const char *quant;
     int epilogue;
+    bench_att_shape_t att; /* an attention's: what print_attention_ratios pairs figures by */
 } bench_shape_result_t;
 
 /* STREAM Copy and Triad now; the best Copy of the run is what figures are printed against. */
@@ -433,7 +349,7 @@ static int xhal_pass(bench_ctx_t *c, const char *op, const char **shapes, size_t
             r->quant = shape_options.quant.name;
             r->epilogue = shape_options.epilogue != NULL;
         } else if (!strcmp(op, "attention")) {
-            status = bench_attention(c, shape, r->label, sizeof r->label, &f);
+            status = bench_attention(c, shape, r->label, sizeof r->label, &f, &r->att);
         } else {
             status = bench_copy(c, shape, r->label, sizeof r->label, &f);
         }
@@ -512,6 +428,23 @@ static void print_serving_ratios(size_t count, const bench_shape_result_t *resul
     }
 }
 
+/* A paged decode against the packed one of the same lengths, a varlen prefill against the dense
+ * prefill of the same batch and tokens: what the serving features cost. */
+static void print_attention_ratios(size_t count, const bench_shape_result_t *results) {
+    for (size_t i = 0; i < count; i++)
+        for (size_t j = 0; j < count; j++) {
+            const bench_shape_result_t *x = &results[i], *y = &results[j];
+            if (x->failed || y->failed) continue;
+            int pair = bench_attention_pair(&x->att, &y->att);
+            double fx = pair == 1 ? x->figure.bytes : x->figure.flops;
+            double fy = pair == 1 ? y->figure.bytes : y->figure.flops;
+            if (pair)
+                printf("%-34s %5.1f%% of the %s of %s in this run\n", x->label,
+                       100.0 * (fx / x->figure.seconds) / (fy / y->figure.seconds),
+                       pair == 1 ? "bytes/s" : "FLOP/s", y->label);
+        }
+}
+
 /* With several rounds: each side's best median, and the ratio of those. */
 static void print_summary(const bench_ctx_t *c, const bench_options_t *o, size_t count,
                           const bench_shape_result_t *results) {
@@ -572,6 +505,7 @@ int bench_run(const char *op, const char *spec, const bench_options_t *o, const 
             print_dtype_ratios(shape_count, results);
             print_serving_ratios(shape_count, results);
         }
+        if (round == 1 && !strcmp(op, "attention")) print_attention_ratios(shape_count, results);
         if (!baseline) continue;
         if (!baseline_loaded) {
             char reason[512] = "";
@@ -595,6 +529,7 @@ int bench_run(const char *op, const char *spec, const bench_options_t *o, const 
             print_dtype_ratios(shape_count, results);
             print_serving_ratios(shape_count, results);
         }
+        if (!strcmp(op, "attention")) print_attention_ratios(shape_count, results);
     }
     if (baseline_loaded) baseline->unload();
     free(results);

@@ -32,7 +32,11 @@ static const char bench_help[] =
     "ops and shapes:\n"
     "  gemm       MxNxK or N (for NxNxN): C (f32) = A * B, A and B of --dtype\n"
     "  attention  BxHQxHKVxSQxSKVxD: batch, query heads, KV heads, query length, KV length,\n"
-    "             head_dim (BSHD layout)\n"
+    "             head_dim; or serving batches (causal, lengths log-uniform in LO..HI):\n"
+    "             paged:BxHQxHKVxSQxLO-HIxD (SQ queries each over a paged cache),\n"
+    "             packed:BxHQxHKVx1xLO-HIxD (that decode, keys contiguous), varlen:BxHQxHKVx\n"
+    "             LO-HIxD (packed prefill); paged is compared with packed, varlen with a dense\n"
+    "             causal shape of its batch and tokens; bhsd: before a shape: its layout\n"
     "  copy       BYTES (suffix K, M or G): a device-to-device copy\n"
     "A shape may start with a dtype and a colon (bf16:1024) to override --dtype for it; a\n"
     "GEMM timed in f32 and in bf16 or f16 in the same run gets a line with the ratio.\n"
@@ -49,6 +53,8 @@ static const char bench_help[] =
     "  --dtype T       f32, f16 or bf16 (default f32)\n"
     "  --trans-b       gemm: B stored transposed (n x k), as the weights of a linear layer\n"
     "  --causal        attention: bottom-right causal mask\n"
+    "  --layout L      attention: bshd (default) or bhsd\n"
+    "  --block-size N  attention: tokens per paged block (default 16)\n"
     "  --repeats N     timed runs per shape (default 10)\n"
     "  --warmup N      untimed runs first (default 2, and at least 0.25 s of them; 0: none)\n"
     "  --vs NAME       also time NAME on the same shapes and print the ratio xhal / NAME:\n"
@@ -73,7 +79,9 @@ static const char bench_help[] =
     "  xhal bench gemm --device cpu 2048 bf16:2048\n"
     "  xhal bench gemm --device cpu --copy --rounds 3 bf16:1x4096x14336 q4g128:1x4096x14336\n"
     "  xhal bench gemm --device cpu 2048x4096x4096 2048x4096x4096+bias+gelu\n"
-    "  xhal bench attention --device cpu --causal 1x8x8x2048x2048x128\n";
+    "  xhal bench attention --device cpu --causal 1x8x8x2048x2048x128\n"
+    "  xhal bench attention --device cpu --copy paged:64x64x8x1x128-32768x128 \\\n"
+    "      packed:64x64x8x1x128-32768x128 varlen:4x64x8x256-2048x128 --causal 4x64x8x960x960x128\n";
 
 static int parse_dtype(const char *text, xhal_dtype_t *out) {
     for (int t = 0; t < XHAL_DTYPE_COUNT; t++) {
@@ -100,7 +108,8 @@ static const bench_baseline_t *find_baseline(const char *name) {
 }
 
 static int run(int argc, char **argv) {
-    bench_options_t o = {.dtype = XHAL_DTYPE_F32, .repeats = 10, .warmup = 2, .rounds = 1};
+    bench_options_t o = {
+        .dtype = XHAL_DTYPE_F32, .repeats = 10, .warmup = 2, .rounds = 1, .block_size = 16};
     bench_epilogue_t epilogue;
     const char *op = NULL, *spec = NULL, *vs = NULL;
     const char **shapes = calloc((size_t)argc, sizeof *shapes);
@@ -136,6 +145,16 @@ static int run(int argc, char **argv) {
                 status = tool_usage_error("bench", "--rounds takes a count from 1 to 100");
             else
                 o.rounds = (int)number;
+        } else if ((found = tool_option_value(argc, argv, &i, "--layout", &value)) != 0) {
+            if (found < 0 || (strcmp(value, "bshd") && strcmp(value, "bhsd")))
+                status = tool_usage_error("bench", "--layout takes bshd or bhsd");
+            else
+                o.layout = strcmp(value, "bhsd") ? XHAL_LAYOUT_BSHD : XHAL_LAYOUT_BHSD;
+        } else if ((found = tool_option_value(argc, argv, &i, "--block-size", &value)) != 0) {
+            if (found < 0 || !parse_count(value, 1, 256, &number))
+                status = tool_usage_error("bench", "--block-size takes a count from 1 to 256");
+            else
+                o.block_size = number;
         } else if ((found = tool_option_value(argc, argv, &i, "--vs", &value)) != 0) {
             if (found < 0 || !find_baseline(value))
                 status = tool_usage_error("bench", "--vs takes the name of a baseline library "

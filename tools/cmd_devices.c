@@ -14,7 +14,8 @@ static const char devices_help[] =
     "Lists every backend xhal knows (built in, found as a plugin, or expected), whether it\n"
     "loaded, the plugin file and, when it did not load, the status and the reason. Then lists\n"
     "every device: spec, type, name, vendor, backend, architecture, driver, memory, compute\n"
-    "units, clock, peak FLOP/s per dtype, peak bandwidth and where the peaks come from.\n"
+    "units, clock, peak FLOP/s per dtype, peak bandwidth, where the peaks come from, and\n"
+    "which kernel tuning is in force (tuned by 'xhal tune', or shipped).\n"
     "\n"
     "options:\n"
     "  --json      print the same as one JSON object (unknown values are null)\n"
@@ -79,6 +80,7 @@ static void print_device(size_t index, const xhal_device_info_t *d) {
     tool_format_bandwidth(d->peak_bandwidth, text, sizeof text);
     print_row("peak bandwidth", text);
     print_row("peak source", d->peak_source);
+    print_row("tuning", d->tuning);
 }
 
 /* ---- JSON ---- */
@@ -123,7 +125,9 @@ static void json_device(size_t index, const xhal_device_info_t *d, int last) {
     printf("},\n      \"peak_bandwidth\": ");
     tool_json_known(stdout, d->peak_bandwidth);
     printf(",\n");
-    json_field("peak_source", d->peak_source, 1);
+    json_field("peak_source", d->peak_source, 0);
+    json_field("tuning", d->tuning, 0);
+    json_field("tuning_key", d->tuning_key, 1);
     printf(last ? "    }\n" : "    },\n");
 }
 

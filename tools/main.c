@@ -9,9 +9,9 @@
 
 #include "tool_util.h"
 
-static const tool_command_t *const commands[] = {&tool_cmd_devices, &tool_cmd_check,
-                                                 &tool_cmd_bench,   &tool_cmd_conform,
-                                                 &tool_cmd_peak,    &tool_cmd_compare};
+static const tool_command_t *const commands[] = {
+    &tool_cmd_devices, &tool_cmd_check,   &tool_cmd_bench, &tool_cmd_conform,
+    &tool_cmd_peak,    &tool_cmd_compare, &tool_cmd_tune};
 static const size_t command_count = sizeof commands / sizeof commands[0];
 
 static const char environment_help[] =
@@ -31,6 +31,8 @@ static const char environment_help[] =
     "  XHAL_OPENCL_*, XHAL_CUDA_*\n"
     "                     loader, tuning file, program cache, forced kernels of those\n"
     "                     backends: see docs/API.md\n"
+    "  XHAL_TUNING_FILE   a tuned file (see 'xhal tune --help') every backend reads instead\n"
+    "                     of the device's own in the user cache\n"
     "  XHAL_LOG           debug | info | warn | off: what the library logs on stderr\n"
     "                     (default: off)\n"
     "\n"

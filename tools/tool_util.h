@@ -30,6 +30,7 @@ extern const tool_command_t tool_cmd_bench;
 extern const tool_command_t tool_cmd_conform;
 extern const tool_command_t tool_cmd_peak;
 extern const tool_command_t tool_cmd_compare;
+extern const tool_command_t tool_cmd_tune;
 
 /*
  * xhal_last_error(), less a leading "<context>: ": the library's messages start with the function

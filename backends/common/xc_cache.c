@@ -141,6 +141,10 @@ int xc_cache_store(const xc_cache_t *cache, const char *name, const char *key, c
     if (!cache->dir[0]) return -1;
     char path[sizeof cache->dir + 128];
     xc_cache_path(cache, name, key, path, sizeof path);
+    if (size == 0) { /* the reader refuses (and removes) an empty payload: do not write one */
+        cache->host->log(XHAL_LOG_INFO, "not saving %s: an empty payload", path);
+        return -1;
+    }
     unsigned char header[XC_CACHE_HEADER_BYTES];
     uint64_t size64 = size, checksum = xc_hash64(payload, size, 0);
     memcpy(header, MAGIC, 8);

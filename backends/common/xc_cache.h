@@ -66,7 +66,7 @@ int xc_cache_entry_check(const unsigned char *bytes, size_t size, const char *ke
 unsigned char *xc_cache_load(const xc_cache_t *cache, const char *name, const char *key,
                              size_t *out_size);
 
-/* Stores an entry; 0, or -1 (logged at info, nothing left behind). */
+/* Stores an entry of 1 byte or more; 0, or -1 (logged at info, nothing left behind). */
 int xc_cache_store(const xc_cache_t *cache, const char *name, const char *key, const void *payload,
                    size_t size);
 

@@ -1,6 +1,7 @@
 /* See xc_ini.h. */
 #include "xc_ini.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,12 +340,50 @@ static int append(char **buffer, size_t *length, size_t *capacity, const char *a
     return 0;
 }
 
+/*
+ * 1 when every name and value can be written as one line that reads back as itself (or nearly:
+ * blanks around a value are dropped). A newline would start a line of its own ("x\n[other]"
+ * forges a section); an empty key, or one starting with '[', ';' or '#' (after blanks, which
+ * the reader drops around names), reads as another kind of line; a name over XC_INI_MAX_NAME or a
+ * line over XC_INI_MAX_LINE is refused by the reader, which would then refuse the whole file.
+ */
+static int writable_name(const char *name) {
+    size_t n = strlen(name);
+    return n <= XC_INI_MAX_NAME && !strchr(name, '\n') &&
+           (n == 0 || (!blank(name[0]) && !blank(name[n - 1])));
+}
+
+static int writable(const xc_ini_t *ini) {
+    for (size_t s = 0; s < ini->count; s++) {
+        const section_t *section = &ini->sections[s];
+        if (!writable_name(section->name)) return 0;
+        for (size_t i = 0; i < section->count; i++) {
+            const char *key = section->entries[i].key, *value = section->entries[i].value;
+            size_t n = strlen(key);
+            if (n == 0 || !writable_name(key) || strchr(key, '=') || strchr("[;#", key[0]) ||
+                strchr(value, '\n') || n + 3 + strlen(value) > XC_INI_MAX_LINE)
+                return 0;
+        }
+    }
+    return 1;
+}
+
 int xc_ini_write(const xc_ini_t *ini, const char *path, const char *header) {
+    if (!writable(ini)) {
+        errno = EINVAL;
+        return -1;
+    }
     char *text = NULL;
     size_t length = 0, capacity = 0;
-    int failed = append(&text, &length, &capacity, header ? header : "", "", "");
-    /* Keys of no section ("") must come before the first header, wherever they were set. */
+    /* The reader drops one byte-order mark: a document whose first key starts with one (read
+     * from a file that had two) keeps it behind a mark of its own. */
+    const char *bom = "\xEF\xBB\xBF", *first = header && header[0] ? header : "";
     size_t global = xc_ini_find(ini, "");
+    if (!first[0] && global != XC_INI_NONE && ini->sections[global].count)
+        first = ini->sections[global].entries[0].key; /* else a section header comes first */
+    int failed = append(&text, &length, &capacity, strncmp(first, bom, 3) == 0 ? bom : "",
+                        header ? header : "", "");
+    /* Keys of no section ("") must come before the first header, wherever they were set. */
     for (size_t n = 0; !failed && n < ini->count; n++) {
         size_t s = global == XC_INI_NONE ? n : n == 0 ? global : n <= global ? n - 1 : n;
         const section_t *section = &ini->sections[s];
@@ -356,8 +395,9 @@ int xc_ini_write(const xc_ini_t *ini, const char *path, const char *header) {
                      append(&text, &length, &capacity, "\n", "", "");
         }
     }
-    if (failed) {
+    if (failed || length > XC_INI_MAX_BYTES) {
         free(text);
+        errno = failed ? ENOMEM : EINVAL;
         return -1;
     }
     const void *parts[1] = {text};

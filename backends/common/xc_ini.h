@@ -69,7 +69,11 @@ void xc_ini_remove_section(xc_ini_t *ini, const char *section);
 
 /*
  * Writes the document to `path` atomically and durably (xc_file_replace), `header` (comment
- * lines, may be NULL) first. 0, or -1 with errno set.
+ * lines, may be NULL) first. 0, or -1 with errno set: EINVAL, with nothing written, when it
+ * would not read back as the same document (a name or value with a newline, a name with
+ * blanks at its ends, an empty key or one starting with '[', ';' or '#', a name over
+ * XC_INI_MAX_NAME, a line over XC_INI_MAX_LINE, a file over XC_INI_MAX_BYTES). Blanks around a
+ * value, and from a blank and ';' on in it (a comment), are dropped when it is read back.
  */
 int xc_ini_write(const xc_ini_t *ini, const char *path, const char *header);
 

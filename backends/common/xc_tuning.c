@@ -11,6 +11,7 @@
 
 #include "xc_options.h"
 #include "xc_paths.h"
+#include "xc_tuned.h"
 
 /* ---- Matching ---- */
 
@@ -125,6 +126,8 @@ static size_t walk(const xc_ini_t *ini, size_t section, const char *source,
                    void *context) {
     size_t problems = 0;
     const char *name = xc_ini_section_name(ini, section);
+    const char *merged_from = xc_ini_value(ini, section, "source");
+    if (merged_from) source = merged_from;
     for (size_t i = 0; i < xc_ini_key_count(ini, section); i++) {
         const char *value = NULL;
         int line = 0;
@@ -179,13 +182,11 @@ int xc_tuning_apply_strict(const xc_ini_t *ini, const char *source, const xc_dev
 
 /*
  * The files to try, in order, into paths[]; returns how many. `from_variable` is set to the
- * index of the one a variable named (or -1). Issue 20 (`xhal tune`) adds its per-device file
- * here, before the user's general file.
+ * index of the one a variable named (or -1). The per-device tuned file comes over the first
+ * found (merge_tuned).
  */
 static size_t tuning_candidates(const xhal_host_api_t *host, const char *backend,
-                                const xc_device_id_t *id, const void *anchor,
-                                char paths[][PATH_MAX], int *from_variable) {
-    (void)id; /* the per-device file of issue 20 will be named from it */
+                                const void *anchor, char paths[][PATH_MAX], int *from_variable) {
     size_t count = 0;
     char variable[64];
     xc_option_name(variable, sizeof variable, backend, "TUNING");
@@ -207,27 +208,80 @@ static size_t tuning_candidates(const xhal_host_api_t *host, const char *backend
     return count;
 }
 
+/* Notes a tuned file that is not used: at warn, except one meant for another backend. */
+static void ignore_tuned(const xhal_host_api_t *host, xc_tuning_file_t *out, const char *path,
+                         const char *why, int quiet) {
+    snprintf(out->ignored, sizeof out->ignored, "%.250s ignored: %.500s", path, why);
+    host->log(quiet ? XHAL_LOG_INFO : XHAL_LOG_WARN, "tuned file %s", out->ignored);
+}
+
+/*
+ * Merges the [parameters] of the device's tuned file (xc_tuned.h) into the section named like
+ * the device, where they apply last. A corrupt, foreign or stale file is reported and ignored.
+ */
+static void merge_tuned(const xhal_host_api_t *host, const char *backend, const xc_device_id_t *id,
+                        xc_tuning_file_t *out) {
+    if (!id || !id->name || !*id->name || !id->kernels || !*id->kernels) return;
+    xc_tuned_key_t key = {backend, id->name, id->driver, id->kernels};
+    char path[PATH_MAX], error[512], why[512];
+    const char *named = xhal_host_option(host, XC_TUNED_VARIABLE);
+    if (named)
+        snprintf(path, sizeof path, "%s", named);
+    else if (xc_tuned_path(xc_host_lookup(host), &key, path, sizeof path) != 0 ||
+             access(path, F_OK) != 0)
+        return; /* not tuned: the shipped tuning */
+    xc_ini_t *tuned = xc_ini_load(path, error, sizeof error);
+    int backend_only = 0;
+    if (!tuned) {
+        ignore_tuned(host, out, path, error, 0);
+        return;
+    }
+    if (!xc_tuned_matches(tuned, &key, why, sizeof why, &backend_only)) {
+        ignore_tuned(host, out, path, why, backend_only && named);
+        xc_ini_free(tuned);
+        return;
+    }
+    if (!out->ini) out->ini = xc_ini_new();
+    size_t section = xc_ini_find(tuned, XC_TUNED_PARAMETERS);
+    int status = out->ini ? xc_ini_set(out->ini, id->name, "source", path) : -1;
+    for (size_t i = 0; status == 0 && i < xc_ini_key_count(tuned, section); i++) {
+        const char *value = NULL;
+        int line = 0;
+        const char *name = xc_ini_key_at(tuned, section, i, &value, &line);
+        status = xc_ini_set(out->ini, id->name, name, value);
+    }
+    xc_ini_free(tuned);
+    if (status != 0) {
+        ignore_tuned(host, out, path, "out of host memory", 0);
+        return;
+    }
+    snprintf(out->tuned, sizeof out->tuned, "%s", path);
+    host->log(XHAL_LOG_INFO, "%s: tuned parameters from %s", id->name, path);
+}
+
 void xc_tuning_open(const xhal_host_api_t *host, const char *backend, const xc_device_id_t *id,
                     const void *anchor, const char *builtin, xc_tuning_file_t *out) {
     memset(out, 0, sizeof *out);
     /* The variable's file, the user's, the install's (and issue 20's per-device file). */
     char paths[4][PATH_MAX], error[512];
     int from_variable = -1;
-    size_t count = tuning_candidates(host, backend, id, anchor, paths, &from_variable);
-    for (size_t i = 0; i < count; i++) {
+    size_t count = tuning_candidates(host, backend, anchor, paths, &from_variable);
+    for (size_t i = 0; i < count && !out->ini; i++) {
         out->ini = xc_ini_load(paths[i], error, sizeof error);
         if (out->ini) {
             snprintf(out->source, sizeof out->source, "%s", paths[i]);
-            return;
+            break;
         }
         /* A file the user named must be readable; the others may simply not exist. */
         if ((int)i == from_variable || access(paths[i], F_OK) == 0)
             host->log(XHAL_LOG_WARN, "tuning file not used: %s", error);
     }
-    if (!builtin) return;
-    snprintf(out->source, sizeof out->source, "the %s.ini compiled in", backend);
-    out->ini = xc_ini_parse(builtin, strlen(builtin), out->source, error, sizeof error);
-    if (!out->ini) host->log(XHAL_LOG_WARN, "%s; using the defaults", error);
+    if (!out->ini && builtin) {
+        snprintf(out->source, sizeof out->source, "the %s.ini compiled in", backend);
+        out->ini = xc_ini_parse(builtin, strlen(builtin), out->source, error, sizeof error);
+        if (!out->ini) host->log(XHAL_LOG_WARN, "%s; using the defaults", error);
+    }
+    merge_tuned(host, backend, id, out);
 }
 
 void xc_tuning_close(xc_tuning_file_t *file) {

@@ -15,8 +15,9 @@
  *   2. <user cache>/xhal/<backend>.ini (xc_user_cache_dir; where a tuner writes);
  *   3. <datadir>/xhal/<backend>.ini of the install (xc_data_file);
  *   4. the copy compiled into the plugin, so a plugin moved away from its data still runs tuned.
- * `xhal tune` (issue 20) will put a per-device file in the user cache before (2): see
- * tuning_candidates() in xc_tuning.c, the one place that order is written.
+ * Over the sections of that file come the [parameters] of the device's tuned file (xc_tuned.h:
+ * $XHAL_TUNING_FILE, else the one `xhal tune` wrote in <user cache>/xhal/tuning/), merged into
+ * the section named like the device (4), so they apply last, through the same range checks.
  */
 #ifndef XHAL_BACKENDS_COMMON_XC_TUNING_H
 #define XHAL_BACKENDS_COMMON_XC_TUNING_H
@@ -34,6 +35,9 @@ typedef struct xc_device_id {
     const char *arch;     /* architecture section name: section (2) */
     const char *type;     /* "cpu", "gpu" or "accelerator", for `type` keys */
     const char *identity; /* where `match` substrings are looked for; NULL: the name */
+    /* The key of the per-device tuned file (xc_tuned.h); without `kernels` none is read. */
+    const char *driver;  /* driver version */
+    const char *kernels; /* hash of the backend's kernel sources (xc_tuned_hash) */
 } xc_device_id_t;
 
 /* True when `patterns` (','- or '|'-separated, "*" for any) has a substring of `text`. */
@@ -63,7 +67,8 @@ typedef struct xc_param {
 #define XC_TEXT_PARAM(type, field)                                                                 \
     { #field, offsetof(type, field), sizeof(((type *)0)->field), 0, 0, XC_PARAM_TEXT, 0 }
 
-/* Told about each problem: a sentence naming the source, section, line, key and value. */
+/* Told about each problem: a sentence naming the source, section, line, key and value (a section
+ * with a `source` key names that file instead: a tuned file merged in). */
 typedef void (*xc_tuning_warn_fn)(void *context, const char *message);
 
 /*
@@ -95,6 +100,8 @@ int xc_tuning_apply_strict(const xc_ini_t *ini, const char *source, const xc_dev
 typedef struct xc_tuning_file {
     xc_ini_t *ini; /* NULL when nothing could be read (then every field keeps its default) */
     char source[PATH_MAX]; /* the path read, or "the <backend>.ini compiled in" */
+    char tuned[PATH_MAX];  /* the tuned file merged in, "" when none */
+    char ignored[768];     /* why a tuned file that exists was not used, "" when none was */
 } xc_tuning_file_t;
 
 /*

@@ -41,7 +41,7 @@ cpu_gemm_plan_t *cpu_gemm_plan_create(const xhal_host_api_t *host) {
     cpu_gemm_plan_t *plan = calloc(1, sizeof *plan);
     if (!plan) return NULL;
     plan->forced = -1;
-    const char *env = getenv("XHAL_CPU_GEMM");
+    const char *env = xhal_host_option(host, "XHAL_CPU_GEMM");
     if (env && !strcmp(env, "gemv"))
         plan->forced = CPU_GEMM_GEMV;
     else if (env && !strcmp(env, "packed"))

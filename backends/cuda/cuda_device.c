@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cuda_internal.h"
+#include "xc_cache.h"
 #include "xc_tuning.h"
 
 uint32_t cuda_device_count(xhal_be_state_t *state) {
@@ -24,18 +25,44 @@ static int attribute(xhal_be_device_t *dev, CUdevice_attribute what) {
 /* An object of this plugin, for finding its install's data (xc_data_file). */
 static const char plugin_anchor;
 
-/* The tuning that applies to the device (kernels/tuning/cuda.ini; backends/common/xc_tuning.h). */
+/* The key of the device's tuned file (xc_tuned.h): a hash of the two fatbins' bytes. */
+static void kernels_hash(char out[17]) {
+    uint64_t h = xc_hash64(xhal_cuda_fatbin_gpu,
+                           (size_t)(xhal_cuda_fatbin_gpu_end - xhal_cuda_fatbin_gpu), 0x9e3779b9u);
+    h = xc_hash64(xhal_cuda_fatbin_sm90,
+                  (size_t)(xhal_cuda_fatbin_sm90_end - xhal_cuda_fatbin_sm90), h);
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+/*
+ * The tuning that applies to the device (kernels/tuning/cuda.ini, then the device's tuned file;
+ * backends/common/xc_tuning.h), and what is in force in info.tuning.
+ */
 static void load_tuning(xhal_be_device_t *dev) {
     cuda_tuning_defaults(&dev->tuning);
-    xc_device_id_t id = {.name = dev->info.name, .arch = dev->info.architecture, .type = "gpu"};
+    kernels_hash(dev->info.tuning_key);
+    xc_device_id_t id = {.name = dev->info.name,
+                         .arch = dev->info.architecture,
+                         .type = "gpu",
+                         .driver = dev->info.driver,
+                         .kernels = dev->info.tuning_key};
     xc_tuning_file_t file;
     xc_tuning_open(dev->host, "cuda", &id, &plugin_anchor, xhal_cuda_tuning_ini, &file);
-    char error[640];
-    if (file.ini && cuda_tuning_apply(file.ini, file.source, dev->info.architecture, dev->info.name,
-                                      &dev->tuning, error, sizeof error) != 0)
+    char error[640], text[1024];
+    int refused =
+        file.ini && cuda_tuning_apply(file.ini, file.source, dev->info.architecture, dev->info.name,
+                                      &dev->tuning, error, sizeof error) != 0;
+    if (refused)
         dev->host->log(XHAL_LOG_WARN, "%s; using the default tuning", error);
     else if (file.ini)
         dev->host->log(XHAL_LOG_INFO, "%s: tuning from %s", dev->info.name, file.source);
+    snprintf(text, sizeof text, "%s%.300s%s of %.300s%s%.200s%s%.150s",
+             file.tuned[0] ? "tuned: " : "shipped: ", file.tuned,
+             file.tuned[0] ? " over the sections" : "sections", file.ini ? file.source : "none",
+             refused ? "; refused: " : "", refused ? error : "",
+             file.ignored[0] ? "; tuned file " : "", file.ignored);
+    snprintf(dev->info.tuning, sizeof dev->info.tuning, "%.*s", (int)sizeof dev->info.tuning - 1,
+             text);
     xc_tuning_close(&file);
 }
 

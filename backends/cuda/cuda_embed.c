@@ -13,6 +13,11 @@
     "the build must define XHAL_CUDA_FATBIN_GPU_PATH, XHAL_CUDA_FATBIN_SM90_PATH and XHAL_CUDA_TUNING_PATH"
 #endif
 
-XHAL_INCBIN(xhal_cuda_fatbin_gpu, XHAL_CUDA_FATBIN_GPU_PATH, "");
-XHAL_INCBIN(xhal_cuda_fatbin_sm90, XHAL_CUDA_FATBIN_SM90_PATH, "");
+/* Each fatbin is followed by an _end symbol: their bytes are the kernels' key of a tuned file
+ * (cuda_device.c, backends/common/xc_tuned.h). */
+#define XHAL_INCBIN_END(symbol) ".globl " #symbol "\n.hidden " #symbol "\n" #symbol ":\n"
+XHAL_INCBIN(xhal_cuda_fatbin_gpu, XHAL_CUDA_FATBIN_GPU_PATH,
+            XHAL_INCBIN_END(xhal_cuda_fatbin_gpu_end));
+XHAL_INCBIN(xhal_cuda_fatbin_sm90, XHAL_CUDA_FATBIN_SM90_PATH,
+            XHAL_INCBIN_END(xhal_cuda_fatbin_sm90_end));
 XHAL_INCBIN(xhal_cuda_tuning_ini, XHAL_CUDA_TUNING_PATH, ".byte 0\n");

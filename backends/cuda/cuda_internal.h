@@ -166,6 +166,8 @@ xhal_status_t cuda_launch(xhal_be_stream_t *stream, CUfunction function, const u
 /* The embedded data (cuda_embed.c). */
 extern const unsigned char xhal_cuda_fatbin_gpu[];
 extern const unsigned char xhal_cuda_fatbin_sm90[];
+extern const unsigned char xhal_cuda_fatbin_gpu_end[]; /* one past each fatbin's last byte */
+extern const unsigned char xhal_cuda_fatbin_sm90_end[];
 extern const char xhal_cuda_tuning_ini[]; /* NUL-terminated */
 
 /* ---- Entries of the table, by file ---- */

@@ -49,6 +49,10 @@ int cuda_tuning_apply(const struct xc_ini *ini, const char *source, const char *
 int cuda_tuning_parse(const char *text, const char *arch_section, const char *device_name,
                       cuda_tuning_t *tuning, char *error, size_t error_size);
 
+struct xc_param;
+/* The keys of cuda.ini with their ranges (cuda_tuning.c; the fuzz target checks them). */
+const struct xc_param *cuda_tuning_params(size_t *out_count);
+
 /* ---- GEMM ---- */
 
 typedef enum cuda_gemm_kind {

@@ -28,6 +28,11 @@ static const xc_param_t params[] = {
 };
 #define PARAM_COUNT (sizeof params / sizeof params[0])
 
+const struct xc_param *cuda_tuning_params(size_t *out_count) {
+    *out_count = PARAM_COUNT;
+    return params;
+}
+
 int cuda_tuning_apply(const xc_ini_t *ini, const char *source, const char *arch_section,
                       const char *device_name, cuda_tuning_t *tuning, char *error,
                       size_t error_size) {

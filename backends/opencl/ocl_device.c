@@ -102,7 +102,8 @@ static void fill_info(xhal_be_device_t *device) {
     ocl_device_string(id, CL_DEVICE_VERSION, version, sizeof(version));
     snprintf(device->identity, sizeof(device->identity), "%s | %s | %s | %s | %s", info->name,
              info->vendor, platform, version, info->driver);
-    ocl_tuning_load(device->host, info->name, device->identity, type, &device->tuning);
+    ocl_tuning_load(device->host, info->name, device->identity, info->driver, type,
+                    &device->tuning);
     ocl_limits_t limits = {.local_memory = device->local_memory,
                            .max_work_group = device->max_work_group};
     size_t items[3] = {0, 0, 0};
@@ -111,6 +112,7 @@ static void fill_info(xhal_be_device_t *device) {
         items[0] = items[1] = items[2] = device->max_work_group;
     memcpy(limits.max_item, items, sizeof(items));
     ocl_tuning_fit(device->host, info->name, &limits, &device->tuning);
+    ocl_tuning_report(&device->tuning, info);
 }
 
 xhal_status_t ocl_device_open(xhal_be_state_t *state, uint32_t index,
@@ -140,12 +142,10 @@ xhal_status_t ocl_device_open(xhal_be_state_t *state, uint32_t index,
     ocl_copy_string(device->build_options, sizeof(device->build_options), extra ? extra : "");
     const char *profile = xhal_host_option(host, "XHAL_OPENCL_PROFILE");
     device->profile = profile && strcmp(profile, "1") == 0;
-    host->log(XHAL_LOG_INFO,
-              "%s (%s): %u compute units, %.2f GHz, peak f32 %.1f GFLOP/s; tuning "
-              "[%s] of %s",
-              device->info.name, device->info.driver, device->info.compute_units,
-              device->info.clock_ghz, device->info.peak_flops[XHAL_DTYPE_F32] * 1e-9,
-              device->tuning.section, device->tuning.source);
+    host->log(
+        XHAL_LOG_INFO, "%s (%s): %u compute units, %.2f GHz, peak f32 %.1f GFLOP/s; tuning %s",
+        device->info.name, device->info.driver, device->info.compute_units, device->info.clock_ghz,
+        device->info.peak_flops[XHAL_DTYPE_F32] * 1e-9, device->info.tuning);
     *out_device = device;
     return XHAL_OK;
 }

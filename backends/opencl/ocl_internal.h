@@ -11,7 +11,8 @@
  *   ocl_memory.c     buffers (cl_mem)
  *   ocl_stream.c     streams (in-order command queues with profiling), copies, fill, scratch
  *   ocl_event.c      events (markers), waits across streams, elapsed time
- *   ocl_tuning.c     kernels/tuning/opencl.ini (backends/common/xc_tuning.c): a device's parameters
+ *   ocl_tuning.c     the keys of kernels/tuning/opencl.ini and their ranges, applied to a device
+ *   ocl_tuning_file.c  which tuning file a device reads (backends/common/xc_tuning.c)
  *   ocl_program.c    building the embedded kernels per device, and the binary cache on disk
  *   ocl_kernel.c     kernels per stream, argument setting and launches
  *   ocl_gemm.c       GEMM: packing + tile kernel, or the GEMV path for small m
@@ -131,19 +132,43 @@ typedef struct ocl_tuning {
     int att_dec_chunk;   /* the fewest keys per decode chunk */
     int att_dec_items;   /* decode work-items to aim for (chunks are cut to reach it) */
     int one_item_groups; /* 1: kernels without a fixed group shape run one work-item per group */
+    char tuned[256];     /* the device's tuned file (xc_tuned.h) merged in, "" when none */
+    char kernels[17];    /* the hash of the kernel sources a tuned file must carry */
+    char refused[160];   /* "" or what of the tuning was refused (a key, or a misfit) */
+    char ignored[256];   /* "" or the tuned file that was not used, and why */
 } ocl_tuning_t;
 
 /*
  * Fills *out with the parameters for a device named `name`: [default] of the tuning file, then
  * the first section whose `match` substrings and `type` fit the device, then one named like it
- * (backends/common/xc_tuning.h), over the values compiled in. `identity` is what `match` is
- * searched in (name, vendor, platform, version, driver).
+ * (backends/common/xc_tuning.h), then the [parameters] of the device's tuned file (xc_tuned.h,
+ * keyed by name, driver and the kernels' hash), over the values compiled in. `identity` is what
+ * `match` is searched in (name, vendor, platform, version, driver).
  */
 void ocl_tuning_load(const xhal_host_api_t *host, const char *name, const char *identity,
-                     cl_device_type type, ocl_tuning_t *out);
+                     const char *driver, cl_device_type type, ocl_tuning_t *out);
+
+/* Writes which tuning is in force (and the tuned files' key) into the device's info. */
+void ocl_tuning_report(const ocl_tuning_t *t, xhal_device_info_t *info);
 
 /* Fills *out with the values compiled in (what a key no file sets gets). */
 void ocl_tuning_defaults(ocl_tuning_t *out);
+
+struct xc_ini;
+struct xc_param;
+struct xc_device_id;
+
+/* The keys of a tuning file with their ranges (ocl_tuning.c; the fuzz target checks them). */
+const struct xc_param *ocl_tuning_params(size_t *out_count);
+
+/*
+ * Applies the sections of a parsed tuning file (named `source` in warnings) that fit device `id`
+ * over *out, in their order (xc_tuning.h); a value out of range is warned about through `host`
+ * and keeps the field as it was. out->section names the last section applied. No file, no
+ * OpenCL call: the fuzz target drives it.
+ */
+void ocl_tuning_apply(const struct xc_ini *ini, const char *source, const struct xc_device_id *id,
+                      const xhal_host_api_t *host, ocl_tuning_t *out);
 
 /* ---- ocl_limits.c: a tuning checked against its device ---- */
 

@@ -79,6 +79,8 @@ void ocl_tuning_fit(const xhal_host_api_t *host, const char *device_name,
         t->gemm_local = 0;
         now = "no local memory (gemm_local = 0)";
     }
+    snprintf(t->refused, sizeof t->refused, "its GEMM tiles do not fit the device (%s)",
+             strstr(why, "CL_DEVICE_") ? strstr(why, "CL_DEVICE_") : "a limit");
     host->log(XHAL_LOG_WARN,
               "%s: the tuning in [%s] of %s does not fit the device: %s; its GEMM tiles use %s "
               "instead",

@@ -10,6 +10,10 @@
  * accelerator), if present, is the device's type. The first such section wins; a key it lacks comes
  * from [default], and a key [default] lacks from the values below. A value out of range is ignored
  * with a warning.
+ *
+ * This file is pure (no OpenCL call, no file): the keys and what applying a parsed file does, so
+ * that the fuzz target tests/fuzz/fuzz_ini.c runs it as the plugin does. Which file is read is
+ * ocl_tuning_file.c's.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -73,36 +77,52 @@ void ocl_tuning_defaults(ocl_tuning_t *out) {
     *out = fallback;
 }
 
+typedef struct warn_context {
+    const xhal_host_api_t *host;
+    ocl_tuning_t *tuning;
+} warn_context_t;
+
 static void warn(void *context, const char *message) {
-    const xhal_host_api_t *host = context;
-    host->log(XHAL_LOG_WARN, "%s; keeping the previous value", message);
+    warn_context_t *c = context;
+    c->host->log(XHAL_LOG_WARN, "%s; keeping the previous value", message);
+    /* The first refusal is kept for the device's info (xhal tune skips such a candidate). */
+    if (!c->tuning->refused[0])
+        snprintf(c->tuning->refused, sizeof c->tuning->refused, "%s", message);
 }
 
-/* An object of this plugin, for finding its install's data (xc_data_file). */
-static const char plugin_anchor;
-
-void ocl_tuning_load(const xhal_host_api_t *host, const char *name, const char *identity,
-                     cl_device_type type, ocl_tuning_t *out) {
-    *out = fallback;
-    ocl_copy_string(out->section, sizeof(out->section), "none");
-    ocl_copy_string(out->source, sizeof(out->source), "the values compiled in");
-    int gpu = (type & CL_DEVICE_TYPE_GPU) != 0, cpu = !gpu && (type & CL_DEVICE_TYPE_CPU);
-    xc_device_id_t id = {.name = name,
-                         .type = gpu   ? "gpu"
-                                 : cpu ? "cpu"
-                                       : "accelerator",
-                         .identity = identity};
-    xc_tuning_file_t file;
-    xc_tuning_open(host, "opencl", &id, &plugin_anchor, ocl_tuning_builtin, &file);
-    if (!file.ini) return;
-    ocl_copy_string(out->source, sizeof(out->source), file.source);
-    size_t sections[4];
-    size_t count = xc_tuning_sections(file.ini, &id, sections);
-    for (size_t i = 0; i < count; i++) {
-        xc_tuning_apply(file.ini, sections[i], file.source, params, PARAM_COUNT, out, warn,
-                        (void *)host);
-        ocl_copy_string(out->section, sizeof(out->section),
-                        xc_ini_section_name(file.ini, sections[i]));
+void ocl_tuning_report(const ocl_tuning_t *t, xhal_device_info_t *info) {
+    char text[1024];
+    if (t->tuned[0])
+        snprintf(text, sizeof text, "tuned: %s over [%s] of %s", t->tuned, t->section, t->source);
+    else
+        snprintf(text, sizeof text, "shipped: [%s] of %s", t->section, t->source);
+    if (t->refused[0]) {
+        size_t used = strlen(text);
+        snprintf(text + used, sizeof text - used, "; refused: %s", t->refused);
     }
-    xc_tuning_close(&file);
+    if (t->ignored[0]) {
+        size_t used = strlen(text);
+        snprintf(text + used, sizeof text - used, "; tuned file %s", t->ignored);
+    }
+    snprintf(info->tuning, sizeof info->tuning, "%.*s", (int)sizeof info->tuning - 1, text);
+    snprintf(info->tuning_key, sizeof info->tuning_key, "%s", t->kernels);
+}
+
+const xc_param_t *ocl_tuning_params(size_t *out_count) {
+    *out_count = PARAM_COUNT;
+    return params;
+}
+
+void ocl_tuning_apply(const xc_ini_t *ini, const char *source, const xc_device_id_t *id,
+                      const xhal_host_api_t *host, ocl_tuning_t *out) {
+    size_t sections[4];
+    size_t count = xc_tuning_sections(ini, id, sections);
+    warn_context_t context = {host, out};
+    for (size_t i = 0; i < count; i++) {
+        xc_tuning_apply(ini, sections[i], source, params, PARAM_COUNT, out, warn, &context);
+        const char *section = xc_ini_section_name(ini, sections[i]);
+        /* A tuned file's section is named like the device: the shipped one stays named. */
+        if (!out->tuned[0] || !id->name || strcmp(section, id->name) != 0)
+            snprintf(out->section, sizeof out->section, "%s", section);
+    }
 }

@@ -39,6 +39,15 @@ XHAL_INTERNAL_API const char *xhal_option(const char *name);
 
 /* Fills the peak figures a backend left 0 from hal/data/devices.ini, when the device is listed. */
 XHAL_INTERNAL_API void xhal_device_fill_peaks(xhal_device_info_t *info);
+struct xc_ini;
+/*
+ * The same from a parsed devices.ini (`path` names it in log lines): the figures of the first
+ * section whose `match` has a substring of info->name fill those left 0, each a finite number
+ * > 0 (garbage is warned about and ignored). Returns how many figures were filled. No file, no
+ * option: the fuzz target tests/fuzz/fuzz_ini.c drives it.
+ */
+XHAL_INTERNAL_API int xhal_device_peaks_apply(const struct xc_ini *ini, const char *path,
+                                              xhal_device_info_t *info);
 
 /* ---- Objects ---- */
 

@@ -13,6 +13,7 @@
  * vector of 16 scores; K streams in once per chunk and the group's rows reuse it from L1.
  */
 #include "attention_ukernel.h"
+#include "isa.h"
 
 #if defined(__x86_64__) && defined(XK_HAVE_AVX512)
 #include <immintrin.h>
@@ -294,63 +295,140 @@ INLINE __m512 kv_load_masked(const void *row, size_t p, __mmask16 m, xhal_dtype_
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
-/* Scores of keys [j0, j0 + 16) (those past `keys` read the last key, then masked) for row r. */
-INLINE void decode_scores(const xk_att_chunk_t *c, size_t r, size_t j0, xhal_dtype_t t) {
+/* Reduces the RB x KB (= 16) accumulators of decode_scores / decode_scores_dot, soft-caps and
+ * masks them, and stores them into the rows' scores. */
+INLINE void scores_store(const xk_att_chunk_t *c, size_t r0, int RB, size_t j0, __m512 *acc) {
+    const int KB = 16 / RB;
+    __m512 sc = reduce16(acc);
+    if (c->cap != 0.0f) sc = cap_ps(sc, c->cap);
+    /* Lane r * KB + i: key j0 + i of row r0 + r, seen when below keys and inside [lo, hi). */
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512i key = _mm512_add_epi32(_mm512_set1_epi32((int)j0),
+                                   _mm512_and_si512(lane, _mm512_set1_epi32(KB - 1)));
+    __mmask16 seen = _mm512_cmpgt_epi32_mask(_mm512_set1_epi32((int)c->keys), key);
+    if (c->lo) {
+        int32_t lo[16], hi[16];
+        for (int i = 0; i < 16; i++) {
+            lo[i] = c->lo[r0 + (size_t)(i / KB)];
+            hi[i] = c->hi[r0 + (size_t)(i / KB)];
+        }
+        seen &= _mm512_cmpgt_epi32_mask(_mm512_loadu_si512(hi), key) &
+                _mm512_cmple_epi32_mask(_mm512_loadu_si512(lo), key);
+    }
+    sc = _mm512_mask_blend_ps(seen, _mm512_set1_ps(-INFINITY), sc);
+    if (RB == 1) {
+        _mm512_storeu_ps(c->s + r0 * c->lds + j0, sc);
+        return;
+    }
+    float out[16];
+    _mm512_storeu_ps(out, sc);
+#pragma GCC unroll 4
+    for (int r = 0; r < RB; r++)
+        memcpy(c->s + (r0 + (size_t)r) * c->lds + j0, out + r * KB, (size_t)KB * sizeof *out);
+}
+
+/*
+ * Scores of rows [r0, r0 + RB) and keys [j0, j0 + KB), RB x KB = 16 (RB 1, 2 or 4): each K
+ * vector, once loaded (and widened, for 16-bit K), serves RB rows, so a group of query heads
+ * widens its K once per 4 rows instead of once per row. Lane r * KB + k of the reduced vector
+ * is row r0 + r, key j0 + k; keys past `keys` reread the last key and are stored as -inf.
+ */
+INLINE void decode_scores(const xk_att_chunk_t *c, size_t r0, int RB, size_t j0, xhal_dtype_t t) {
+    const int KB = 16 / RB;
     const void *k[16];
-    for (size_t i = 0; i < 16; i++)
-        k[i] = c->k[j0 + i < c->keys ? j0 + i : c->keys - 1];
-    const float *q = c->q + r * c->ldq;
+#pragma GCC unroll 16
+    for (int i = 0; i < KB; i++)
+        k[i] = c->k[j0 + (size_t)i < c->keys ? j0 + (size_t)i : c->keys - 1];
+    const float *q = c->q + r0 * c->ldq;
+    const size_t ldq = c->ldq;
     __m512 acc[16];
 #pragma GCC unroll 16
     for (int i = 0; i < 16; i++)
         acc[i] = _mm512_setzero_ps();
-    /* The passes over these keys also prefetch the same keys of the next chunk: key i in the
-     * pass of row i % rows, a line per step, so that the misses are spread over the arithmetic
-     * (a burst of them fills the miss buffers and stalls the core). A 64-byte line holds 16
-     * f32 elements or 32 16-bit ones: 16-bit rows are prefetched every other step. */
-    const void *const *pf = c->pf_k && j0 < c->pf_rows ? c->pf_k + j0 : NULL;
-    size_t pf_rows = pf ? c->pf_rows - j0 : 0, stride = c->rows < 16 ? c->rows : 16;
-    size_t per_line = t == XHAL_DTYPE_F32 ? 16 : 32;
     size_t p = 0;
     for (; p + 16 <= c->dim; p += 16) {
-        size_t line = p / per_line;
-        if (pf && p % per_line == 0 && line < c->pf_lines)
-            for (size_t i = r % 16; i < 16 && i < pf_rows; i += stride)
-                _mm_prefetch((const char *)pf[i] + line * 64, _MM_HINT_T1);
-        __m512 qv = _mm512_load_ps(q + p);
+        __m512 kv[16];
 #pragma GCC unroll 16
-        for (int i = 0; i < 16; i++)
-            acc[i] = _mm512_fmadd_ps(qv, kv_load(k[i], p, t), acc[i]);
+        for (int i = 0; i < KB; i++)
+            kv[i] = kv_load(k[i], p, t);
+#pragma GCC unroll 4
+        for (int r = 0; r < RB; r++) {
+            __m512 qv = _mm512_load_ps(q + (size_t)r * ldq + p);
+#pragma GCC unroll 16
+            for (int i = 0; i < KB; i++)
+                acc[r * KB + i] = _mm512_fmadd_ps(qv, kv[i], acc[r * KB + i]);
+        }
     }
-    if (p < c->dim) {
-        size_t line = p / per_line;
-        if (pf && p % per_line == 0 && line < c->pf_lines)
-            for (size_t i = r % 16; i < 16 && i < pf_rows; i += stride)
-                _mm_prefetch((const char *)pf[i] + line * 64, _MM_HINT_T1);
+    if (p < c->dim) { /* q is zero-padded; K is read only up to dim */
         __mmask16 m = tail_mask(c->dim - p);
-        __m512 qv = _mm512_load_ps(q + p);
+        __m512 kv[16];
 #pragma GCC unroll 16
-        for (int i = 0; i < 16; i++)
-            acc[i] = _mm512_fmadd_ps(qv, kv_load_masked(k[i], p, m, t), acc[i]);
+        for (int i = 0; i < KB; i++)
+            kv[i] = kv_load_masked(k[i], p, m, t);
+#pragma GCC unroll 4
+        for (int r = 0; r < RB; r++) {
+            __m512 qv = _mm512_load_ps(q + (size_t)r * ldq + p);
+#pragma GCC unroll 16
+            for (int i = 0; i < KB; i++)
+                acc[r * KB + i] = _mm512_fmadd_ps(qv, kv[i], acc[r * KB + i]);
+        }
     }
-    __m512 sc = reduce16(acc);
-    if (c->cap != 0.0f) sc = cap_ps(sc, c->cap);
-    /* Keys [j0, j0 + 16) of the chunk: seen when below keys and inside [lo, hi) of row r. */
-    __mmask16 seen = tail_mask(c->keys - j0);
-    if (c->lo) {
-        __m512i key = _mm512_add_epi32(
-            _mm512_set1_epi32((int)j0),
-            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
-        seen &= _mm512_cmpgt_epi32_mask(_mm512_set1_epi32(c->hi[r]), key) &
-                _mm512_cmple_epi32_mask(_mm512_set1_epi32(c->lo[r]), key);
+    scores_store(c, r0, RB, j0, acc);
+}
+
+/*
+ * decode_scores for bf16 K on a CPU with AVX512_BF16: vdpbf16ps multiplies 32 bf16 pairs and
+ * adds them into 16 f32 lanes, so K is used as stored (no widening) and a score takes half the
+ * instructions. Q comes as bf16 (q16: rows ld16 apart, zero past dim): the pre-scaled f32 Q
+ * rounded to nearest, as llama.cpp rounds Q to K's type for its dot products (relative error
+ * 2^-9 per element of Q, far inside bf16's bounds).
+ */
+INLINE void decode_scores_dot(const xk_att_chunk_t *c, const uint16_t *q16, size_t ld16, size_t r0,
+                              int RB, size_t j0) {
+    const int KB = 16 / RB;
+    const uint16_t *k[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < KB; i++)
+        k[i] = c->k[j0 + (size_t)i < c->keys ? j0 + (size_t)i : c->keys - 1];
+    const uint16_t *q = q16 + r0 * ld16;
+    __m512 acc[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++)
+        acc[i] = _mm512_setzero_ps();
+    size_t p = 0;
+    for (; p + 32 <= c->dim; p += 32) {
+        __m512bh kv[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < KB; i++)
+            kv[i] = (__m512bh)_mm512_loadu_si512(k[i] + p);
+#pragma GCC unroll 4
+        for (int r = 0; r < RB; r++) {
+            __m512bh qv = (__m512bh)_mm512_load_si512(q + (size_t)r * ld16 + p);
+#pragma GCC unroll 16
+            for (int i = 0; i < KB; i++)
+                acc[r * KB + i] = _mm512_dpbf16_ps(acc[r * KB + i], qv, kv[i]);
+        }
     }
-    _mm512_store_ps(c->s + r * c->lds + j0,
-                    _mm512_mask_blend_ps(seen, _mm512_set1_ps(-INFINITY), sc));
+    if (p < c->dim) { /* q16 is zero past dim; K is read only up to dim */
+        __mmask32 m = (__mmask32)((1ull << (c->dim - p)) - 1);
+        __m512bh kv[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < KB; i++)
+            kv[i] = (__m512bh)_mm512_maskz_loadu_epi16(m, k[i] + p);
+#pragma GCC unroll 4
+        for (int r = 0; r < RB; r++) {
+            __m512bh qv = (__m512bh)_mm512_load_si512(q + (size_t)r * ld16 + p);
+#pragma GCC unroll 16
+            for (int i = 0; i < KB; i++)
+                acc[r * KB + i] = _mm512_dpbf16_ps(acc[r * KB + i], qv, kv[i]);
+        }
+    }
+    scores_store(c, r0, RB, j0, acc);
 }
 
 /* O rows [r0, r0 + nr), dims [c0, c0 + 16 nz): corr O + P V. */
 INLINE void decode_pv(const xk_att_chunk_t *c, size_t r0, size_t c0, int nr, int nz,
-                      size_t pf_first, size_t pf_lines, xhal_dtype_t t) {
+                      xhal_dtype_t t) {
     __m512 acc[4][4];
     __mmask16 last = tail_mask(c->dim - c0 - 16 * (size_t)(nz - 1));
 #pragma GCC unroll 16
@@ -363,9 +441,6 @@ INLINE void decode_pv(const xk_att_chunk_t *c, size_t r0, size_t c0, int nr, int
     }
     for (size_t j = 0; j < c->keys; j++) {
         const void *v = c->v[j];
-        if (pf_lines && j < c->pf_rows)
-            for (size_t line = 0; line < pf_lines; line++)
-                _mm_prefetch((const char *)c->pf_v[j] + (pf_first + line) * 64, _MM_HINT_T1);
         __m512 vz[4];
 #pragma GCC unroll 16
         for (int z = 0; z < nz; z++)
@@ -389,28 +464,69 @@ INLINE void decode_pv(const xk_att_chunk_t *c, size_t r0, size_t c0, int nr, int
 #define Z_CASES(nr, nz)                                                                            \
     switch (nz) {                                                                                  \
     case 1:                                                                                        \
-        decode_pv(c, r0, c0, nr, 1, pf_first, pf_lines, t);                                        \
+        decode_pv(c, r0, c0, nr, 1, t);                                                            \
         break;                                                                                     \
     case 2:                                                                                        \
-        decode_pv(c, r0, c0, nr, 2, pf_first, pf_lines, t);                                        \
+        decode_pv(c, r0, c0, nr, 2, t);                                                            \
         break;                                                                                     \
     case 3:                                                                                        \
-        decode_pv(c, r0, c0, nr, 3, pf_first, pf_lines, t);                                        \
+        decode_pv(c, r0, c0, nr, 3, t);                                                            \
         break;                                                                                     \
     default:                                                                                       \
-        decode_pv(c, r0, c0, nr, 4, pf_first, pf_lines, t);                                        \
+        decode_pv(c, r0, c0, nr, 4, t);                                                            \
         break;                                                                                     \
     }
 
-INLINE void decode_chunk_as(const xk_att_chunk_t *c, xhal_dtype_t t) {
-    /* K streams in 16 rows at a time; every query row of the group uses them while in L1. */
-    for (size_t j0 = 0; j0 < c->keys; j0 += 16)
-        for (size_t r = 0; r < c->rows; r++)
-            decode_scores(c, r, j0, t);
+/* q16 NULL: scores by decode_scores; else by decode_scores_dot with that bf16 Q (t is bf16). */
+INLINE void decode_chunk_as(const xk_att_chunk_t *c, xhal_dtype_t t, const uint16_t *q16,
+                            size_t ld16) {
+    /* Scores in blocks of 4 rows x 4 keys (the last rows 2 x 8, 1 x 16); each block of rows
+     * walks the chunk's K while it is in L1. The prefetches the driver asks for are spread over
+     * both passes. */
+    size_t per_slot, score_slots = 0;
+    for (size_t r0 = 0; r0 < c->rows;) {
+        size_t rb = c->rows - r0 >= 4 ? 4 : c->rows - r0 >= 2 ? 2 : 1;
+        score_slots += (c->keys + 16 / rb - 1) / (16 / rb);
+        r0 += rb;
+    }
+    size_t pv_slots = (c->rows + 3) / 4 * ((c->dim + 63) / 64);
+    xk_att_pf_t pf = xk_att_pf_start(c, score_slots + pv_slots, &per_slot);
+    for (size_t r0 = 0; r0 < c->rows;) {
+        if (c->rows - r0 >= 4) {
+            for (size_t j0 = 0; j0 < c->keys; j0 += 4) {
+                xk_att_pf_issue(&pf, per_slot);
+                if (q16)
+                    decode_scores_dot(c, q16, ld16, r0, 4, j0);
+                else
+                    decode_scores(c, r0, 4, j0, t);
+            }
+            r0 += 4;
+        } else if (c->rows - r0 >= 2) {
+            for (size_t j0 = 0; j0 < c->keys; j0 += 8) {
+                xk_att_pf_issue(&pf, per_slot);
+                if (q16)
+                    decode_scores_dot(c, q16, ld16, r0, 2, j0);
+                else
+                    decode_scores(c, r0, 2, j0, t);
+            }
+            r0 += 2;
+        } else {
+            for (size_t j0 = 0; j0 < c->keys; j0 += 16) {
+                xk_att_pf_issue(&pf, per_slot);
+                if (q16)
+                    decode_scores_dot(c, q16, ld16, r0, 1, j0);
+                else
+                    decode_scores(c, r0, 1, j0, t);
+            }
+            r0 += 1;
+        }
+    }
 
     size_t padded = (c->keys + 15) / 16 * 16; /* scores past `keys` are -inf: p = 0 */
     for (size_t r = 0; r < c->rows; r++) {
         float *s = c->s + r * c->lds;
+        for (size_t j = c->keys; j < padded; j++)
+            s[j] = -INFINITY;
         __m512 mx = _mm512_set1_ps(-INFINITY);
         for (size_t j = 0; j < padded; j += 16)
             mx = _mm512_max_ps(mx, _mm512_load_ps(s + j));
@@ -432,14 +548,7 @@ INLINE void decode_chunk_as(const xk_att_chunk_t *c, xhal_dtype_t t) {
         size_t nr = c->rows - r0 < 4 ? c->rows - r0 : 4;
         for (size_t c0 = 0; c0 < c->dim; c0 += 64) {
             size_t left = c->dim - c0, nz = left >= 64 ? 4 : (left + 15) / 16;
-            /* The first rows' pass over dims [c0, c0 + 64) prefetches the lines of the next
-             * chunk's V rows those dims occupy: 4 lines of f32, 2 of a 16-bit dtype. */
-            size_t per_line = t == XHAL_DTYPE_F32 ? 16 : 32;
-            size_t pf_first = c0 / per_line, pf_lines = 0;
-            if (r0 == 0 && c->pf_v && pf_first < c->pf_lines) {
-                size_t span = 64 / per_line;
-                pf_lines = c->pf_lines - pf_first < span ? c->pf_lines - pf_first : span;
-            }
+            xk_att_pf_issue(&pf, per_slot);
             switch (nr) {
             case 1:
                 Z_CASES(1, nz) break;
@@ -458,13 +567,31 @@ INLINE void decode_chunk_as(const xk_att_chunk_t *c, xhal_dtype_t t) {
 static void decode_chunk(const xk_att_chunk_t *c) {
     switch (c->kv_type) {
     case XHAL_DTYPE_F16:
-        decode_chunk_as(c, XHAL_DTYPE_F16);
+        decode_chunk_as(c, XHAL_DTYPE_F16, NULL, 0);
         break;
-    case XHAL_DTYPE_BF16:
-        decode_chunk_as(c, XHAL_DTYPE_BF16);
+    case XHAL_DTYPE_BF16: {
+        /* With AVX512_BF16, scores by vdpbf16ps on Q rounded to bf16 (up to 16 rows of 256). */
+        size_t ld16 = (c->dim + 31) / 32 * 32;
+        _Alignas(64) uint16_t q16[16 * 256];
+        if (xk_isa_has_bf16_dot() && c->rows * ld16 <= sizeof q16 / sizeof *q16) {
+            for (size_t r = 0; r < c->rows; r++) {
+                const float *q = c->q + r * c->ldq;
+                uint16_t *d = q16 + r * ld16;
+                size_t p = 0;
+                for (; p < c->ldq && p < ld16; p += 16) /* q is zero-padded to ldq */
+                    _mm256_store_si256((__m256i *)(void *)(d + p),
+                                       (__m256i)_mm512_cvtneps_pbh(_mm512_load_ps(q + p)));
+                for (; p < ld16; p++)
+                    d[p] = 0;
+            }
+            decode_chunk_as(c, XHAL_DTYPE_BF16, q16, ld16);
+        } else {
+            decode_chunk_as(c, XHAL_DTYPE_BF16, NULL, 0);
+        }
         break;
+    }
     default:
-        decode_chunk_as(c, XHAL_DTYPE_F32);
+        decode_chunk_as(c, XHAL_DTYPE_F32, NULL, 0);
         break;
     }
 }

@@ -27,11 +27,34 @@ static void row_pointers(const xk_attention_problem_t *p, const xk_att_seq_t *s,
     }
 }
 
-/* One step of a decode task: a chunk of keys of one KV head. */
-typedef struct step {
-    int64_t kvh, j0;
-    size_t keys;
-} step_t;
+/*
+ * What step (chunk at j0, head x of `heads`) prefetches: its share of the next chunk's keys,
+ * [next + x * C / heads, next + (x + 1) * C / heads) below `end`, each key's K and V rows of the
+ * whole block of heads (one stretch of memory when the heads lie side by side, BSHD), in address
+ * order, so that over the chunk's steps the next chunk arrives as a stream. Keys whose rows
+ * follow each other in memory make one run. Returns the runs.
+ */
+static size_t prefetch_runs(const xk_attention_problem_t *p, const xk_att_seq_t *s, int64_t h0,
+                            int64_t heads, int64_t x, int64_t next, int64_t end, int64_t chunk,
+                            xk_att_pf_run_t *runs) {
+    int64_t first = next + x * chunk / heads, last = xk_min64(next + (x + 1) * chunk / heads, end);
+    size_t es = p->dtype == XHAL_DTYPE_F32 ? 4 : 2, n = 0;
+    for (int v = 0; v < 2; v++) {
+        const xhal_attention_strides_t *st = v ? &p->v_strides : &p->k_strides;
+        size_t span = (size_t)((heads - 1) * st->head + p->head_dim) * es;
+        /* Rows of consecutive keys follow each other: a run covers them all. */
+        int dense = (size_t)st->seq * es == span;
+        for (int64_t t = first; t < last;) {
+            int64_t keys = dense ? xk_att_kv_run(p, s, t, last - t) : 1;
+            uintptr_t at = (uintptr_t)xk_att_element(v ? p->v : p->k, p->dtype,
+                                                     xk_att_kv_offset(p, s, v, h0, t));
+            size_t bytes = at % 64 + (size_t)(keys - 1) * (size_t)st->seq * es + span;
+            runs[n++] = (xk_att_pf_run_t){(const char *)(at - at % 64), (bytes + 63) / 64};
+            t += keys;
+        }
+    }
+    return n;
+}
 
 void xk_att_decode_task(const xk_attention_problem_t *p, const xk_attention_plan_t *plan,
                         const xk_att_task_t *task, float *scratch, float *partial) {
@@ -40,11 +63,10 @@ void xk_att_decode_task(const xk_attention_problem_t *p, const xk_attention_plan
     const xk_att_seq_t *s = &p->seqs[task->seq];
     const xk_att_seq_plan_t *sp = &plan->seqs[task->seq];
     int64_t h0 = task->unit * plan->head_block, split = task->part, n = s->len_q;
-    int64_t heads = xk_min64(plan->head_block, p->heads_kv - h0);
+    int64_t heads = xk_min64(plan->head_block, p->heads_kv - h0), chunk = plan->chunk;
     size_t dim = (size_t)p->head_dim, dim_ld = xk_round16(dim), rows = (size_t)(plan->group * n);
     size_t lanes = xk_round16(rows), per_head = rows * dim_ld;
     float qscale = xk_att_q_scale(p);
-    size_t es = p->dtype == XHAL_DTYPE_F32 ? 4 : 2;
     /* 16-bit K/V go to the kernel as they are when it converts in its loads, else as f32 rows
      * converted into scratch first. */
     int direct = p->dtype == XHAL_DTYPE_F32 || uk->decode_16bit;
@@ -60,72 +82,49 @@ void xk_att_decode_task(const xk_attention_problem_t *p, const xk_attention_plan
             l.l[(size_t)x * lanes + r] = 0.0f;
         }
 
+    const void **row_k = l.ptrs, **row_v = row_k + XK_ATT_CHUNK;
+    xk_att_pf_run_t *runs = (xk_att_pf_run_t *)(void *)(row_v + XK_ATT_CHUNK);
     xk_att_chunk_t c = {.dim = dim,
                         .kv_type = direct ? p->dtype : XHAL_DTYPE_F32,
                         .rows = rows,
+                        .k = row_k,
+                        .v = row_v,
                         .ldq = dim_ld,
                         .s = l.s,
                         .lds = XK_ATT_CHUNK,
                         .ldo = dim_ld,
                         .corr = l.corr,
                         .cap = xk_att_cap(p),
-                        .pf_lines = (dim * es + 63) / 64};
-    const void **cur_k = l.ptrs, **cur_v = cur_k + XK_ATT_CHUNK;
-    const void **next_k = cur_v + XK_ATT_CHUNK, **next_v = next_k + XK_ATT_CHUNK;
+                        .pf = runs};
     int64_t begin = sp->k0 + split * sp->split_keys;
     int64_t end = xk_min64(begin + sp->split_keys, sp->k1);
-    step_t now = {h0, begin, (size_t)xk_max64(xk_min64(XK_ATT_CHUNK, end - begin), 0)};
-    if (now.keys) {
-        row_pointers(p, s, 0, now.kvh, now.j0, now.keys, cur_k);
-        row_pointers(p, s, 1, now.kvh, now.j0, now.keys, cur_v);
-    }
-    int masked = 0;
-    while (now.keys) {
-        int64_t x = now.kvh - h0;
-        if (x == 0) masked = xk_att_tile_mask(p, s, l.lo, l.hi, rows, rows, 0, n, now.j0, now.keys);
+    /* Chunk by chunk and, within a chunk, head by head: with the heads side by side (BSHD) the
+     * chunk's rows of every head are one stretch of memory, read while the next is prefetched. */
+    for (int64_t j0 = begin; j0 < end; j0 += chunk) {
+        size_t keys = (size_t)xk_min64(chunk, end - j0);
+        int masked = xk_att_tile_mask(p, s, l.lo, l.hi, rows, rows, 0, n, j0, keys);
         c.lo = masked ? l.lo : NULL;
         c.hi = masked ? l.hi : NULL;
-        c.keys = now.keys;
-        c.q = l.q + (size_t)x * per_head;
-        c.o = l.o + (size_t)x * per_head;
-        c.m = l.m + (size_t)x * lanes;
-        c.l = l.l + (size_t)x * lanes;
-        /* The next step: the next head of this chunk, else the first head of the next chunk. */
-        step_t next = {now.kvh + 1, now.j0, now.keys};
-        if (next.kvh == h0 + heads) {
-            next.kvh = h0;
-            next.j0 = now.j0 + XK_ATT_CHUNK;
-            next.keys = (size_t)xk_max64(xk_min64(XK_ATT_CHUNK, end - next.j0), 0);
-        }
-        if (next.keys) {
-            row_pointers(p, s, 0, next.kvh, next.j0, next.keys, next_k);
-            row_pointers(p, s, 1, next.kvh, next.j0, next.keys, next_v);
-        }
-        c.pf_k = next.keys ? next_k : NULL;
-        c.pf_v = next.keys ? next_v : NULL;
-        c.pf_rows = next.keys;
-        if (direct) {
-            c.k = cur_k;
-            c.v = cur_v;
-        } else {
-            /* The kernel reads f32: convert this step's rows, and point it at them. */
-            for (size_t j = 0; j < now.keys; j++) {
-                uk->convert(l.k + j * dim_ld, 0, cur_k[j], 0, p->dtype, 1, dim);
-                uk->convert(l.v + j * dim_ld, 0, cur_v[j], 0, p->dtype, 1, dim);
-                cur_k[j] = l.k + j * dim_ld;
-                cur_v[j] = l.v + j * dim_ld;
+        c.keys = keys;
+        for (int64_t x = 0; x < heads; x++) {
+            c.q = l.q + (size_t)x * per_head;
+            c.o = l.o + (size_t)x * per_head;
+            c.m = l.m + (size_t)x * lanes;
+            c.l = l.l + (size_t)x * lanes;
+            row_pointers(p, s, 0, h0 + x, j0, keys, row_k);
+            row_pointers(p, s, 1, h0 + x, j0, keys, row_v);
+            c.pf_runs = prefetch_runs(p, s, h0, heads, x, j0 + chunk, end, chunk, runs);
+            if (!direct) {
+                /* The kernel reads f32: convert this step's rows, and point it at them. */
+                for (size_t j = 0; j < keys; j++) {
+                    uk->convert(l.k + j * dim_ld, 0, row_k[j], 0, p->dtype, 1, dim);
+                    uk->convert(l.v + j * dim_ld, 0, row_v[j], 0, p->dtype, 1, dim);
+                    row_k[j] = l.k + j * dim_ld;
+                    row_v[j] = l.v + j * dim_ld;
+                }
             }
-            c.k = cur_k;
-            c.v = cur_v;
+            uk->decode_chunk(&c);
         }
-        uk->decode_chunk(&c);
-        const void **swap = cur_k;
-        cur_k = next_k;
-        next_k = swap;
-        swap = cur_v;
-        cur_v = next_v;
-        next_v = swap;
-        now = next;
     }
 
     for (int64_t x = 0; x < heads; x++) {

@@ -118,7 +118,9 @@ xk_att_layout_t xk_att_layout(const xk_attention_problem_t *p, const xk_attentio
                          : (size_t)(plan->group * xk_max64(XK_ATT_LANES_TARGET / plan->group, 1));
     size_t lanes = xk_round16(rows), heads = decode ? (size_t)plan->head_block : 1;
     size_t keys = decode ? XK_ATT_CHUNK : XK_ATT_TILE;
-    size_t pointers = decode ? 4 * XK_ATT_CHUNK * sizeof(void *) / sizeof(float) : 0;
+    size_t pointers =
+        decode ? (2 * XK_ATT_CHUNK * (sizeof(void *) + sizeof(xk_att_pf_run_t))) / sizeof(float)
+               : 0;
     size_t sizes[12] = {
         decode ? heads * rows * dim_ld : dim * lanes,       /* q */
         decode ? heads * rows * dim_ld : dim * lanes,       /* o */

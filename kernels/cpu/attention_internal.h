@@ -84,7 +84,7 @@ typedef struct xk_att_layout {
     int32_t *lo, *hi;    /* masks */
     float *k, *v;        /* K and V rows converted to f32 (TILE or CHUNK of them) */
     float *row;          /* one row of Q or O on its way in or out */
-    const void **ptrs;   /* decode: K and V row pointers of this step and the next (4 CHUNK) */
+    const void **ptrs;   /* decode: K and V row pointers of a step, then its prefetch runs */
     size_t floats;
 } xk_att_layout_t;
 

@@ -85,6 +85,7 @@ typedef struct xk_att_seq_plan {
 typedef struct xk_attention_plan {
     int64_t group;            /* query heads per KV head */
     int64_t head_block;       /* decode: KV heads one task walks together */
+    int64_t chunk;            /* decode: keys per step (16, 32 or 64: divides XK_ATT_CHUNK) */
     xk_att_seq_plan_t *seqs;  /* batch of them (malloc'ed) */
     xk_att_task_t *task_list; /* tasks of them (malloc'ed), in the order to run */
     size_t tasks;             /* calls of xk_attention_run */

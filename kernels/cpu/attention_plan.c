@@ -14,6 +14,10 @@
 #define TASKS_PER_THREAD 8
 /* Decode: the most floats of Q and O scratch a block of heads may take (512 KB). */
 #define HEAD_BLOCK_FLOATS (128 * 1024)
+/* Decode: bytes of K and V a chunk of keys of a block of heads should span. The chunk being read
+ * and the next one being prefetched then sit in L2 together (1 MB per core on Zen 4, 512 KB on
+ * Zen 3), and the pages a step touches stay within the first-level TLB. */
+#define DECODE_STEP_BYTES (128 * 1024)
 /* A task's cost beyond its keys x rows: loading Q, storing O, the plan's bookkeeping. */
 #define TASK_OVERHEAD_KEYS 32
 
@@ -141,6 +145,11 @@ int xk_attention_plan(const xk_attention_problem_t *p, size_t threads, xk_attent
         out->head_block =
             xk_min64(p->heads_kv, xk_max64(1, (int64_t)(HEAD_BLOCK_FLOATS / per_head)));
     int64_t blocks = (p->heads_kv + out->head_block - 1) / out->head_block;
+    size_t key_bytes =
+        2 * (size_t)out->head_block * (size_t)p->head_dim * (p->dtype == XHAL_DTYPE_F32 ? 4 : 2);
+    out->chunk = XK_ATT_CHUNK;
+    while (out->chunk > 16 && (size_t)out->chunk * key_bytes > DECODE_STEP_BYTES)
+        out->chunk /= 2;
 
     split_decode(p, out, threads, blocks);
     for (int64_t b = 0; b < p->batch; b++) {

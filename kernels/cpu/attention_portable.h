@@ -100,8 +100,8 @@ static inline float att_bf16(uint16_t h) {
     return f;
 }
 
-static void portable_convert(float *dst, size_t ld_dst, const void *src, int64_t src_stride,
-                             xhal_dtype_t type, size_t rows, size_t cols) {
+static inline void portable_convert(float *dst, size_t ld_dst, const void *src, int64_t src_stride,
+                                    xhal_dtype_t type, size_t rows, size_t cols) {
     for (size_t r = 0; r < rows; r++) {
         float *d = dst + r * ld_dst;
         if (type == XHAL_DTYPE_F32) {
@@ -235,7 +235,7 @@ static float portable_dot(const float *restrict q, const float *restrict k, size
     return sum;
 }
 
-static void portable_decode_chunk(const xk_att_chunk_t *c) {
+static inline void portable_decode_chunk(const xk_att_chunk_t *c) {
     const size_t dim = c->dim, keys = c->keys;
     for (size_t r = 0; r < c->rows; r++) {
         float *s = c->s + r * c->lds;

@@ -85,19 +85,65 @@ typedef struct xk_att_chunk {
     size_t ldq;
     float *s;
     size_t lds;
-    float *o;
+    float *o; /* zero-padded to ldo (a multiple of 16): kernels may write whole vectors */
     size_t ldo;
     float *m, *l;
     float *corr; /* rows: scratch */
     float cap;   /* as in a tile */
     /* rows: keys [lo, hi) of this chunk each row sees; NULL: all. */
     const int32_t *lo, *hi;
-    /* The rows the next step reads (pf_rows of each, pf_lines 64-byte lines long), to prefetch
-     * while this one computes; pf_k NULL: none. */
-    const void *const *pf_k;
-    const void *const *pf_v;
-    size_t pf_rows, pf_lines;
+    /* Memory a later step reads, to prefetch into L2 while this one computes, spread over its
+     * work (a burst of prefetches fills the miss buffers and stalls the core): pf_runs runs of
+     * 64-byte lines. pf_runs 0: none. */
+    const struct xk_att_pf_run *pf;
+    size_t pf_runs;
 } xk_att_chunk_t;
+
+/* `lines` 64-byte lines from `at` (64-byte aligned). */
+typedef struct xk_att_pf_run {
+    const char *at;
+    size_t lines;
+} xk_att_pf_run_t;
+
+/* A kernel's walk over the prefetch runs of a chunk: xk_att_pf_issue(&w, n) issues the next n. */
+typedef struct xk_att_pf {
+    const xk_att_pf_run_t *run, *end;
+    const char *next; /* the next line of *run */
+    size_t left;      /* lines of *run from next */
+} xk_att_pf_t;
+
+/* The walk over c's runs, and how many lines to issue at each of `slots` points of the work. */
+static inline xk_att_pf_t xk_att_pf_start(const xk_att_chunk_t *c, size_t slots,
+                                          size_t *out_per_slot) {
+    size_t runs = c->pf ? c->pf_runs : 0, total = 0;
+    for (size_t i = 0; i < runs; i++)
+        total += c->pf[i].lines;
+    *out_per_slot = slots ? (total + slots - 1) / slots : total;
+    xk_att_pf_t w = {c->pf, c->pf + runs, runs ? c->pf[0].at : NULL, runs ? c->pf[0].lines : 0};
+    return w;
+}
+
+static inline void xk_att_pf_issue(xk_att_pf_t *w, size_t n) {
+    while (n > 0 && w->run < w->end) {
+        size_t take = n < w->left ? n : w->left, i = 0;
+        /* Into L2 (T1 on x86); four a turn, so that the loop costs little beside them. */
+        for (; i + 4 <= take; i += 4) {
+            __builtin_prefetch(w->next + 64 * i, 0, 2);
+            __builtin_prefetch(w->next + 64 * i + 64, 0, 2);
+            __builtin_prefetch(w->next + 64 * i + 128, 0, 2);
+            __builtin_prefetch(w->next + 64 * i + 192, 0, 2);
+        }
+        for (; i < take; i++)
+            __builtin_prefetch(w->next + 64 * i, 0, 2);
+        w->next += 64 * take;
+        w->left -= take;
+        n -= take;
+        if (w->left == 0 && ++w->run < w->end) {
+            w->next = w->run->at;
+            w->left = w->run->lines;
+        }
+    }
+}
 
 typedef struct xk_att_ukernel {
     const char *isa; /* "avx512", "avx2", "generic"; NULL fields: not built for this compiler */

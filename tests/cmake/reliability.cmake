@@ -90,6 +90,13 @@ if(TARGET xhal-opencl)
                    $<TARGET_FILE:xhal_tool> ${CMAKE_BINARY_DIR}/tests/opencl-tuning-limits)
   set_tests_properties(opencl_tuning_limits PROPERTIES LABELS "opencl;tool;slow" TIMEOUT 300
                        SKIP_RETURN_CODE 77)
+  # xhal tune (issue 20): a wrong candidate rejected, a second process using the tuned file, a
+  # corrupt and a stale file ignored. Builds PoCL programs: labelled slow like the test above.
+  add_test(NAME opencl_tune
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/opencl/tune.sh
+                   $<TARGET_FILE:xhal_tool> ${CMAKE_BINARY_DIR}/tests/opencl-tune)
+  set_tests_properties(opencl_tune PROPERTIES LABELS "opencl;tool;slow" TIMEOUT 600
+                       SKIP_RETURN_CODE 77)
 endif()
 
 # Threads x streams x devices with every result checked, churn, and lookups racing shutdown. A

@@ -25,6 +25,7 @@
 #include "xc_file.h"
 #include "xc_ini.h"
 #include "xc_options.h"
+#include "xc_tuned.h"
 #include "xc_tuning.h"
 
 #ifndef XT_WORK_DIR
@@ -266,6 +267,44 @@ static void test_ini_write(void **state) {
     assert_string_equal(xc_ini_get(ini, "cpu:0", "copy"), "2e10");
     assert_string_equal(xc_ini_get(ini, "opencl:0 [pocl]", "flops"), "5e10");
     xc_ini_free(ini);
+    /*
+     * Found by fuzz_ini: the writer wrote what the reader then refused or read otherwise (a
+     * "key = value" line over XC_INI_MAX_LINE made the whole file unreadable; a first key
+     * starting with a byte-order mark lost it). Now such a document is refused with EINVAL
+     * and nothing is written, and a leading mark is kept behind one of its own.
+     */
+    static const char *const bad[][3] = {
+        {"s", "k", "x\n[forged]"}, {"s\n[t]", "k", "v"}, {"s", "", "v"}, {"s", "[k", "v"},
+        {"s", " ;k", "v"},          {"s", "k=j", "v"},    {" s ", "k", "v"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        unlink(path);
+        ini = xc_ini_new();
+        assert_int_equal(xc_ini_set(ini, bad[i][0], bad[i][1], bad[i][2]), 0);
+        errno = 0;
+        assert_int_equal(xc_ini_write(ini, path, NULL), -1);
+        assert_int_equal(errno, EINVAL);
+        assert_int_equal(access(path, F_OK), -1);
+        xc_ini_free(ini);
+    }
+    char *value = xt_malloc(XC_INI_MAX_LINE);
+    memset(value, 'v', XC_INI_MAX_LINE - 3);
+    value[XC_INI_MAX_LINE - 3] = '\0'; /* "k = " + value: one character over */
+    ini = xc_ini_new();
+    assert_int_equal(xc_ini_set(ini, "s", "k", value), 0);
+    assert_int_equal(xc_ini_write(ini, path, NULL), -1);
+    value[XC_INI_MAX_LINE - 4] = '\0'; /* exactly the longest line */
+    assert_int_equal(xc_ini_set(ini, "s", "k", value), 0);
+    assert_int_equal(xc_ini_set(ini, "", "\xEF\xBB\xBFkey", "1"), 0);
+    assert_int_equal(xc_ini_write(ini, path, NULL), 0);
+    xc_ini_free(ini);
+    ini = xc_ini_load(path, error, sizeof error);
+    if (!ini) fail_msg("%s", error);
+    assert_string_equal(xc_ini_get(ini, "s", "k"), value);
+    assert_string_equal(xc_ini_get(ini, "", "\xEF\xBB\xBFkey"), "1");
+    xc_ini_free(ini);
+    free(value);
+    unlink(path);
     /* Written through a temporary file renamed into place: nothing else is left. */
     DIR *dir = opendir(XT_WORK_DIR);
     assert_non_null(dir);
@@ -392,6 +431,81 @@ static void test_tuning_file(void **state) {
     xc_tuning_close(&file);
 }
 
+/* The device's tuned file over the shipped tuning; a corrupt, stale or foreign one ignored. */
+static void test_tuned_file(void **state) {
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/tuned.ini", XT_WORK_DIR);
+    static const char shipped[] = "[default]\ndepth = 1\nwidth = 4\n";
+    static const char header[] = "[xhal-tuning]\nbackend = test\ndevice = Dev 1\n"
+                                 "driver = 2.0\nkernels = abc\n";
+    xc_device_id_t id = {.name = "Dev 1", .driver = "2.0", .kernels = "abc"};
+    xc_tuning_file_t file;
+    struct {
+        const char *body, *log; /* the file after the header; what the log must say */
+        int used;
+    } cases[] = {
+        {"[parameters]\ndepth = 9\n", "tuned parameters from", 1},
+        {"[parameters\ndepth = 9\n", "ignored: ", 0},        /* corrupt: does not parse */
+        {"[parameters]\nkernels = old\ndepth = 9\n", "", 1}, /* a key, not the header's */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "%s%s", header, cases[i].body);
+        write_text(path, text);
+        set_option(0, "XHAL_TUNING_FILE", path);
+        log_text[0] = '\0';
+        xc_tuning_open(&host, "test", &id, NULL, shipped, &file);
+        assert_non_null(file.ini);
+        size_t sections[4], count = xc_tuning_sections(file.ini, &id, sections);
+        const char *depth = NULL;
+        for (size_t s = 0; s < count; s++)
+            if (xc_ini_value(file.ini, sections[s], "depth"))
+                depth = xc_ini_value(file.ini, sections[s], "depth");
+        assert_string_equal(depth, cases[i].used ? "9" : "1");
+        assert_int_equal(file.tuned[0] != '\0', cases[i].used);
+        assert_non_null(strstr(log_text, cases[i].log));
+        xc_tuning_close(&file);
+    }
+    /* Stale (other kernels) and foreign (another device) files: reported and ignored. */
+    const char *wrong[] = {"kernels = abd", "device = Dev 2"};
+    for (size_t i = 0; i < 2; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "[xhal-tuning]\nbackend = test\ndevice = Dev 1\ndriver = 2.0\nkernels = abc\n"
+                 "%s\n[parameters]\ndepth = 9\n",
+                 wrong[i]);
+        write_text(path, text);
+        log_text[0] = '\0';
+        xc_tuning_open(&host, "test", &id, NULL, shipped, &file);
+        assert_string_equal(file.tuned, "");
+        assert_non_null(strstr(log_text, i == 0 ? "stale: " : "foreign: "));
+        assert_non_null(strstr(file.ignored, path));
+        assert_null(xc_ini_get(file.ini, "Dev 1", "depth"));
+        xc_tuning_close(&file);
+    }
+    /* Without the variable: the per-device file in the user's cache, found by name and driver. */
+    set_option(0, "XDG_CACHE_HOME", XT_WORK_DIR "/tuned-cache");
+    xc_tuned_key_t key = {"test", "Dev 1", "2.0", "abc"};
+    char cached[512];
+    assert_int_equal(xc_tuned_path(xc_host_lookup(&host), &key, cached, sizeof cached), 0);
+    assert_non_null(strstr(cached, "/tuned-cache/xhal/tuning/test-dev-1-"));
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/tuned-cache/xhal/tuning", XT_WORK_DIR);
+    assert_int_equal(xc_mkdirs(dir), 0);
+    write_text(cached, "[xhal-tuning]\nbackend = test\ndevice = Dev 1\ndriver = 2.0\n"
+                       "kernels = abc\n[parameters]\nwidth = 16\n");
+    xc_tuning_open(&host, "test", &id, NULL, shipped, &file);
+    assert_string_equal(file.tuned, cached);
+    assert_string_equal(xc_ini_get(file.ini, "Dev 1", "width"), "16");
+    xc_tuning_close(&file);
+    /* Another driver has another file: not tuned. */
+    xc_device_id_t other = {.name = "Dev 1", .driver = "2.1", .kernels = "abc"};
+    xc_tuning_open(&host, "test", &other, NULL, shipped, &file);
+    assert_string_equal(file.tuned, "");
+    xc_tuning_close(&file);
+}
+
 /* ---- The program cache ---- */
 
 static void open_cache(xc_cache_t *cache) {
@@ -420,6 +534,13 @@ static void test_cache_round_trip(void **state) {
     assert_memory_equal(got, payload, sizeof payload);
     free(got);
     assert_null(xc_cache_load(&cache, "gemm", other, &size)); /* a miss: nothing logged */
+    assert_int_equal(warnings, 0);
+    /* An empty payload is not stored: the reader would refuse and remove it (fuzz_cache). */
+    char empty_path[4096];
+    xc_cache_path(&cache, "empty", key, empty_path, sizeof empty_path);
+    unlink(empty_path); /* left by an earlier run of a broken build */
+    assert_int_equal(xc_cache_store(&cache, "empty", key, payload, 0), -1);
+    assert_int_equal(access(empty_path, F_OK), -1);
     assert_int_equal(warnings, 0);
     /* Off: XHAL_<BACKEND>_CACHE=0. */
     set_option(0, "XHAL_TEST_CACHE", "0");
@@ -562,6 +683,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup(test_tuning_sections, reset),
         cmocka_unit_test_setup(test_tuning_values, reset),
         cmocka_unit_test_setup(test_tuning_file, reset),
+        cmocka_unit_test_setup(test_tuned_file, reset),
         cmocka_unit_test_setup(test_cache_round_trip, reset),
         cmocka_unit_test_setup(test_cache_damaged_entry, reset),
         cmocka_unit_test_setup(test_options, reset),

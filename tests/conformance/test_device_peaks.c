@@ -97,12 +97,39 @@ static void test_data_file_that_is_not_a_file(void **state) {
     }
 }
 
+/*
+ * Found by fuzz_ini: a finite figure whose peak per second is not (fp16 = 1e308 TFLOP/s is inf
+ * FLOP/s; 1e-320 TFLOP/s is under one FLOP/s) was filled in. Each is now warned about and left
+ * 0, and the usable figures of the same section are still filled.
+ */
+static void test_figures_that_overflow(void **state) {
+    (void)state;
+    const char *dir = XT_WORK_DIR "/overflow";
+    mkdir(XT_WORK_DIR, 0755);
+    mkdir(dir, 0755);
+    char path[512];
+    snprintf(path, sizeof path, "%s/devices.ini", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("[Overflowing H100]\nmatch = H100 PCIe\nfp16 = 1e308\nbf16 = 1e-320\n"
+          "bandwidth = 2\n",
+          f);
+    fclose(f);
+    xhal_device_info_t info = {.struct_size = sizeof info};
+    open_named(dir, &info);
+    assert_true(info.peak_flops[XHAL_DTYPE_F16] == 0);
+    assert_true(info.peak_flops[XHAL_DTYPE_BF16] == 0);
+    assert_true(info.peak_bandwidth == 2e12);
+    assert_true(info.peak_flops[XHAL_DTYPE_F32] > 0 && info.peak_flops[XHAL_DTYPE_F32] < 10e12);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_datasheet_fills_what_is_missing),
         cmocka_unit_test(test_data_dir_comes_first),
         cmocka_unit_test(test_cpu_is_not_matched),
         cmocka_unit_test(test_data_file_that_is_not_a_file),
+        cmocka_unit_test(test_figures_that_overflow),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     xhal_shutdown();

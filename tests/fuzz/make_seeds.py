@@ -4,9 +4,14 @@ the fuzzers start from. What the fuzzers find beyond them is kept in the build f
 `make fuzz-merge` adds the inputs that reach new code, minimized, to corpus/ (keep it small).
 
 The API byte code is fuzz_api.c's: an instruction is <op> <slot> <arguments>; a small value v
-(< 32) is the byte v * 8, a 16-bit value the byte 3 followed by two bytes (big-endian)."""
+(< 32) is the byte v * 8, a 16-bit value the byte 3 followed by two bytes (big-endian).
+
+The INI seeds are the project's own files (kernels/tuning/*.ini, hal/data/devices.ini), cut in
+the middle of a line, and a few hand-made ones. The cache seeds are entries made by the cache's
+own writer: `make_seeds.py build-fuzz/fuzz/fuzz_cache` has the fuzz target write them."""
 import json
 import os
+import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -101,7 +106,39 @@ def main():
           b'[{"id": 1, "dtype": null, "flops_per_s": 1e999, "roofline": "x"}], "device": []}')
     write("compare", "escapes.json", b'{"format":"xhal-conform-report","device":{"spec":'
           b'"\\ud83d\\ude00\\u0000\\n"},"utilization":[[[[]]]]}')
+    write_ini_seeds()
+    if len(sys.argv) > 1:  # the fuzz_cache binary: entries made by xc_cache_store
+        folder = os.path.join(HERE, "corpus", "cache")
+        os.makedirs(folder, exist_ok=True)
+        subprocess.run([sys.argv[1]], check=True,
+                       env=dict(os.environ, XHAL_FUZZ_CACHE_SEEDS=folder))
     return 0
+
+
+def write_ini_seeds():
+    os.makedirs(os.path.join(HERE, "corpus", "ini"), exist_ok=True)
+    root = os.path.join(HERE, "..", "..")
+    files = {"opencl.ini": os.path.join(root, "kernels", "tuning", "opencl.ini"),
+             "cuda.ini": os.path.join(root, "kernels", "tuning", "cuda.ini"),
+             "devices.ini": os.path.join(root, "hal", "data", "devices.ini")}
+    for name, path in files.items():
+        with open(path, "rb") as f:
+            text = f.read()
+        write("ini", name, text)
+        cut = len(text) // 2
+        write("ini", "cut-" + name, text[:cut])  # most likely inside a line
+    write("ini", "tuning-edges.ini", b"\xef\xbb\xbfglobal = 1\n[default]\ngemm_vw = 16 ; widest\n"
+          b"gemm_tm = 0\ngemm_wg_m = 32\ngemm_wg_n = 32\ngemm_kb = 64\ngemm_nv = 8\n"
+          b"gemm_local = 1\natt_dec_chunk = 99999999999\n[sm_90]\ngemm_mma_large = \n"
+          b"attention_sm90 = 1\n[gpu]\ntype = gpu\nmatch = H100|*\ngemm_group_m = -1\n"
+          b"[DEFAULT]\ngemm_vw=8\ngemm_vw = 12\n")
+    write("ini", "devices-edges.ini", b"[NVIDIA H100]\nmatch = H100\nper_device = 0.5\n"
+          b"fp32 = 67\nfp16 = 1e308\nbf16 = nan\nbandwidth = inf\nname = a # b ; c\n"
+          b"[other]\nmatch = ,|, *\nbandwidth = 1e-320\nper_device = 1e308\n")
+    write("ini", "errors.ini", b"[a]]\n[ b ] ; fine\nkey\n= value\n[\n")
+    # What the writer once wrote and the reader then refused or read otherwise (xc_ini_write).
+    write("ini", "longest-line.ini", b"k=" + b"v" * 4094 + b"\n")
+    write("ini", "two-marks.ini", b"\xef\xbb\xbf\xef\xbb\xbfkey = 1\n[s]\nk = v\n")
 
 
 if __name__ == "__main__":

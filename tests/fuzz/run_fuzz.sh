@@ -5,7 +5,8 @@
 #
 # New inputs go to the work corpus, never to the committed seeds; a crash, a leak, a timeout
 # (10 s per input) or an out-of-memory leaves its input in <work>/../../artifacts-<target>/
-# (crash-*, leak-*, timeout-*, oom-*) and fails the run. XHAL_FUZZ_SECONDS overrides <seconds>.
+# (crash-*, leak-*, timeout-*, oom-*) and fails the run. XHAL_FUZZ_SECONDS overrides <seconds>;
+# XHAL_FUZZ_SHARE (percent, set per target by CMakeLists.txt) runs that part of it.
 # Prints "fuzz <target>: N executions in S s, corpus K inputs" for docs/RELIABILITY.md, and
 # leaves it in <work>/../../<target>.summary.
 set -uo pipefail
@@ -13,6 +14,8 @@ target=$1
 seeds=$2
 work=$3
 seconds=${XHAL_FUZZ_SECONDS:-$4}
+seconds=$(( seconds * ${XHAL_FUZZ_SHARE:-100} / 100 ))
+(( seconds >= 1 )) || seconds=1
 shift 4
 name=$(basename "$target")
 mkdir -p "$work"

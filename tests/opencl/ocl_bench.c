@@ -181,7 +181,8 @@ static int serving(xhal_device_t *device, xhal_stream_t *stream, xhal_event_t *s
                             lo,
                             hi,
                             0,
-                            prefill ? 0 : 16};
+                            prefill ? 0 : 16,
+                            XHAL_LAYOUT_BSHD};
     conf_serving_t packed = shape;
     packed.kind = CONF_SERVING_DECODE_PACKED;
     packed.block_size = 0;

@@ -149,6 +149,11 @@ typedef struct xhal_device_info {
     double peak_flops[XHAL_DTYPE_COUNT];
     double peak_bandwidth; /* bytes per second; 0 when unknown */
     char peak_source[128]; /* where the peaks come from ("derived: ...", "datasheet: ...") */
+    /* API 0.2 additions (issue 20; a caller's older struct_size ends before them): */
+    char tuning[256];    /* the kernel parameters in force and where they come from ("tuned:
+                            <file> over [section] of <file>"); "" for a backend without any */
+    char tuning_key[24]; /* what a tuned file of this device must be keyed by (xhal tune): the
+                            hash of the backend's kernel sources; "" when it takes none */
 } xhal_device_info_t;
 
 /** Sets *out_count to the number of devices over all loaded backends (initialises if needed). */
