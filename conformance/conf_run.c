@@ -119,16 +119,19 @@ static void settle(conf_run_t *run, const conf_expect_list_t *expected, conf_che
     (*counters[r->outcome])++;
 }
 
+/* Runs every selected case on `device`; with no device, records each as SKIP with `skip_note`. */
 static xhal_status_t run_correctness(xhal_device_t *device, const conf_options_t *o,
-                                     const conf_expect_list_t *expected, conf_run_t *run) {
+                                     const conf_expect_list_t *expected, const char *skip_note,
+                                     conf_run_t *run) {
     size_t total = count_checks(o);
     if (total == 0) return XHAL_OK;
     run->checks = calloc(total, sizeof *run->checks);
     if (!run->checks) return XHAL_OUT_OF_MEMORY;
     conf_ctx_t ctx = {.device = device, .info = &run->device};
-    xhal_status_t status = xhal_stream_create(device, &ctx.stream);
-    if (status == XHAL_OK) status = xhal_event_create(device, &ctx.start);
-    if (status == XHAL_OK) status = xhal_event_create(device, &ctx.stop);
+    xhal_status_t status = XHAL_OK;
+    if (device) status = xhal_stream_create(device, &ctx.stream);
+    if (device && status == XHAL_OK) status = xhal_event_create(device, &ctx.start);
+    if (device && status == XHAL_OK) status = xhal_event_create(device, &ctx.stop);
     for (size_t t = 0; status == XHAL_OK && t < TABLE_COUNT; t++) {
         const conf_check_table_t *table = tables[t];
         if (!selected_op(o, table->op)) continue;
@@ -143,6 +146,12 @@ static xhal_status_t run_correctness(xhal_device_t *device, const conf_options_t
                 r->rel_error = r->ms = NAN;
                 conf_format(r->name, sizeof r->name, "%s", table->name(i));
                 table->describe(i, r->shape, sizeof r->shape);
+                if (!device) {
+                    r->outcome = CONF_SKIP;
+                    conf_format(r->note, sizeof r->note, "%s", skip_note);
+                    settle(run, expected, r);
+                    continue;
+                }
                 char what[160];
                 conf_format(what, sizeof what, "%s %s %s", conf_op_name(r->op),
                             xhal_dtype_name(r->dtype), r->name);
@@ -232,8 +241,28 @@ xhal_status_t conf_run_device(xhal_device_t *device, const conf_options_t *optio
     }
     /* Peaks first: the utilization plan is sized by them (and may measure what is missing). */
     conf_peaks_resolve(&run->peaks, device, &run->device, &o);
-    if (o.correctness) status = run_correctness(device, &o, &expected, run);
+    if (o.correctness) status = run_correctness(device, &o, &expected, NULL, run);
     if (status == XHAL_OK && o.utilization) status = run_utilization(device, &o, run);
     conf_expect_free(&expected);
     return status;
+}
+
+xhal_status_t conf_run_no_device(const char *spec, const char *reason,
+                                 const conf_options_t *options, conf_run_t *run) {
+    memset(run, 0, sizeof *run);
+    run->options = *options;
+    conf_format(run->version, sizeof run->version, "%s", xhal_version_string());
+    conf_format(run->commit, sizeof run->commit, "%s", XHAL_CONFORM_COMMIT);
+    conf_utc_date(run->date, sizeof run->date);
+    describe_settings(run, &run->options);
+    run->device.struct_size = sizeof run->device;
+    conf_format(run->device.spec, sizeof run->device.spec, "%s", spec);
+    conf_format(run->device.backend, sizeof run->device.backend, "%.*s", (int)strcspn(spec, ":"),
+                spec);
+    conf_format(run->device.name, sizeof run->device.name, "(no device)");
+    char note[sizeof run->checks[0].note];
+    conf_format(note, sizeof note, "no device: %s", reason);
+    conf_expect_list_t none = {0};
+    if (!run->options.correctness) return XHAL_OK;
+    return run_correctness(NULL, &run->options, &none, note, run);
 }

@@ -168,6 +168,14 @@ xhal_status_t conf_run_device(xhal_device_t *device, const conf_options_t *optio
                               conf_run_t *out);
 void conf_run_free(conf_run_t *run);
 
+/*
+ * The run of a device that cannot be opened (`spec` names it, `reason` says why): every
+ * selected correctness case is listed as SKIP with "no device: <reason>", nothing is measured.
+ * So a backend's case list runs, unchanged, on a machine without its hardware.
+ */
+xhal_status_t conf_run_no_device(const char *spec, const char *reason,
+                                 const conf_options_t *options, conf_run_t *out);
+
 /* True when a correctness case failed, a utilization case met an error, or the run did not run. */
 int conf_run_failed(const conf_run_t *run);
 

@@ -26,6 +26,8 @@ packages=(
   "clinfo:nothing required; shows what the OpenCL platforms and devices are"
   "libclblast1:nothing required; the baseline of xhal bench --vs clblast"
   "libopenblas0:nothing required; the baseline of xhal bench --vs openblas"
+  "hipcc:building the HIP backend's code objects (ROCm 5.2's hipcc and clang 15; ~185 MB with libamdhip64-dev)"
+  "libamdhip64-dev:the HIP runtime (libamdhip64.so.5, with hiprtc), which the HIP backend dlopens and its tests load"
 )
 if [[ -n "${XHAL_EXTRA_PACKAGES:-}" ]]; then
   for p in ${XHAL_EXTRA_PACKAGES}; do packages+=("$p:XHAL_EXTRA_PACKAGES"); done

@@ -43,5 +43,6 @@ typedef struct bench_baseline {
 extern const bench_baseline_t bench_baseline_openblas;
 extern const bench_baseline_t bench_baseline_clblast;
 extern const bench_baseline_t bench_baseline_cublas;
+extern const bench_baseline_t bench_baseline_rocblas;
 
 #endif

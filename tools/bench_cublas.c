@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "bench_run.h"
 
 typedef unsigned long long cu_ptr_t;
 typedef int cu_result_t;
@@ -225,30 +226,14 @@ static int cublas_load(const xhal_device_info_t *info, char *reason, size_t size
     return 0;
 }
 
-static int compare_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Uploads rows x cols random values in [-1, 1) of `dtype`; 0, or -1 with the reason. */
+/* Uploads `count` random values in [-1, 1) of `dtype`; 0, or -1 with the reason. */
 static int random_matrix(cu_ptr_t *out, xhal_dtype_t dtype, int64_t count, uint64_t seed,
                          char *reason, size_t size) {
-    size_t es = xhal_dtype_size(dtype), bytes = (size_t)count * es;
-    unsigned char *host = malloc(bytes);
+    size_t bytes = (size_t)count * xhal_dtype_size(dtype);
+    unsigned char *host = bench_random_values(dtype, count, seed);
     if (!host) {
         snprintf(reason, size, "malloc of %zu bytes failed", bytes);
         return -1;
-    }
-    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (int64_t i = 0; i < count; i++) {
-        x = x * 6364136223846793005ull + 1442695040888963407ull;
-        float v = (float)((double)(x >> 40) / (double)(1ull << 24) * 2.0 - 1.0);
-        if (dtype == XHAL_DTYPE_F32) {
-            memcpy(host + i * 4, &v, 4);
-        } else {
-            uint16_t h = dtype == XHAL_DTYPE_F16 ? xhal_f32_to_f16(v) : xhal_f32_to_bf16(v);
-            memcpy(host + i * 2, &h, 2);
-        }
     }
     cu_result_t r = lt.cuMemAlloc(out, bytes);
     if (r == 0) r = lt.cuMemcpyHtoD(*out, host, bytes);
@@ -326,8 +311,7 @@ static double cublas_time_gemm(const bench_gemm_shape_t *shape, char *reason, si
         lt.cuEventElapsedTime(&ms, start, stop);
         if (i >= 0) times[i] = ms * 1e-3;
     }
-    qsort(times, (size_t)repeats, sizeof(double), compare_double);
-    result = times[repeats / 2];
+    result = bench_median(times, (size_t)repeats);
 done:
     if (start) lt.cuEventDestroy(start);
     if (stop) lt.cuEventDestroy(stop);

@@ -24,19 +24,8 @@ int bench_rotation(const xhal_device_info_t *info, double bytes) {
 static xhal_status_t fill_random(bench_ctx_t *c, xhal_buffer_t *buffer, uint64_t elements,
                                  xhal_dtype_t dtype, uint64_t seed) {
     size_t es = xhal_dtype_size(dtype);
-    unsigned char *host = elements > 0 ? malloc(elements * es) : NULL;
+    unsigned char *host = elements > 0 ? bench_random_values(dtype, (int64_t)elements, seed) : NULL;
     if (!host) return XHAL_OUT_OF_MEMORY;
-    uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
-    for (uint64_t i = 0; i < elements; i++) {
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        float v = (float)((double)(x >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-        if (dtype == XHAL_DTYPE_F32)
-            memcpy(host + i * 4, &v, 4);
-        else {
-            uint16_t h = dtype == XHAL_DTYPE_F16 ? xhal_f32_to_f16(v) : xhal_f32_to_bf16(v);
-            memcpy(host + i * 2, &h, 2);
-        }
-    }
     xhal_status_t status = xhal_copy_h2d(c->stream, buffer, 0, host, elements * es);
     if (status == XHAL_OK) status = xhal_stream_synchronize(c->stream);
     free(host);

@@ -72,6 +72,15 @@ int bench_run(const char *op, const char *spec, const bench_options_t *o, const 
  * counts, best of several trials); 0, or -1 with zeros when they cannot be measured. */
 int bench_stream(int threads, double *out_copy, double *out_triad);
 
+/*
+ * A malloc'ed host array of `count` random values in [-1, 1) of `dtype` (seeded: the same
+ * values for the same seed), for the baselines' inputs; NULL when out of memory.
+ */
+unsigned char *bench_random_values(xhal_dtype_t dtype, int64_t count, uint64_t seed);
+
+/* The median of `count` values (sorts them). */
+double bench_median(double *values, size_t count);
+
 /* How many copies of a working set of `bytes` to rotate through on the device so that they
  * outgrow its caches (conf_rotation; at most 16). The timing itself is the conformance suite's
  * (conf_time_runs, conform.h), and so are its median and warm-up rule, which the baselines use. */

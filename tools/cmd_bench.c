@@ -18,6 +18,7 @@ static const bench_baseline_t *const baselines[] = {
     &bench_baseline_openblas,
     &bench_baseline_clblast,
     &bench_baseline_cublas,
+    &bench_baseline_rocblas,
 };
 
 static const char bench_help[] =
@@ -57,8 +58,8 @@ static const char bench_help[] =
     "  --repeats N     timed runs per shape (default 10)\n"
     "  --warmup N      untimed runs first (default 2, and at least 0.25 s of them; 0: none)\n"
     "  --vs NAME       also time NAME on the same shapes and print the ratio xhal / NAME:\n"
-    "                  openblas (CPU), clblast (OpenCL), cublas (CUDA); each is loaded at\n"
-    "                  run time when installed, and never needed by xhal itself\n"
+    "                  openblas (CPU), clblast (OpenCL), cublas (CUDA), rocblas (AMD); each\n"
+    "                  is loaded at run time when installed, never needed by xhal itself\n"
     "  --rounds N      repeat the whole measurement N times (xhal's shapes, then the\n"
     "                  baseline's) and end with each side's best median and their ratio;\n"
     "                  on a shared machine a noisy spell then rarely decides a ratio\n"

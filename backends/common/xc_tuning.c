@@ -154,6 +154,30 @@ size_t xc_tuning_check(const xc_ini_t *ini, const char *source, const xc_param_t
     return problems;
 }
 
+typedef struct first_problem {
+    char *error;
+    size_t size;
+    size_t count;
+} first_problem_t;
+
+static void keep_first(void *context, const char *message) {
+    first_problem_t *p = context;
+    if (p->count++ == 0) snprintf(p->error, p->size, "%s", message);
+}
+
+int xc_tuning_apply_strict(const xc_ini_t *ini, const char *source, const xc_device_id_t *id,
+                           const xc_param_t *params, size_t count, void *out, char *error,
+                           size_t error_size) {
+    first_problem_t problems = {error, error_size, 0};
+    xc_tuning_check(ini, source, params, count, keep_first, &problems);
+    if (problems.count) return -1;
+    size_t sections[4];
+    size_t applied = xc_tuning_sections(ini, id, sections);
+    for (size_t i = 0; i < applied; i++)
+        xc_tuning_apply(ini, sections[i], source, params, count, out, NULL, NULL);
+    return 0;
+}
+
 /* ---- The file ---- */
 
 /*

@@ -85,6 +85,16 @@ size_t xc_tuning_apply(const xc_ini_t *ini, size_t section, const char *source,
 size_t xc_tuning_check(const xc_ini_t *ini, const char *source, const xc_param_t *params,
                        size_t count, xc_tuning_warn_fn warn, void *context);
 
+/*
+ * The GPU backends' rule for a bad file: every section is checked against `params` first, and
+ * any problem (an unknown key, a value out of range) rejects the whole file: -1 with the first
+ * problem in `error`, `out` unchanged. Otherwise the sections that apply to `id` are applied in
+ * order and 0 is returned.
+ */
+int xc_tuning_apply_strict(const xc_ini_t *ini, const char *source, const xc_device_id_t *id,
+                           const xc_param_t *params, size_t count, void *out, char *error,
+                           size_t error_size);
+
 /* ---- The file ---- */
 
 typedef struct xc_tuning_file {

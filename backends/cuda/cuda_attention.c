@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cuda_internal.h"
+#include "gpu_plan.h"
 #include "xc_features.h"
 #include "xk_params.h"
 
@@ -73,9 +74,9 @@ static xhal_status_t encode_attention_map(xhal_be_device_t *dev, CUtensorMap *ma
     return r == CUDA_SUCCESS ? XHAL_OK : cuda_fail(dev, r, "cuTensorMapEncodeTiled (attention)");
 }
 
-/* The device address of an optional buffer at `offset`; 0 where there is none. */
-static uint64_t address(const xhal_be_buffer_t *buffer, uint64_t offset) {
-    return buffer ? buffer->address + offset : 0;
+/* The device address of an optional buffer; 0 where there is none. */
+static uint64_t address(const xhal_be_buffer_t *buffer) {
+    return buffer ? buffer->address : 0;
 }
 
 xhal_status_t cuda_attention(xhal_be_stream_t *stream, const xhal_attention_desc_t *d,
@@ -94,55 +95,24 @@ xhal_status_t cuda_attention(xhal_be_stream_t *stream, const xhal_attention_desc
                              cuda_attention_kind_name(plan.kind));
     if (status != XHAL_OK) return status;
 
+    const xhal_gpu_attention_addresses_t at = {
+        q->address,
+        k->address,
+        v->address,
+        o->address,
+        address(buffers->cu_seqlens_q),
+        address(buffers->cu_seqlens_kv),
+        address(buffers->seqlens_kv),
+        address(buffers->block_table),
+        address(buffers->lse),
+    };
     xk_attention_params_t p;
-    memset(&p, 0, sizeof p);
-    p.q = q->address + d->q_offset;
-    p.k = k->address + d->k_offset;
-    p.v = v->address + d->v_offset;
-    p.o = o->address + d->o_offset;
-    p.cu_seqlens_q = address(buffers->cu_seqlens_q, d->cu_seqlens_q_offset);
-    p.cu_seqlens_kv = address(buffers->cu_seqlens_kv, d->cu_seqlens_kv_offset);
-    p.seqlens_kv = address(buffers->seqlens_kv, d->seqlens_kv_offset);
-    p.block_table = address(buffers->block_table, d->block_table_offset);
-    p.lse = address(buffers->lse, d->lse_offset);
-    p.block_table_stride = d->block_table_stride;
-    p.block_size = d->block_size;
-    p.num_blocks = d->num_blocks;
-    /* A window of seq_kv keys or more hides nothing a shorter one would not. */
-    p.window = d->sliding_window < d->seq_kv ? d->sliding_window : d->seq_kv;
+    xhal_gpu_attention_params(d, &at, &p);
     p.q_split = plan.q_split;
-    p.batch = d->batch;
-    p.heads_q = d->heads_q;
-    p.heads_kv = d->heads_kv;
-    p.seq_q = d->seq_q;
-    p.seq_kv = d->seq_kv;
-    p.head_dim = d->head_dim;
-    p.q_sb = d->q_strides.batch;
-    p.q_sh = d->q_strides.head;
-    p.q_ss = d->q_strides.seq;
-    p.k_sb = d->k_strides.batch;
-    p.k_sh = d->k_strides.head;
-    p.k_ss = d->k_strides.seq;
-    p.v_sb = d->v_strides.batch;
-    p.v_sh = d->v_strides.head;
-    p.v_ss = d->v_strides.seq;
-    p.o_sb = d->o_strides.batch;
-    p.o_sh = d->o_strides.head;
-    p.o_ss = d->o_strides.seq;
     p.keys_per_split = plan.keys_per_split;
-    p.dtype = (int32_t)d->dtype;
-    p.causal = d->causal;
-    p.group = (int32_t)(d->heads_q / d->heads_kv);
     p.splits = plan.splits;
     p.row_blocks = plan.row_blocks;
     p.decode = 0; /* the decode launch below sets it */
-    p.scale = d->scale != 0.0f ? d->scale : (float)(1.0 / sqrt((double)d->head_dim));
-    p.scale_log2 = (float)((double)p.scale * 1.4426950408889634); /* softmax on exp2 */
-    if (d->softcap > 0.0f) {
-        p.softcap = d->softcap;
-        p.cap_scale = p.scale / d->softcap;
-        p.cap_log2 = (float)((double)d->softcap * 1.4426950408889634);
-    }
     if (plan.workspace_bytes) {
         CUdeviceptr ws = 0;
         if ((status = cuda_workspace(stream, plan.workspace_bytes, &ws)) != XHAL_OK) return status;

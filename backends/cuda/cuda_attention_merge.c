@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cuda_internal.h"
+#include "gpu_plan.h"
 #include "xk_params.h"
 
 #define GRID_X_MAX 2147483647ll
@@ -27,21 +28,9 @@ xhal_status_t cuda_attention_merge(xhal_be_stream_t *stream, const xhal_attentio
     xhal_status_t status = cuda_enter(dev);
     if (status != XHAL_OK) return status;
     xk_merge_params_t p;
-    memset(&p, 0, sizeof p);
-    p.o_a = buffers->o_a->address + d->o_a_offset;
-    p.o_b = buffers->o_b->address + d->o_b_offset;
-    p.o = buffers->o->address + d->o_offset;
-    p.lse_a = buffers->lse_a->address + d->lse_a_offset;
-    p.lse_b = buffers->lse_b->address + d->lse_b_offset;
-    p.lse = buffers->lse ? buffers->lse->address + d->lse_offset : 0;
-    p.batch = d->batch;
-    p.heads = d->heads;
-    p.seq = d->seq;
-    p.head_dim = d->head_dim;
-    p.stride_b = d->strides.batch;
-    p.stride_h = d->strides.head;
-    p.stride_s = d->strides.seq;
-    p.dtype = (int32_t)d->dtype;
+    xhal_gpu_merge_params(d, buffers->o_a->address, buffers->o_b->address, buffers->o->address,
+                          buffers->lse_a->address, buffers->lse_b->address,
+                          buffers->lse ? buffers->lse->address : 0, &p);
     int64_t blocks = (d->batch * d->heads * d->seq + 3) / 4; /* 4 warps, a row each */
     uint32_t grid[3] = {(uint32_t)(blocks < GRID_X_MAX ? blocks : GRID_X_MAX), 1, 1};
     CUfunction f = NULL;

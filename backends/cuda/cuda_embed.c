@@ -5,21 +5,13 @@
  * object depend on the files.
  */
 #include "cuda_internal.h"
+#include "incbin.h"
 
 #if !defined(XHAL_CUDA_FATBIN_GPU_PATH) || !defined(XHAL_CUDA_FATBIN_SM90_PATH) ||                 \
     !defined(XHAL_CUDA_TUNING_PATH)
 #error                                                                                             \
     "the build must define XHAL_CUDA_FATBIN_GPU_PATH, XHAL_CUDA_FATBIN_SM90_PATH and XHAL_CUDA_TUNING_PATH"
 #endif
-
-/* A 64-byte aligned, hidden, read-only symbol holding `file`, then `tail` (assembler text). */
-#define XHAL_INCBIN(symbol, file, tail)                                                            \
-    __asm__(".section .rodata\n"                                                                   \
-            ".balign 64\n"                                                                         \
-            ".globl " #symbol "\n"                                                                 \
-            ".hidden " #symbol "\n"                                                                \
-            ".type " #symbol ", @object\n" #symbol ":\n"                                           \
-            ".incbin \"" file "\"\n" tail ".previous\n")
 
 /* Each fatbin is followed by an _end symbol: their bytes are the kernels' key of a tuned file
  * (cuda_device.c, backends/common/xc_tuned.h). */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cuda_internal.h"
+#include "gpu_plan.h"
 #include "xc_features.h"
 #include "xk_params.h"
 
@@ -92,32 +93,12 @@ xhal_status_t cuda_gemm(xhal_be_stream_t *stream, const xhal_gemm_desc_t *d,
     if (status != XHAL_OK) return status;
 
     xk_gemm_params_t p;
-    memset(&p, 0, sizeof p);
-    p.a = a->address + d->a_offset;
-    p.b = b->address + d->b_offset;
-    p.c = c->address + d->c_offset;
-    p.m = d->m;
-    p.n = d->n;
-    p.k = d->k;
-    p.lda = d->lda;
-    p.ldb = d->ldb;
-    p.ldc = d->ldc;
-    p.stride_a = d->stride_a;
-    p.stride_b = d->stride_b;
-    p.stride_c = d->stride_c;
-    p.batch = d->batch;
+    xhal_gpu_gemm_params(d, a->address, b->address, c->address, &p);
     p.k_per_split = plan.k_per_split;
-    p.a_type = (int32_t)d->a_type;
-    p.b_type = (int32_t)d->b_type;
-    p.c_type = (int32_t)d->c_type;
-    p.trans_a = d->trans_a;
-    p.trans_b = d->trans_b;
     p.split_k = plan.split_k;
     p.tiles_m = plan.tiles_m;
     p.tiles_n = plan.tiles_n;
     p.group_m = plan.group_m;
-    p.alpha = d->alpha;
-    p.beta = d->beta;
     if (plan.workspace_bytes) {
         CUdeviceptr ws = 0;
         if ((status = cuda_workspace(stream, plan.workspace_bytes, &ws)) != XHAL_OK) return status;

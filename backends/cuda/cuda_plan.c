@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gpu_plan.h"
 #include "xk_configs.h"
 #include "xk_params.h"
 
@@ -44,12 +45,6 @@ typedef struct {
 static const sm90_config_t sm90_configs[] = {XK_GEMM_SM90_CONFIGS(SM90_ROW)};
 #undef SM90_ROW
 
-static const int gemv_rows[] = {
-#define GEMV_ROW(MR) MR,
-    XK_GEMV_ROWS(GEMV_ROW)
-#undef GEMV_ROW
-};
-
 static int64_t ceil_div(int64_t a, int64_t b) {
     return (a + b - 1) / b;
 }
@@ -60,10 +55,6 @@ static int64_t min64(int64_t a, int64_t b) {
 
 static int64_t max64(int64_t a, int64_t b) {
     return a > b ? a : b;
-}
-
-static const char *dtype_tag(xhal_dtype_t t) {
-    return t == XHAL_DTYPE_F16 ? "f16" : t == XHAL_DTYPE_BF16 ? "bf16" : "f32";
 }
 
 /* ---- Tuning ---- */
@@ -114,31 +105,18 @@ const char *cuda_attention_kind_name(cuda_attention_kind_t kind) {
 
 int cuda_choose_split_k(int64_t blocks, int64_t k, int bk, int sms, int max_split,
                         int64_t *k_per_split) {
-    int64_t k_tiles = ceil_div(k, bk);
-    *k_per_split = k_tiles * bk;
-    if (blocks <= 0 || blocks >= sms || max_split <= 1) return 1;
-    int64_t want = ceil_div(sms, blocks);
-    int64_t most = k_tiles / 4; /* each part keeps at least 4 k tiles of work */
-    int64_t split = min64(min64(want, most), max_split);
-    if (split <= 1) return 1;
-    *k_per_split = ceil_div(k_tiles, split) * bk;
-    return (int)ceil_div(k, *k_per_split); /* no empty part */
-}
-
-/* Every 16-byte chunk of the operand's rows is aligned (what cp.async and TMA need). */
-static int rows_aligned16(xhal_dtype_t type, int64_t ld, int64_t stride, uint64_t offset) {
-    return type != XHAL_DTYPE_F32 && ld % 8 == 0 && stride % 8 == 0 && offset % 16 == 0;
+    return xhal_gpu_split_k(blocks, k, bk, sms, max_split, k_per_split);
 }
 
 static int tensor_core_ok(const xhal_gemm_desc_t *d, const cuda_arch_t *arch) {
     return arch->cc_major >= 8 && d->a_type == d->b_type && d->a_type != XHAL_DTYPE_F32 &&
-           rows_aligned16(d->a_type, d->lda, d->stride_a, d->a_offset) &&
-           rows_aligned16(d->b_type, d->ldb, d->stride_b, d->b_offset);
+           xhal_gpu_rows_aligned16(d->a_type, d->lda, d->stride_a, d->a_offset) &&
+           xhal_gpu_rows_aligned16(d->b_type, d->ldb, d->stride_b, d->b_offset);
 }
 
 static int gemv_ok(const xhal_gemm_desc_t *d, const cuda_arch_t *arch, const cuda_tuning_t *t) {
     return arch->cc_major >= 8 && d->m <= t->gemm_gemv_max_m && d->m <= 16 &&
-           rows_aligned16(d->b_type, d->ldb, d->stride_b, d->b_offset);
+           xhal_gpu_rows_aligned16(d->b_type, d->ldb, d->stride_b, d->b_offset);
 }
 
 /* TMA describes each operand as a 3-D tensor whose batches must not overlap (or share one). */
@@ -190,38 +168,18 @@ static int plan_tiled(const xhal_gemm_desc_t *d, const cuda_arch_t *arch, const 
     return 0;
 }
 
+/* The decode GEMVs (kernels/gpu/xk_gemv.cuh): the plan both GPU backends share. */
 static int plan_gemv(const xhal_gemm_desc_t *d, const cuda_arch_t *arch, const cuda_tuning_t *t,
                      cuda_gemm_plan_t *p) {
-    int rows = 16;
-    for (size_t i = 0; i < sizeof gemv_rows / sizeof gemv_rows[0]; i++)
-        if (gemv_rows[i] >= d->m) {
-            rows = gemv_rows[i];
-            break;
-        }
+    xhal_gpu_gemv_plan_t g;
+    xhal_gpu_plan_gemv(d, arch->sms, t->gemm_splitk_max, GRID_X_MAX, &g);
     p->kind = d->trans_b ? CUDA_GEMM_GEMV_T : CUDA_GEMM_GEMV_N;
     p->threads = 256;
-    p->split_k = 1;
-    p->k_per_split = d->k;
-    p->grid[2] = (uint32_t)min64(d->batch, GRID_YZ_MAX);
-    if (d->trans_b) {
-        p->grid[0] = (uint32_t)min64(ceil_div(d->n, 8), GRID_X_MAX); /* a warp per column */
-        p->grid[1] = 1;
-    } else {
-        /* 64 columns per block; k split until the GPU has about 4 blocks per multiprocessor. */
-        int64_t blocks = ceil_div(d->n, 64) * d->batch;
-        int64_t split = 1;
-        if (blocks < 4ll * arch->sms)
-            split = min64(min64(ceil_div(4ll * arch->sms, blocks), max64(1, d->k / 512)),
-                          t->gemm_splitk_max);
-        p->k_per_split = ceil_div(ceil_div(d->k, split), 256) * 256;
-        p->split_k = (int)ceil_div(d->k, p->k_per_split);
-        p->grid[0] = (uint32_t)min64(ceil_div(d->n, 64), GRID_X_MAX);
-        p->grid[1] = (uint32_t)p->split_k;
-        if (p->split_k > 1)
-            p->workspace_bytes = (uint64_t)(d->batch * p->split_k * d->m * d->n) * 4u;
-    }
-    snprintf(p->kernel, sizeof p->kernel, "xk_gemv_%c_%s_%d", d->trans_b ? 't' : 'n',
-             dtype_tag(d->b_type), rows);
+    p->split_k = g.split_k;
+    p->k_per_split = g.k_per_split;
+    memcpy(p->grid, g.grid, sizeof p->grid);
+    p->workspace_bytes = g.workspace_bytes;
+    snprintf(p->kernel, sizeof p->kernel, "%s", g.kernel);
     return 0;
 }
 
@@ -241,8 +199,8 @@ static int plan_sm90(const xhal_gemm_desc_t *d, const cuda_arch_t *arch, const s
     int64_t total = (int64_t)p->tiles_m * p->tiles_n * d->batch;
     p->grid[0] = (uint32_t)min64(total, arch->sms); /* persistent: one block per SM */
     p->grid[1] = p->grid[2] = 1;
-    snprintf(p->kernel, sizeof p->kernel, "xk_gemm_sm90_%s_%s_%c%c", c->name, dtype_tag(d->a_type),
-             d->trans_a ? 't' : 'n', d->trans_b ? 't' : 'n');
+    snprintf(p->kernel, sizeof p->kernel, "xk_gemm_sm90_%s_%s_%c%c", c->name,
+             xhal_gpu_dtype_tag(d->a_type), d->trans_a ? 't' : 'n', d->trans_b ? 't' : 'n');
     return 0;
 }
 
@@ -258,8 +216,8 @@ static int plan_mma(const xhal_gemm_desc_t *d, const cuda_arch_t *arch, const cu
     p->bk = c->bk;
     p->threads = XK_GEMM_MMA_THREADS(c->bm, c->bn, c->wm, c->wn);
     p->smem = XK_GEMM_MMA_SMEM(c->bm, c->bn, c->bk, c->stages);
-    snprintf(p->kernel, sizeof p->kernel, "xk_gemm_mma_%s_%s_%c%c", c->name, dtype_tag(d->a_type),
-             d->trans_a ? 't' : 'n', d->trans_b ? 't' : 'n');
+    snprintf(p->kernel, sizeof p->kernel, "xk_gemm_mma_%s_%s_%c%c", c->name,
+             xhal_gpu_dtype_tag(d->a_type), d->trans_a ? 't' : 'n', d->trans_b ? 't' : 'n');
     return plan_tiled(d, arch, t, p, why, why_size);
 }
 
@@ -307,23 +265,8 @@ int cuda_plan_gemm(const xhal_gemm_desc_t *d, const cuda_arch_t *arch, const cud
 
 /* ---- Attention ---- */
 
-/* Every stride the kernels step by is a multiple of 8 elements (packed tensors have no batch
- * stride to step by) and every tensor starts 16-byte aligned: rows are 16-byte loads. */
-static int attention_rows_aligned(const xhal_attention_desc_t *d) {
-    const xhal_attention_strides_t *s[4] = {&d->q_strides, &d->k_strides, &d->v_strides,
-                                            &d->o_strides};
-    const uint64_t offsets[4] = {d->q_offset, d->k_offset, d->v_offset, d->o_offset};
-    const int packed[4] = {d->cu_seqlens_q != NULL, d->cu_seqlens_kv != NULL,
-                           d->cu_seqlens_kv != NULL, d->cu_seqlens_q != NULL};
-    for (int i = 0; i < 4; i++)
-        if ((!packed[i] && s[i]->batch % 8) || s[i]->head % 8 || s[i]->seq % 8 || offsets[i] % 16)
-            return 0;
-    return 1;
-}
-
 int cuda_attention_serving(const xhal_attention_desc_t *d) {
-    return d->cu_seqlens_q || d->cu_seqlens_kv || d->seqlens_kv || d->block_table ||
-           d->sliding_window > 0 || d->softcap > 0.0f || d->lse;
+    return xhal_gpu_attention_serving(d);
 }
 
 int cuda_attention_tma_layout(const xhal_attention_strides_t *s, int64_t batch, int64_t heads,
@@ -387,11 +330,8 @@ static int plan_decode(const xhal_attention_desc_t *d, const cuda_arch_t *arch,
     p->splits = (int)ceil_div(d->seq_kv, p->keys_per_split);
     p->decode_grid = (uint32_t)min64(base * p->splits, GRID_X_MAX);
     /* Partials per row as the LSE numbers rows: a packed Q is one sequence of seq_q rows. */
-    int64_t q_batch = d->cu_seqlens_q ? 1 : d->batch;
-    uint64_t slots = (uint64_t)(q_batch * d->heads_q * d->seq_q * p->splits);
-    p->stats_offset = (slots * (uint64_t)d->head_dim * 4u + 255u) / 256u * 256u;
-    p->workspace_bytes = p->stats_offset + slots * 8u;
-    p->combine_grid = (uint32_t)min64(ceil_div(q_batch * d->heads_q * d->seq_q, 4), GRID_X_MAX);
+    xhal_gpu_decode_workspace(d, p->splits, &p->stats_offset, &p->workspace_bytes);
+    p->combine_grid = (uint32_t)min64(ceil_div(xhal_gpu_attention_rows(d), 4), GRID_X_MAX);
     return 0;
 }
 
@@ -401,7 +341,7 @@ int cuda_plan_attention(const xhal_attention_desc_t *d, const cuda_arch_t *arch,
     memset(p, 0, sizeof(*p));
     int bn = fa2_block_n(d->head_dim);
     int tensor_ok = arch->cc_major >= 8 && d->dtype != XHAL_DTYPE_F32 && bn > 0 &&
-                    attention_rows_aligned(d) &&
+                    xhal_gpu_attention_rows_aligned(d) &&
                     XK_ATTENTION_FA2_SMEM(d->head_dim, bn) <= arch->smem_optin &&
                     d->seq_q <= GRID_X_MAX && d->seq_kv <= GRID_X_MAX;
     /* The wgmma prefill kernel: sm_90a, head_dim 64 or 128, Q, K and V describable by TMA, and
@@ -438,15 +378,15 @@ int cuda_plan_attention(const xhal_attention_desc_t *d, const cuda_arch_t *arch,
     }
     p->kind = kind;
     if (kind == CUDA_ATTENTION_SIMPLE) {
-        int64_t rows = (d->cu_seqlens_q ? 1 : d->batch) * d->heads_q * d->seq_q;
+        int64_t rows = xhal_gpu_attention_rows(d);
         snprintf(p->kernel, sizeof p->kernel, "xk_attention_simple");
         p->threads = 128;
         p->grid = (uint32_t)min64(ceil_div(rows, 4), GRID_X_MAX);
         return 0;
     }
     if (kind == CUDA_ATTENTION_SM90) {
-        snprintf(p->kernel, sizeof p->kernel, "xk_attention_sm90_%s_d%lld", dtype_tag(d->dtype),
-                 (long long)d->head_dim);
+        snprintf(p->kernel, sizeof p->kernel, "xk_attention_sm90_%s_d%lld",
+                 xhal_gpu_dtype_tag(d->dtype), (long long)d->head_dim);
         p->threads = 384;
         p->smem = XK_ATTENTION_SM90_SMEM((int)d->head_dim);
         p->splits = 1;
@@ -455,7 +395,7 @@ int cuda_plan_attention(const xhal_attention_desc_t *d, const cuda_arch_t *arch,
         p->keys_per_split = d->seq_kv;
         return 0;
     }
-    snprintf(p->kernel, sizeof p->kernel, "xk_attention_fa2_%s_d%lld", dtype_tag(d->dtype),
+    snprintf(p->kernel, sizeof p->kernel, "xk_attention_fa2_%s_d%lld", xhal_gpu_dtype_tag(d->dtype),
              (long long)d->head_dim);
     p->threads = 128;
     p->smem = XK_ATTENTION_FA2_SMEM((int)d->head_dim, bn);

@@ -33,29 +33,11 @@ const struct xc_param *cuda_tuning_params(size_t *out_count) {
     return params;
 }
 
-typedef struct first_problem {
-    char *error;
-    size_t size;
-    size_t count;
-} first_problem_t;
-
-static void keep_first(void *context, const char *message) {
-    first_problem_t *p = context;
-    if (p->count++ == 0) snprintf(p->error, p->size, "%s", message);
-}
-
 int cuda_tuning_apply(const xc_ini_t *ini, const char *source, const char *arch_section,
                       const char *device_name, cuda_tuning_t *tuning, char *error,
                       size_t error_size) {
-    first_problem_t problems = {error, error_size, 0};
-    xc_tuning_check(ini, source, params, PARAM_COUNT, keep_first, &problems);
-    if (problems.count) return -1;
     xc_device_id_t id = {.name = device_name, .arch = arch_section, .type = "gpu"};
-    size_t sections[4];
-    size_t count = xc_tuning_sections(ini, &id, sections);
-    for (size_t i = 0; i < count; i++)
-        xc_tuning_apply(ini, sections[i], source, params, PARAM_COUNT, tuning, NULL, NULL);
-    return 0;
+    return xc_tuning_apply_strict(ini, source, &id, params, PARAM_COUNT, tuning, error, error_size);
 }
 
 int cuda_tuning_parse(const char *text, const char *arch_section, const char *device_name,

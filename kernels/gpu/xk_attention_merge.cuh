@@ -28,7 +28,7 @@ XK_KERNEL void __launch_bounds__(128) xk_attention_merge(xk_merge_params_t p) {
         const float wa = la == -INFINITY ? 0.0f : expf(la - top);
         const float wb = lb == -INFINITY ? 0.0f : expf(lb - top);
         const float sum = wa + wb, inverse = sum > 0.0f ? 1.0f / sum : 0.0f;
-        __syncwarp(); /* every lane has read the LSEs before lane 0 may write lse over lse_a */
+        xk_sync_group(); /* every lane has read the LSEs before lane 0 may write lse over lse_a */
         for (int64_t c = lane; c < p.head_dim; c += 32) {
             float y = wa > 0.0f ? wa * xk_load(o_a, p.dtype, at + c) : 0.0f;
             if (wb > 0.0f) y = fmaf(wb, xk_load(o_b, p.dtype, at + c), y);

@@ -52,23 +52,27 @@ XK_DEVICE xk_seq xk_seq_of(const xk_attention_params_t &p, int64_t b) {
         s.o = b * p.o_sb;
         s.lse = b * p.heads_q * p.seq_q;
     }
-    s.k = 0;
-    s.v = 0;
-    s.table = -1;
+    /* K/V's fields are set once each, from scalars: a field stored on one branch and another on
+     * the other became, on AMDGPU, a store through a selected pointer, and s a scratch array. */
+    int64_t k = 0, v = 0, table = -1, len_kv;
     if (p.cu_seqlens_kv) {
         const int64_t start = xk_clamp64(xk_index(p.cu_seqlens_kv)[b], 0, p.seq_kv);
-        s.len_kv = xk_clamp64(xk_index(p.cu_seqlens_kv)[b + 1], start, p.seq_kv) - start;
-        s.k = start * p.k_ss;
-        s.v = start * p.v_ss;
+        len_kv = xk_clamp64(xk_index(p.cu_seqlens_kv)[b + 1], start, p.seq_kv) - start;
+        k = start * p.k_ss;
+        v = start * p.v_ss;
     } else {
-        s.len_kv = p.seqlens_kv ? xk_clamp64(xk_index(p.seqlens_kv)[b], 0, p.seq_kv) : p.seq_kv;
+        len_kv = p.seqlens_kv ? xk_clamp64(xk_index(p.seqlens_kv)[b], 0, p.seq_kv) : p.seq_kv;
         if (p.block_table) {
-            s.table = b * p.block_table_stride;
+            table = b * p.block_table_stride;
         } else {
-            s.k = b * p.k_sb;
-            s.v = b * p.v_sb;
+            k = b * p.k_sb;
+            v = b * p.v_sb;
         }
     }
+    s.len_kv = len_kv;
+    s.k = k;
+    s.v = v;
+    s.table = table;
     return s;
 }
 

@@ -49,7 +49,7 @@ xk_attention_simple(xk_attention_params_t p) {
         const int64_t kv_head = head / p.group;
         const int64_t q_row = s.q + head * p.q_sh + i * p.q_ss;
         for (int c = lane; c < d; c += 32) qs[warp][c] = xk_load(q, p.dtype, q_row + c);
-        __syncwarp();
+        xk_sync_group();
 
         int64_t lo, hi;
         xk_keys_seen(p, s, i, &lo, &hi);
@@ -74,7 +74,7 @@ xk_attention_simple(xk_attention_params_t p) {
             for (int u = 0; u < XK_ATTN_MAX_DIM / 32; u++) acc[u] *= corr;
             const int64_t n = xk_min64(32, hi - j0);
             for (int jj = 0; jj < n; jj++) {
-                const float pw = __shfl_sync(0xffffffffu, pj, jj);
+                const float pw = xk_shfl(pj, jj);
                 const int64_t v_row = xk_kv_row(p, s, true, kv_head, j0 + jj);
 #pragma unroll
                 for (int u = 0; u < XK_ATTN_MAX_DIM / 32; u++) {
@@ -92,7 +92,7 @@ xk_attention_simple(xk_attention_params_t p) {
             if (c < d) xk_store(o, p.dtype, o_row + c, acc[u] * inv);
         }
         if (lane == 0) xk_store_lse(p, row, m, l);
-        __syncwarp(); /* qs[warp] is rewritten by the next row */
+        xk_sync_group(); /* qs[warp] is rewritten by the next row */
     }
 }
 

@@ -86,8 +86,11 @@ template <typename T, int MR> XK_DEVICE void xk_gemv_n(const xk_gemm_params_t &p
                 }
             }
         }
-        /* Sum the 32 row groups, one A row at a time. */
-        for (int r = 0; r < MR && r < p.m; r++) {
+        /* Sum the 32 row groups, one A row at a time. Unrolled, with a uniform test: a loop
+         * bounded by p.m would index acc[r] at run time, which puts acc in local memory. */
+#pragma unroll
+        for (int r = 0; r < MR; r++) {
+            if (r >= p.m) continue;
             __syncthreads();
 #pragma unroll
             for (int j = 0; j < 8; j++) red[kr][cg * 8 + j] = acc[r][j];

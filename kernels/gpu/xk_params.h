@@ -7,7 +7,9 @@
 #ifndef XK_PARAMS_H
 #define XK_PARAMS_H
 
+#if !defined(__HIPCC_RTC__) /* hiprtc has no system headers, and the types built in */
 #include <stdint.h>
+#endif
 
 /* Element types: the same values as xhal_dtype_t. */
 enum { XK_F32 = 0, XK_F16 = 1, XK_BF16 = 2 };

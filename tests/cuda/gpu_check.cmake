@@ -20,7 +20,8 @@ set(xhal_gpu_check_dir ${xhal_gpu_check_root}/tests/cuda)
 
 add_executable(test_cuda_gpu ${xhal_gpu_check_dir}/cuda_gpu_check.c
                ${xhal_gpu_check_dir}/cuda_gpu_bench.c ${xhal_gpu_check_root}/tests/test_util.c
-               ${xhal_gpu_check_root}/tools/bench_cublas.c)
+               ${xhal_gpu_check_root}/tools/bench_cublas.c
+               ${xhal_gpu_check_root}/tools/bench_random.c)
 target_compile_definitions(test_cuda_gpu PRIVATE XT_NO_CMOCKA)
 target_include_directories(test_cuda_gpu PRIVATE ${xhal_gpu_check_root}/tests
                            ${xhal_gpu_check_root}/tools)
