@@ -120,7 +120,7 @@ static ze_result_t find_device(void) {
             cl_int err = CL_SUCCESS;
             g.context = clCreateContext(NULL, 1, &g.device, NULL, NULL, &err);
             if (err != CL_SUCCESS) continue;
-            char device_name[128] = "", platform_name[128] = "";
+            char device_name[96] = "", platform_name[96] = ""; /* fit the 256 of g.name */
             clGetDeviceInfo(g.device, CL_DEVICE_NAME, sizeof(device_name) - 1, device_name, NULL);
             clGetPlatformInfo(g.platform, CL_PLATFORM_NAME, sizeof(platform_name) - 1,
                               platform_name, NULL);
