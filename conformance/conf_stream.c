@@ -120,7 +120,7 @@ int conf_stream_host(unsigned threads, uint64_t array_bytes, conf_stream_t *out)
      * alias in the low 12 address bits and the core stalls them as possible conflicts. Triad
      * ran 25% below STREAM's (whose static arrays happen to be staggered) until this.
      */
-    size_t bytes = count * sizeof(double) + 4096;
+    size_t bytes = count * sizeof(double) + 4096 + 2 * 1344; /* room for the page and stagger */
     char *base[3] = {malloc(bytes), malloc(bytes), malloc(bytes)};
     double *arrays[3];
     for (int i = 0; i < 3; i++)
