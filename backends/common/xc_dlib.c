@@ -13,7 +13,8 @@ xhal_status_t xc_dlib_open(const xhal_host_api_t *host, const xc_dlib_spec_t *sp
     char first_error[512] = "";
     for (size_t i = 0; i < spec->name_count && !library; i++) {
         dlerror();
-        library = dlopen(spec->names[i], RTLD_NOW | RTLD_LOCAL);
+        library =
+            dlopen(spec->names[i], RTLD_NOW | RTLD_LOCAL | (spec->keep_loaded ? RTLD_NODELETE : 0));
         file = spec->names[i];
         const char *why = dlerror();
         if (!library && i == 0) snprintf(first_error, sizeof first_error, "%s", why ? why : "");

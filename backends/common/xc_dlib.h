@@ -27,6 +27,12 @@ typedef struct xc_dlib_spec {
     size_t symbol_count;
     const char *install_hint; /* said when no file loads: "install the NVIDIA driver" */
     const char *old_hint;     /* said when a symbol is missing: "the driver is too old ..." */
+    /*
+     * Non-zero: opened with RTLD_NODELETE, so dlclose never unloads it. For a runtime whose
+     * constructors allocate what its destructors do not free: reloaded at every xhal_init, it
+     * would leak each time (valgrind sees ROCm 5.2's libamdhip64 do so).
+     */
+    int keep_loaded;
 } xc_dlib_spec_t;
 
 /*

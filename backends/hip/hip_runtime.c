@@ -65,6 +65,7 @@ xhal_status_t hip_runtime_load(hip_runtime_t *rt, const hip_options_t *options,
         .install_hint = "no ROCm HIP runtime is installed (install ROCm, or Debian's "
                         "libamdhip64-5)",
         .old_hint = "not a HIP runtime this plugin knows (ROCm 5.2 or newer)",
+        .keep_loaded = 1, /* its constructors leak on every reload */
     };
     xhal_status_t status = xc_dlib_open(host, &spec, rt, &rt->library);
     if (status != XHAL_OK) return status;
