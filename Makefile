@@ -100,7 +100,7 @@ test-asan: build-asan
 # (minutes each), and ld.so trips a known valgrind false positive loading LLVM's $$ORIGIN rpath.
 test-valgrind: build
 	cd $(BUILD) && XHAL_TEST_CPU_ONLY=1 OCL_ICD_VENDORS=/dev/null ctest --output-on-failure --timeout 1800 -j $(JOBS) -T memcheck -LE slow \
-	  --overwrite MemoryCheckCommandOptions="--leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=42 --trace-children=yes"
+	  --overwrite MemoryCheckCommandOptions="--leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=42 --trace-children=yes --suppressions=$(CURDIR)/tests/valgrind.supp"
 
 # ---- Reliability campaigns (docs/RELIABILITY.md) ----
 
