@@ -2,7 +2,6 @@
  * Quantized B (qgemm_kernel.h): the portable kernels, the choice between ISAs, preparing A for
  * the GEMV, the GEMV's column loop with its epilogue, and the packing of B for the GEMM driver.
  */
-#include <math.h>
 #include <string.h>
 
 #include "epilogue.h"
@@ -89,48 +88,44 @@ static void dot_generic(const xk_qweights_t *q, const float *prep, int64_t prep_
     }
 }
 
-const xk_qkernels_t xk_qkernels_generic = {1, 0, dot_generic, dequant_k_generic};
+const xk_qkernels_t xk_qkernels_generic = {1, dot_generic, dequant_k_generic};
 
 /* ---- The GEMV ---- */
 
-/* INT4 rows in chunks of 8 lanes steps, each 8 scaled vectors and the sums (qgemm_kernel.h). */
-static int chunked(const xk_qkernels_t *kern, const xk_qweights_t *q) {
-    return q->format == XHAL_QUANT_INT4 && kern->int4_top;
-}
-
-/* Floats of one prepared row, on 64-byte boundaries. */
-static int64_t prep_row_floats(int64_t k, const xk_qweights_t *q, const xk_qkernels_t *kern) {
-    if (chunked(kern, q)) return round_up(round_up(k, 8 * kern->lanes) + q->groups, 16);
-    return round_up(round_up(k, 2 * kern->lanes), 16);
+/* Floats of one prepared row: k padded to 2 lanes, then (INT4) `lanes` sums per group. */
+static int64_t prep_row_floats(int64_t k, const xk_qweights_t *q, int lanes) {
+    int64_t floats = round_up(k, 2 * lanes);
+    if (q->format == XHAL_QUANT_INT4) floats += q->groups * lanes;
+    return round_up(floats, 16); /* rows on 64-byte boundaries */
 }
 
 size_t xk_qgemv_prep_floats(int64_t m, int64_t k, const xk_qweights_t *q) {
-    return (size_t)(m * prep_row_floats(k, q, kernels()));
+    return (size_t)(m * prep_row_floats(k, q, kernels()->lanes));
 }
 
 void xk_qgemv_prepare(const float *a, int64_t m, int64_t k, const xk_qweights_t *q, float *out) {
-    const xk_qkernels_t *kern = kernels();
-    const int64_t ld = prep_row_floats(k, q, kern), lanes = kern->lanes, chunk = 8 * lanes;
+    const int lanes = kernels()->lanes, block = 2 * lanes;
+    const int64_t ld = prep_row_floats(k, q, lanes), kp = round_up(k, block);
+    const int split = q->format == XHAL_QUANT_INT4 && lanes > 1;
     for (int64_t i = 0; i < m; i++) {
         const float *row = a + i * k;
         float *dst = out + i * ld;
-        memset(dst, 0, (size_t)ld * sizeof *dst);
-        if (!chunked(kern, q)) {
-            memcpy(dst, row, (size_t)k * sizeof *dst);
-            continue;
+        for (int64_t p = 0; p < kp; p++) {
+            /* Split blocks: even steps in the first `lanes` slots, odd ones in the rest. */
+            int64_t b = p / block, t = p % block;
+            int64_t at = split ? b * block + (t % 2) * lanes + t / 2 : p;
+            dst[at] = p < k ? row[p] : 0.0f;
         }
-        /* 16^-e(t): nibble t of a word converts to q 16^e(t) (exact powers of two). */
-        float factor[8];
-        for (int t = 0; t < 8; t++)
-            factor[t] = ldexpf(1.0f, -4 * (t == 7 ? kern->int4_top : t));
-        for (int64_t p0 = 0; p0 < k; p0 += chunk)
-            for (int64_t d = 0; d < lanes; d++)
-                for (int t = 0; t < 8 && p0 + 8 * d + t < k; t++)
-                    dst[p0 + t * lanes + d] = row[p0 + 8 * d + t] * factor[t];
-        /* After the chunks, A's sum over each group (the zero points' share). */
-        float *sums = dst + round_up(k, chunk);
-        for (int64_t p = 0; p < k; p++)
-            sums[p / q->group] += row[p];
+        if (q->format != XHAL_QUANT_INT4) continue;
+        float *sums = dst + kp;
+        for (int64_t g = 0; g < q->groups; g++) {
+            int64_t end = min64((g + 1) * q->group, kp);
+            for (int l = 0; l < lanes; l++)
+                sums[g * lanes + l] = 0.0f;
+            for (int64_t p = g * q->group; p < end; p += block)
+                for (int t = 0; t < block; t++)
+                    sums[g * lanes + t % lanes] += dst[p + t];
+        }
     }
 }
 
@@ -138,7 +133,7 @@ void xk_qgemv_columns(const xk_gemm_problem_t *p, const float *prep, int64_t n0,
     enum { CHUNK = 64 };
     const xk_qkernels_t *kern = kernels();
     const xk_qweights_t *q = p->b_quant;
-    const int64_t m = p->m, ld = prep_row_floats(p->k, q, kern);
+    const int64_t m = p->m, ld = prep_row_floats(p->k, q, kern->lanes);
     const int gated = p->epi && p->epi->gated;
     const int64_t half = p->n / 2;
     float values[2][XK_QGEMV_MAX_M][CHUNK];

@@ -3,9 +3,8 @@
  *
  * Two paths, as for dense B. Decode (a few rows of A, B stored n x k as a linear layer's
  * weights): the quantized GEMV streams the weights once and dequantizes them in registers,
- * several columns at a time; INT4 is summed unscaled over a chunk of k and scaled per lane once
- * per chunk, the zero point folded in through the sums of A over each group (s (sum q a - z sum
- * a)). Everything else
+ * several columns at a time; INT4 groups are summed unscaled and scaled once per group, the zero
+ * point folded in through the sums of A over the group (s (sum q a - z sum a)). Everything else
  * (prefill, B stored k x n): the GEMM driver, whose packing dequantizes B into the f32 panels the
  * microkernels read, so the quantized bytes are read once per k block and the arithmetic is the
  * dense kernels'.
@@ -83,20 +82,13 @@ void xk_qgemv_columns(const xk_gemm_problem_t *p, const float *prep, int64_t n0,
 
 /*
  * One ISA's quantized kernels. `lanes` sets the prepared A's layout (xk_qgemv_prepare): rows of
- * A padded with zeros to a multiple of 2 lanes (and of 16), in natural order, except for INT4
- * when `int4_top` is set: then each chunk of 8 lanes k steps (the elements of 4 lanes bytes,
- * a 32-bit word of 8 nibbles per lane) is stored as 8 vectors t = 0..7 of `lanes` floats,
- * vector t lane d holding step 8d + t of the chunk times 16^-e(t), followed by a vector of the
- * chunk's sums per lane (sum over t of steps 8d + t, unscaled). The kernel masks nibble t of
- * each word in place and converts the masked word exactly (q 16^e(t), an integer of at most 4
- * significant bits), so no shift or shuffle unpacks it: e(t) = t, except that the top nibble
- * comes out at 16^int4_top (7 with an unsigned conversion; 6 where it is shifted down first).
- * A times a power of two is exact unless |a| < 2^-98, where it goes subnormal (and loses bits
- * no f32 sum would keep anyway). The zero point enters through the sums: s (sum q a - z sum a).
+ * A padded with zeros to a multiple of 2 lanes; for INT4 each block of 2 lanes k steps stored
+ * as its even steps then its odd ones (the order nibbles unpack in), and after the row, per
+ * group, `lanes` partial sums of A over the group's k steps (lane l: steps 2l, 2l + 1 of each
+ * block).
  */
 typedef struct xk_qkernels {
     int lanes;
-    int int4_top;
     /* out[c * m + i] = sum over p < k of prep row i [p] * op(B)[p][j + c] dequantized, for
      * c < cols (1..4) and i < m; prep rows are prep_ld floats apart. */
     void (*dot)(const xk_qweights_t *q, const float *prep, int64_t prep_ld, int64_t m, int64_t k,
